@@ -1,0 +1,12 @@
+"""regloss: the Keras 3 and TensorFlow regression losses, exact, on any array library.
+
+>>> import regloss
+>>> float(regloss.losses.MeanSquaredError()(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [1., 0.]]))
+0.5
+"""
+
+from . import config, losses, metrics
+from ._version import __version__
+from .reduction import Reduction
+
+__all__ = ["__version__", "config", "losses", "metrics", "Reduction"]

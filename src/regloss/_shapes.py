@@ -1,0 +1,146 @@
+"""Shape rules: Keras's rank reconciliation, axis normalisation and broadcasting checks.
+
+Only known dimensions are compared: lazy arrays (Dask from a DataFrame) may report ``None`` or
+``nan`` for a dimension, which matches anything.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+
+def shape_of(array) -> tuple:
+    return tuple(array.shape)
+
+
+def _known(dim) -> bool:
+    return dim is not None and not (isinstance(dim, float) and math.isnan(dim))
+
+
+def _same_dim(a, b) -> bool:
+    return not (_known(a) and _known(b)) or a == b
+
+
+def show(shape) -> str:
+    """A shape as users write it: ``(3,)``, ``(2, 3)``, ``()``."""
+    return str(tuple(None if not _known(d) else int(d) for d in shape))
+
+
+def squeeze_or_expand_to_same_rank(xp, first, second):
+    """Keras's rank reconciliation of two arrays whose ranks differ by exactly one.
+
+    When the higher-rank array ends in a dimension of 1: a rank-1 partner is expanded to
+    ``(n, 1)``; otherwise the higher-rank array is squeezed. Any other pair is returned unchanged.
+    """
+    first_rank, second_rank = first.ndim, second.ndim
+    if first_rank == second_rank + 1 and shape_of(first)[-1] == 1:
+        if second_rank == 1:
+            return first, xp.expand_dims(second, axis=-1)
+        return xp.squeeze(first, axis=-1), second
+    if second_rank == first_rank + 1 and shape_of(second)[-1] == 1:
+        if first_rank == 1:
+            return xp.expand_dims(first, axis=-1), second
+        return first, xp.squeeze(second, axis=-1)
+    return first, second
+
+
+def check_same_shape(y_true, y_pred) -> None:
+    """After reconciliation ``y_true`` and ``y_pred`` must have one shape (no silent broadcasting)."""
+    true_shape, pred_shape = shape_of(y_true), shape_of(y_pred)
+    if len(true_shape) != len(pred_shape) or not all(
+        _same_dim(a, b) for a, b in zip(true_shape, pred_shape, strict=True)
+    ):
+        raise ValueError(
+            f"y_true of shape {show(true_shape)} and y_pred of shape {show(pred_shape)} must have "
+            "the same shape (after Keras's rank reconciliation: a trailing dimension of 1 may be "
+            "added or removed)"
+        )
+
+
+def check_has_outputs(y_pred) -> None:
+    """Inputs need at least one axis, and the last (output) axis must not be empty."""
+    shape = shape_of(y_pred)
+    if not shape:
+        raise ValueError(
+            "y_true and y_pred must have at least one axis (the outputs of a sample); "
+            "received shape ()"
+        )
+    if _known(shape[-1]) and shape[-1] == 0:
+        raise ValueError(
+            f"y_true and y_pred have an empty last axis: shape {show(shape)}; every sample "
+            "needs at least one output"
+        )
+
+
+def normalize_axis(axis, ndim: int, argument: str = "axis") -> tuple[int, ...]:
+    """``axis`` (an int, a tuple of ints, or ``None`` for every axis) as sorted non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, tuple | list) else (axis,)
+    normalized = []
+    for item in items:
+        if isinstance(item, bool):
+            raise TypeError(
+                f"{argument} must be an int, a tuple of ints or None; received {axis!r}"
+            )
+        try:
+            index = operator.index(item)
+        except TypeError:
+            raise TypeError(
+                f"{argument} must be an int, a tuple of ints or None; received {axis!r}"
+            ) from None
+        if not -ndim <= index < ndim:
+            raise ValueError(f"{argument}={axis!r} is out of range for inputs of rank {ndim}")
+        normalized.append(index % ndim)
+    if not normalized:
+        raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{argument}={axis!r} names an axis twice")
+    return tuple(sorted(normalized))
+
+
+def check_axis_argument(axis, argument: str = "axis") -> None:
+    """Validate the type of an ``axis`` argument at construction, before any rank is known."""
+    if axis is None:
+        return
+    items = axis if isinstance(axis, tuple | list) else (axis,)
+    if not items:
+        raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
+    for item in items:
+        if isinstance(item, bool) or not hasattr(item, "__index__"):
+            raise TypeError(
+                f"{argument} must be an int, a tuple of ints or None; received {axis!r}"
+            )
+
+
+def remove_axes(shape: tuple, axes: tuple[int, ...]) -> tuple:
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def fit_to_losses(xp, array, losses_shape: tuple, argument: str):
+    """Reconcile a ``sample_weight`` or mask with the per-sample losses without changing their shape.
+
+    A trailing dimension of 1 is squeezed (or, when the losses end in 1, one is added); the result
+    must then broadcast to ``losses_shape`` and leave it unchanged, else ``ValueError``.
+    """
+    rank = len(losses_shape)
+    if array.ndim == rank + 1 and shape_of(array)[-1] == 1:
+        array = xp.squeeze(array, axis=-1)
+    elif array.ndim + 1 == rank and array.ndim > 0 and losses_shape[-1] == 1:
+        array = xp.expand_dims(array, axis=-1)
+    check_broadcasts_to(array, losses_shape, argument, "the losses")
+    return array
+
+
+def check_broadcasts_to(array, target_shape: tuple, argument: str, target: str) -> None:
+    shape = shape_of(array)
+    fits = len(shape) <= len(target_shape) and all(
+        not _known(d) or d == 1 or _same_dim(d, t)
+        for d, t in zip(reversed(shape), reversed(target_shape), strict=False)
+    )
+    if not fits:
+        raise ValueError(
+            f"{argument} of shape {show(shape)} cannot be broadcast to {target} of shape "
+            f"{show(target_shape)} without changing their shape"
+        )

@@ -1,0 +1,221 @@
+"""Array namespaces, devices, conversion of array-likes, and dtype rules.
+
+Every public entry point calls :func:`resolve` once. The rule: the one non-NumPy array library among
+the arguments decides the namespace; NumPy arrays, Python numbers, lists and objects with
+``__array__`` (pandas, xarray) are converted with ``np.asarray`` and then moved into that library,
+onto ``y_pred``'s device (or the device of the first non-NumPy argument). No validation reads array
+values.
+"""
+
+from __future__ import annotations
+
+import array_api_compat
+import numpy as np
+
+from . import config
+
+_REJECTED_TYPES = (str, bytes, dict, set, frozenset)
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def received(value) -> str:
+    """A short description of a value for error messages: its type, and its repr when small."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {dtype_name(value.dtype)}"
+    return f"{type(value).__name__} {_short_repr(value)}"
+
+
+def dtype_name(dtype) -> str:
+    """The plain name of a dtype of any library: ``"float32"``, ``"bfloat16"``, ``"int64"``..."""
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def _is_numpy_like(value) -> bool:
+    return isinstance(value, np.ndarray | np.generic) or not array_api_compat.is_array_api_obj(
+        value
+    )
+
+
+def _library_name(namespace) -> str:
+    name = namespace.__name__
+    return name.removeprefix("array_api_compat.")
+
+
+def _check_acceptable(name: str, value) -> None:
+    if isinstance(value, np.matrix):
+        raise TypeError(f"{name} must be an array, not np.matrix; use np.asarray({name})")
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} must be a plain array, not a NumPy masked array; pass its mask with mask= instead"
+        )
+    if isinstance(value, _REJECTED_TYPES) or value is None:
+        raise TypeError(f"{name} must be an array or a number; received {received(value)}")
+
+
+def _as_numpy(name: str, value) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{name} could not be converted to an array (ragged nested sequences?); "
+            f"received {received(value)}"
+        ) from error
+    if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":
+        raise TypeError(
+            f"{name} must hold booleans, integers or real floats; received dtype "
+            f"{array.dtype.name} from {received(value)}"
+        )
+    return array
+
+
+def resolve(**arguments):
+    """Find the namespace of the arguments and convert every one of them into it.
+
+    Returns ``(xp, arrays, weak)``: ``arrays`` maps each name to an array of ``xp`` (``None``
+    stays ``None``); ``weak`` is the set of names given as Python numbers or (nested) lists, whose
+    float dtype is decided by ``floatx`` as in Keras rather than by NumPy's float64 default.
+    """
+    foreign = {}
+    for name, value in arguments.items():
+        if value is None and name not in ("y_true", "y_pred"):
+            continue
+        _check_acceptable(name, value)
+        if not _is_numpy_like(value):
+            foreign[name] = value
+
+    namespaces = {}
+    for name, value in foreign.items():
+        namespace = array_api_compat.array_namespace(value)
+        namespaces.setdefault(namespace, name)
+    if len(namespaces) > 1:
+        (first, first_name), (second, second_name) = list(namespaces.items())[:2]
+        raise TypeError(
+            f"{first_name} is a {_library_name(first)} array but {second_name} is a "
+            f"{_library_name(second)} array; pass arrays of one library (NumPy arrays and lists "
+            "may be mixed with any one library)"
+        )
+
+    device = None
+    if foreign:
+        lead = "y_pred" if "y_pred" in foreign else next(iter(foreign))
+        device = array_api_compat.device(foreign[lead])
+        for name, value in foreign.items():
+            other = array_api_compat.device(value)
+            if other != device:
+                raise ValueError(
+                    f"{lead} is on device {device} but {name} is on device {other}; "
+                    "move them to one device"
+                )
+        xp = next(iter(namespaces))
+    else:
+        xp = None
+
+    arrays, weak = {}, set()
+    for name, value in arguments.items():
+        if value is None:
+            arrays[name] = None
+            continue
+        if name in foreign:
+            if not (xp.isdtype(value.dtype, ("bool", "integral", "real floating"))):
+                raise TypeError(
+                    f"{name} must hold booleans, integers or real floats; received {received(value)}"
+                )
+            arrays[name] = value
+            continue
+        if not hasattr(value, "dtype"):
+            weak.add(name)
+        array = _as_numpy(name, value)
+        if xp is None:
+            xp = array_api_compat.array_namespace(array)
+        arrays[name] = array
+    for name in arguments:
+        if name not in foreign and arrays[name] is not None:
+            arrays[name] = _into(xp, arrays[name], device)
+    return xp, arrays, weak
+
+
+def _into(xp, array: np.ndarray, device):
+    if array_api_compat.is_numpy_namespace(xp):
+        return array
+    return xp.asarray(array, device=device)
+
+
+# ----------------------------------------------------------------------------------- dtypes
+
+LOSS_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")
+_POLICY_COMPUTE = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+LOW_PRECISION = ("float16", "bfloat16")
+
+
+def standardize_dtype(dtype, argument: str = "dtype") -> str:
+    """The compute dtype name of a loss ``dtype`` argument (Keras semantics).
+
+    ``None`` means ``config.floatx()``; a policy name ``"mixed_float16"`` computes in ``float16``;
+    a Keras ``DTypePolicy`` (or its config dict) contributes its compute dtype; NumPy, JAX and
+    torch float dtypes are accepted by name.
+    """
+    if dtype is None:
+        return config.floatx()
+    if isinstance(dtype, dict):
+        inner = dtype.get("config")
+        name = inner.get("name") if isinstance(inner, dict) else None
+        if dtype.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(name, str):
+            return standardize_dtype(name, argument)
+    elif isinstance(dtype, str):
+        name = dtype.removeprefix("torch.")
+        if name in LOSS_DTYPE_NAMES:
+            return _POLICY_COMPUTE.get(name, name)
+    elif isinstance(getattr(dtype, "compute_dtype", None), str):
+        return standardize_dtype(dtype.compute_dtype, argument)
+    else:
+        try:
+            name = dtype_name(np.dtype(dtype))
+        except TypeError:
+            name = dtype_name(dtype)
+        if name in LOSS_DTYPE_NAMES[:4]:
+            return name
+    raise ValueError(
+        f"{argument} must be one of {', '.join(map(repr, LOSS_DTYPE_NAMES))} or None; "
+        f"received {argument}={dtype!r}"
+    )
+
+
+def namespace_dtype(xp, name: str):
+    """The dtype object called ``name`` in namespace ``xp`` (``bfloat16`` via ``ml_dtypes`` on NumPy)."""
+    found = getattr(xp, name, None)
+    if found is not None:
+        return found
+    if name == "bfloat16" and array_api_compat.is_numpy_namespace(xp):
+        try:
+            import ml_dtypes
+        except ImportError as error:
+            raise ValueError(
+                "dtype 'bfloat16' on NumPy arrays needs the ml_dtypes package: "
+                "pip install 'regloss[bfloat16]'"
+            ) from error
+        return ml_dtypes.bfloat16
+    raise ValueError(f"dtype {name!r} is not supported by the array library {xp.__name__}")
+
+
+def compute_dtype_name(name: str) -> str:
+    """float16 and bfloat16 losses compute in float32 inside; other dtypes compute in themselves."""
+    return "float32" if name in LOW_PRECISION else name
+
+
+def is_float(xp, array) -> bool:
+    name = dtype_name(array.dtype)
+    return name in LOSS_DTYPE_NAMES[:4]
+
+
+def cast(xp, array, name: str):
+    """``array`` as dtype ``name`` (no copy when it already is)."""
+    if dtype_name(array.dtype) == name:
+        return array
+    return xp.astype(array, namespace_dtype(xp, name))

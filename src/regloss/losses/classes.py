@@ -1,0 +1,394 @@
+"""``Loss`` and the nine Keras 3 loss classes.
+
+A call runs one pipeline (:meth:`Loss.__call__`):
+
+1. convert ``y_true``, ``y_pred``, ``sample_weight`` and ``mask`` into one namespace and device;
+2. cast the inputs to the loss dtype (then to float32 inside for float16/bfloat16 losses),
+   reconcile ranks and check shapes;
+3. turn the masks (``mask=`` and a Keras mask attached to ``y_pred``) into one element mask and
+   replace masked-out inputs by zeros, so NaN or inf there never reaches a value or a gradient;
+4. compute the per-sample losses (:meth:`Loss.call`);
+5. weight, mask and reduce them (:func:`regloss.reduction.reduce_weighted`), cast to the loss dtype.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import array_api_compat
+
+from .._shapes import (
+    check_axis_argument,
+    check_broadcasts_to,
+    fit_to_losses,
+    remove_axes,
+    shape_of,
+    show,
+)
+from .._xp import cast, compute_dtype_name, resolve, standardize_dtype
+from ..reduction import reduce_weighted, standardize_reduction
+from . import formulas
+from .functional import check_delta, check_real, finish, prepare_inputs
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _keras_mask(y_pred):
+    """The mask Keras attached to ``y_pred``, read only when Keras is already imported."""
+    if "keras" not in sys.modules:
+        return None
+    try:
+        from keras.src.backend import get_keras_mask
+    except ImportError:
+        return None
+    return get_keras_mask(y_pred)
+
+
+def _element_mask(xp, mask, input_shape, axes, per_sample_shape, argument):
+    """A boolean mask of the inputs' shape from a mask of the inputs' or of the losses' shape."""
+    if not (xp.isdtype(mask.dtype, "bool")):
+        mask = mask != 0
+    if mask.ndim == len(input_shape) and len(input_shape) > len(per_sample_shape):
+        check_broadcasts_to(mask, input_shape, argument, "y_true")
+        return xp.broadcast_to(mask, input_shape)
+    mask = xp.broadcast_to(fit_to_losses(xp, mask, per_sample_shape, argument), per_sample_shape)
+    for axis in axes:
+        mask = xp.expand_dims(mask, axis=axis)
+    return xp.broadcast_to(mask, input_shape)
+
+
+class Loss:
+    """Base class of the losses: a subclass implements ``call(y_true, y_pred)``.
+
+    ``call`` returns per-sample losses (by convention the last axis reduced); calling the instance
+    adds sample weights, masks and the reduction.
+
+    Parameters
+    ----------
+    name : str, optional
+        Defaults to the class name in snake_case.
+    reduction : str or None
+        One of :class:`regloss.Reduction`: ``"sum_over_batch_size"`` (default), ``"mean"``,
+        ``"sum"``, ``"mean_with_sample_weight"``, ``"none"``/``None``, or ``"auto"`` (tf.keras 2.x,
+        same as ``"sum_over_batch_size"``).
+    dtype : str, optional
+        The dtype of the loss: ``None`` (``regloss.config.floatx()``), ``"float16"``,
+        ``"bfloat16"``, ``"float32"``, ``"float64"``, ``"mixed_float16"``, ``"mixed_bfloat16"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regloss.losses import Loss
+    >>> class MeanCubedError(Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return np.mean(np.abs(y_true - y_pred) ** 3, axis=-1)
+    >>> loss = MeanCubedError()
+    >>> loss.name, float(loss(y_true=[[0., 2.]], y_pred=[[1., 0.]]))
+    ('mean_cubed_error', 4.5)
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string or None; received name={name!r}")
+        self.name = name or _snake_case(type(self).__name__)
+        self.reduction = standardize_reduction(reduction)
+        self._dtype = standardize_dtype(dtype)
+        self._dtype_argument = dtype if isinstance(dtype, str) or dtype is None else self._dtype
+
+    @property
+    def dtype(self) -> str:
+        """The loss dtype name (read-only): the result of a call has this dtype."""
+        return self._dtype
+
+    def call(self, y_true, y_pred):
+        """Per-sample losses; subclasses implement it."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
+
+    def _reduced_axes(self, ndim: int) -> tuple[int, ...]:
+        return (ndim - 1,)
+
+    def _per_sample(self, xp, y_true, y_pred, element_mask):
+        return self.call(y_true, y_pred)
+
+    def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
+        """The reduced loss: a 0-d array for reducing modes, per-sample losses for ``"none"``.
+
+        ``sample_weight`` (scalar, per-sample, or anything that broadcasts to the per-sample
+        losses without changing their shape) multiplies the losses. ``mask`` is boolean (or
+        numbers, ``!= 0`` meaning present) of the per-sample losses' shape, or of ``y_true``'s
+        shape to mask single outputs.
+        """
+        xp, arrays, _ = resolve(
+            y_true=y_true,
+            y_pred=y_pred,
+            sample_weight=sample_weight,
+            mask=mask,
+            keras_mask=_keras_mask(y_pred),
+        )
+        y_true, y_pred = prepare_inputs(xp, arrays["y_true"], arrays["y_pred"], self.dtype)
+        input_shape = shape_of(y_pred)
+        axes = self._reduced_axes(len(input_shape))
+        per_sample_shape = remove_axes(input_shape, axes)
+
+        element_mask = sample_mask = None
+        for argument, given in (("mask", arrays["mask"]), ("Keras mask", arrays["keras_mask"])):
+            if given is not None:
+                found = _element_mask(xp, given, input_shape, axes, per_sample_shape, argument)
+                element_mask = found if element_mask is None else element_mask & found
+        if element_mask is not None:
+            zeros = xp.zeros_like(y_pred)
+            y_true = xp.where(element_mask, y_true, zeros)
+            y_pred = xp.where(element_mask, y_pred, zeros)
+            sample_mask = xp.any(element_mask, axis=axes)
+
+        losses = self._per_sample(xp, y_true, y_pred, element_mask)
+        if not array_api_compat.is_array_api_obj(losses):
+            losses = xp.asarray(losses)
+        if sample_mask is not None and shape_of(losses) != shape_of(sample_mask):
+            raise ValueError(
+                f"{type(self).__name__}.call returned losses of shape {show(shape_of(losses))}, "
+                f"but a mask needs them of shape {show(per_sample_shape)} (the inputs with the "
+                f"axes {axes} reduced)"
+            )
+        weight = arrays["sample_weight"]
+        if weight is not None:
+            weight = cast(xp, weight, compute_dtype_name(self.dtype))
+            weight = fit_to_losses(xp, weight, shape_of(losses), "sample_weight")
+        result = reduce_weighted(xp, losses, weight, sample_mask, self.reduction)
+        return finish(xp, result, self.dtype)
+
+    def get_config(self) -> dict:
+        """Every constructor argument: ``Type.from_config(loss.get_config())`` is an equal loss."""
+        config = {"name": self.name, "reduction": self.reduction}
+        if self._dtype_argument is not None:
+            config["dtype"] = self._dtype_argument
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A loss from the output of :meth:`get_config` (Keras 3 configs load too)."""
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class _FormulaLoss(Loss):
+    """A loss class bound to one formula of :mod:`regloss.losses.formulas` and its parameters."""
+
+    formula = None
+
+    def __init__(self, reduction, name, dtype, **params):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self._params = params
+
+    def call(self, y_true, y_pred):
+        xp = array_api_compat.array_namespace(y_true, y_pred)
+        return self.formula.per_sample(xp, y_true, y_pred, self._params)
+
+    def _reduced_axes(self, ndim: int) -> tuple[int, ...]:
+        return self.formula.reduced_axes(ndim, self._params)
+
+    def _per_sample(self, xp, y_true, y_pred, element_mask):
+        return self.formula.per_sample(xp, y_true, y_pred, self._params, element_mask)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._params)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        if isinstance(config, dict) and isinstance(config.get("axis"), list):
+            config = {**config, "axis": tuple(config["axis"])}
+        return super().from_config(config)
+
+
+class MeanSquaredError(_FormulaLoss):
+    """Mean of squared errors: ``mean((y_true - y_pred)**2)`` per sample, then the reduction.
+
+    Examples
+    --------
+    >>> from regloss.losses import MeanSquaredError
+    >>> y_true, y_pred = [[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]
+    >>> MeanSquaredError()(y_true=y_true, y_pred=y_pred)
+    array(0.5, dtype=float32)
+    >>> MeanSquaredError(reduction="none")(y_true=y_true, y_pred=y_pred, sample_weight=[0.7, 0.3])
+    array([0.35, 0.15], dtype=float32)
+    """
+
+    formula = formulas.MEAN_SQUARED_ERROR
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanAbsoluteError(_FormulaLoss):
+    """Mean of absolute errors: ``mean(|y_true - y_pred|)`` per sample, then the reduction.
+
+    Examples
+    --------
+    >>> from regloss.losses import MeanAbsoluteError
+    >>> MeanAbsoluteError(reduction="sum")(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [1., 0.]])
+    array(1., dtype=float32)
+    """
+
+    formula = formulas.MEAN_ABSOLUTE_ERROR
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanAbsolutePercentageError(_FormulaLoss):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, eps))`` per sample, then the reduction.
+
+    Examples
+    --------
+    >>> from regloss.losses import MeanAbsolutePercentageError
+    >>> MeanAbsolutePercentageError()(y_true=[[2., 4.]], y_pred=[[1., 5.]])
+    array(37.5, dtype=float32)
+    """
+
+    formula = formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR
+
+    def __init__(
+        self,
+        reduction="sum_over_batch_size",
+        name="mean_absolute_percentage_error",
+        dtype=None,
+    ):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanSquaredLogarithmicError(_FormulaLoss):
+    """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2)`` per sample.
+
+    Examples
+    --------
+    >>> from regloss.losses import MeanSquaredLogarithmicError
+    >>> MeanSquaredLogarithmicError()(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [1., 0.]])
+    array(0.24022643, dtype=float32)
+    """
+
+    formula = formulas.MEAN_SQUARED_LOGARITHMIC_ERROR
+
+    def __init__(
+        self,
+        reduction="sum_over_batch_size",
+        name="mean_squared_logarithmic_error",
+        dtype=None,
+    ):
+        super().__init__(reduction, name, dtype)
+
+
+class CosineSimilarity(_FormulaLoss):
+    """Negative cosine similarity over ``axis``: ``-sum(l2_normalize(y_true) * l2_normalize(y_pred))``.
+
+    Examples
+    --------
+    >>> from regloss.losses import CosineSimilarity
+    >>> CosineSimilarity(axis=1)(y_true=[[0., 1.], [1., 1.]], y_pred=[[1., 0.], [1., 1.]])
+    array(-0.49999997, dtype=float32)
+    """
+
+    formula = formulas.COSINE_SIMILARITY
+
+    def __init__(
+        self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None
+    ):
+        check_axis_argument(axis)
+        super().__init__(reduction, name, dtype, axis=axis)
+
+
+class Huber(_FormulaLoss):
+    """Huber loss: quadratic for ``|error| <= delta``, linear beyond (``delta`` finite and > 0).
+
+    Examples
+    --------
+    >>> from regloss.losses import Huber
+    >>> Huber(delta=1.0)(y_true=[[0., 1.], [0., 0.]], y_pred=[[0.6, 0.4], [0.4, 3.]])
+    array(0.735, dtype=float32)
+    """
+
+    formula = formulas.HUBER
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        check_delta(delta)
+        super().__init__(reduction, name, dtype, delta=delta)
+
+
+class LogCosh(_FormulaLoss):
+    """Mean of ``log(cosh(y_pred - y_true))`` per sample, computed without overflow.
+
+    Examples
+    --------
+    >>> from regloss.losses import LogCosh
+    >>> LogCosh()(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [0., 0.]])
+    array(0.1084452, dtype=float32)
+    """
+
+    formula = formulas.LOG_COSH
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class Dice(_FormulaLoss):
+    """Dice loss ``1 - 2 sum(y_true y_pred) / (sum(y_true) + sum(y_pred) + eps)`` over ``axis``.
+
+    The default ``axis=None`` gives one loss for the whole batch, which every reduction returns
+    unchanged; ``axis=(1, 2, 3)`` gives one loss per sample of an image batch.
+
+    Examples
+    --------
+    >>> from regloss.losses import Dice
+    >>> y_true = [[[[1.0], [1.0]], [[0.0], [0.0]]], [[[1.0], [1.0]], [[0.0], [0.0]]]]
+    >>> y_pred = [[[[0.0], [1.0]], [[0.0], [1.0]]], [[[0.4], [0.0]], [[0.0], [0.9]]]]
+    >>> Dice()(y_true=y_true, y_pred=y_pred)
+    array(0.6164384, dtype=float32)
+    >>> Dice(axis=(1, 2, 3), reduction=None)(y_true=y_true, y_pred=y_pred)
+    array([0.5       , 0.75757575], dtype=float32)
+    """
+
+    formula = formulas.DICE
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        check_axis_argument(axis)
+        super().__init__(reduction, name, dtype, axis=axis)
+
+
+class Tversky(_FormulaLoss):
+    """Tversky loss ``1 - TP / (TP + alpha FP + beta FN + eps)`` over ``axis``.
+
+    ``alpha`` weights false positives and ``beta`` false negatives, as documented by Keras (Keras
+    up to 3.15.1 swaps them in its code).
+
+    Examples
+    --------
+    >>> from regloss.losses import Tversky
+    >>> Tversky(alpha=0.25, beta=0.75, axis=-1)(y_true=[[1., 0.]], y_pred=[[1., 1.]])
+    array(0.2, dtype=float32)
+    """
+
+    formula = formulas.TVERSKY
+
+    def __init__(
+        self,
+        alpha=0.5,
+        beta=0.5,
+        reduction="sum_over_batch_size",
+        name="tversky",
+        axis=None,
+        dtype=None,
+    ):
+        check_real(alpha, "alpha")
+        check_real(beta, "beta")
+        check_axis_argument(axis)
+        super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)

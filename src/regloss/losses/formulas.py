@@ -1,0 +1,167 @@
+"""The loss formulas, once, on any array namespace ``xp``; no validation, no conversion.
+
+Two shapes of loss exist:
+
+* :class:`MeanOverOutputs`: a per-element error averaged over the last axis (MSE, MAE, MAPE,
+  MSLE, Huber, LogCosh). With an element mask the average runs over the present outputs only.
+* :class:`OverAxes`: a per-sample value from sums over ``axis`` (cosine similarity, Dice,
+  Tversky). Masked entries are zeros by the time they arrive, and zeros drop out of every sum.
+
+Inputs arrive in the compute dtype (float32 for float16/bfloat16 losses).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import array_api_compat
+
+from .. import config
+from .._shapes import normalize_axis
+from .._xp import cast, dtype_name
+
+
+def constant(xp, value, like):
+    """``value`` as a 0-d array of ``like``'s dtype and device (scalars cast as Keras casts them)."""
+    if hasattr(value, "dtype"):
+        return xp.astype(value, like.dtype) if value.dtype != like.dtype else value
+    return xp.asarray(value, dtype=like.dtype, device=array_api_compat.device(like))
+
+
+# ---------------------------------------------------------------------- per-element errors
+
+
+def squared_error(xp, y_true, y_pred):
+    """``(y_true - y_pred)**2``"""
+    return (y_true - y_pred) ** 2
+
+
+def absolute_error(xp, y_true, y_pred):
+    """``|y_true - y_pred|``"""
+    return xp.abs(y_true - y_pred)
+
+
+def absolute_percentage_error(xp, y_true, y_pred):
+    """``|(y_true - y_pred) / max(|y_true|, eps)|`` (a fraction: the loss multiplies by 100)"""
+    eps = constant(xp, config.epsilon(), y_pred)
+    return xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), eps))
+
+
+def squared_logarithmic_error(xp, y_true, y_pred):
+    """``(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2``
+
+    Values below ``eps`` (negatives included) are clamped to ``eps`` first, as Keras does.
+    """
+    eps = constant(xp, config.epsilon(), y_pred)
+    first_log = xp.log(xp.maximum(y_pred, eps) + 1.0)
+    second_log = xp.log(xp.maximum(y_true, eps) + 1.0)
+    return (first_log - second_log) ** 2
+
+
+def huber_error(xp, y_true, y_pred, delta=1.0):
+    """``0.5 e**2`` if ``|e| <= delta`` else ``delta |e| - 0.5 delta**2``, with ``e = y_pred - y_true``"""
+    delta = constant(xp, delta, y_pred)
+    error = y_pred - y_true
+    abs_error = xp.abs(error)
+    quadratic = 0.5 * error**2
+    linear = delta * abs_error - 0.5 * delta**2
+    return xp.where(abs_error <= delta, quadratic, linear)
+
+
+def log_cosh_error(xp, y_true, y_pred):
+    """``log(cosh(x))`` with ``x = y_pred - y_true``, as ``|x| + log1p(exp(-2|x|)) - log(2)``
+
+    The identity never overflows: ``x = 1000`` gives ``999.3068...``.
+    """
+    abs_error = xp.abs(y_pred - y_true)
+    return abs_error + xp.log1p(xp.exp(-2.0 * abs_error)) - math.log(2.0)
+
+
+# ------------------------------------------------------------------ per-sample over axes
+
+
+def l2_normalize(xp, x, axis):
+    """``x * rsqrt(max(sum(x**2, axis), eps**2))``: Keras's ``x / max(||x||, eps)``, with a
+    finite gradient at a zero vector."""
+    eps = config.epsilon()
+    square_sum = xp.sum(x * x, axis=axis, keepdims=True)
+    floor = constant(xp, eps * eps, x)
+    return x * (1.0 / xp.sqrt(xp.maximum(square_sum, floor)))
+
+
+def negative_cosine_similarity(xp, y_true, y_pred, axis):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``"""
+    return -xp.sum(l2_normalize(xp, y_true, axis) * l2_normalize(xp, y_pred, axis), axis=axis)
+
+
+def dice_loss(xp, y_true, y_pred, axis):
+    """``1 - 2 sum(y_true y_pred) / (sum(y_true) + sum(y_pred) + eps)``"""
+    eps = config.epsilon()
+    intersection = xp.sum(y_true * y_pred, axis=axis)
+    total = xp.sum(y_true, axis=axis) + xp.sum(y_pred, axis=axis)
+    return 1.0 - (2.0 * intersection) / (total + eps)
+
+
+def tversky_loss(xp, y_true, y_pred, axis, alpha=0.5, beta=0.5):
+    """``1 - TP / (TP + alpha FP + beta FN + eps)`` with ``TP = sum(y_true y_pred)``,
+    ``FP = sum((1 - y_true) y_pred)`` and ``FN = sum(y_true (1 - y_pred))``."""
+    eps = config.epsilon()
+    true_positives = xp.sum(y_true * y_pred, axis=axis)
+    false_positives = xp.sum((1.0 - y_true) * y_pred, axis=axis)
+    false_negatives = xp.sum(y_true * (1.0 - y_pred), axis=axis)
+    denominator = true_positives + false_positives * alpha + false_negatives * beta + eps
+    return 1.0 - true_positives / denominator
+
+
+# ------------------------------------------------------------------------- the two shapes
+
+
+@dataclass(frozen=True)
+class MeanOverOutputs:
+    """A per-element ``error`` averaged over the last axis, then multiplied by ``scale``."""
+
+    error: Callable
+    scale: float = 1.0
+
+    def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
+        return (ndim - 1,)
+
+    def per_sample(self, xp, y_true, y_pred, params: dict, element_mask=None):
+        values = self.error(xp, y_true, y_pred, **params)
+        if element_mask is None:
+            per_sample = xp.mean(values, axis=-1)
+        else:
+            present = cast(xp, element_mask, dtype_name(values.dtype))
+            count = xp.sum(present, axis=-1)
+            kept = xp.where(element_mask, values, xp.zeros_like(values))
+            per_sample = xp.sum(kept, axis=-1) / xp.maximum(count, xp.ones_like(count))
+        return per_sample if self.scale == 1.0 else self.scale * per_sample
+
+
+@dataclass(frozen=True)
+class OverAxes:
+    """A per-sample value of ``formula(xp, y_true, y_pred, axis, **params)`` over ``axis``."""
+
+    formula: Callable
+    default_axis: int | None = -1
+
+    def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
+        return normalize_axis(params.get("axis", self.default_axis), ndim)
+
+    def per_sample(self, xp, y_true, y_pred, params: dict, element_mask=None):
+        axes = self.reduced_axes(y_pred.ndim, params)
+        other = {k: v for k, v in params.items() if k != "axis"}
+        return self.formula(xp, y_true, y_pred, axes, **other)
+
+
+MEAN_SQUARED_ERROR = MeanOverOutputs(squared_error)
+MEAN_ABSOLUTE_ERROR = MeanOverOutputs(absolute_error)
+MEAN_ABSOLUTE_PERCENTAGE_ERROR = MeanOverOutputs(absolute_percentage_error, scale=100.0)
+MEAN_SQUARED_LOGARITHMIC_ERROR = MeanOverOutputs(squared_logarithmic_error)
+HUBER = MeanOverOutputs(huber_error)
+LOG_COSH = MeanOverOutputs(log_cosh_error)
+COSINE_SIMILARITY = OverAxes(negative_cosine_similarity, default_axis=-1)
+DICE = OverAxes(dice_loss, default_axis=None)
+TVERSKY = OverAxes(tversky_loss, default_axis=None)

@@ -1,0 +1,241 @@
+"""The functional losses: per-sample values, the last axis (or ``axis``) reduced, as Keras returns them.
+
+Each function converts its inputs once (see :mod:`regloss._xp`), reconciles ranks as Keras does,
+checks that ``y_true`` and ``y_pred`` then have one shape, and evaluates a formula of
+:mod:`regloss.losses.formulas`. The result keeps ``y_pred``'s float dtype (integer, boolean and
+Python-number inputs become ``regloss.config.floatx()``); float16 and bfloat16 compute in float32
+inside and are cast back.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import array_api_compat
+
+from .. import config
+from .._shapes import (
+    check_has_outputs,
+    check_same_shape,
+    normalize_axis,
+    squeeze_or_expand_to_same_rank,
+)
+from .._xp import cast, compute_dtype_name, dtype_name, is_float, resolve
+from . import formulas
+
+
+def prepare_inputs(xp, y_true, y_pred, dtype: str):
+    """Cast both inputs to ``dtype`` then to its compute dtype, reconcile ranks, check shapes."""
+    for array in (y_true, y_pred):
+        if array.ndim == 0:
+            check_has_outputs(array)
+    compute = compute_dtype_name(dtype)
+    y_pred = cast(xp, cast(xp, y_pred, dtype), compute)
+    y_true = cast(xp, cast(xp, y_true, dtype), compute)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
+    check_same_shape(y_true, y_pred)
+    check_has_outputs(y_pred)
+    return y_true, y_pred
+
+
+def finish(xp, result, dtype: str):
+    """Cast a result to ``dtype``; a NumPy scalar becomes a 0-d array."""
+    result = cast(xp, result, dtype)
+    if array_api_compat.is_numpy_namespace(xp):
+        result = xp.asarray(result)
+    return result
+
+
+def _evaluate(formula, y_true, y_pred, **params):
+    xp, arrays, weak = resolve(y_true=y_true, y_pred=y_pred)
+    y_pred = arrays["y_pred"]
+    keeps_dtype = is_float(xp, y_pred) and "y_pred" not in weak
+    dtype = dtype_name(y_pred.dtype) if keeps_dtype else config.floatx()
+    y_true, y_pred = prepare_inputs(xp, arrays["y_true"], y_pred, dtype)
+    if "axis" in params:
+        normalize_axis(params["axis"], y_pred.ndim)
+    return finish(xp, formula.per_sample(xp, y_true, y_pred, params), dtype)
+
+
+# ------------------------------------------------------------------- hyper-parameter checks
+
+
+def _is_traced_or_array(value) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def check_real(value, argument: str) -> None:
+    """A hyper-parameter must be a real number (arrays and traced values pass unchecked)."""
+    if _is_traced_or_array(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argument} must be a real number; received {argument}={value!r}")
+
+
+def check_delta(delta) -> None:
+    """Huber's ``delta``: a concrete number must be finite and > 0 (traced values pass unchecked)."""
+    check_real(delta, "delta")
+    if not _is_traced_or_array(delta) and not (math.isfinite(delta) and delta > 0):
+        raise ValueError(f"delta must be finite and > 0; received delta={delta!r}")
+
+
+# ------------------------------------------------------------------------ public functions
+
+
+def mean_squared_error(y_true, y_pred):
+    """Mean squared error over the last axis: ``mean((y_true - y_pred)**2, axis=-1)``.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of shape ``(batch, ..., outputs)``
+        Pass them by keyword: PyTorch's losses take ``(input, target)``, the other order.
+
+    Returns
+    -------
+    Per-sample losses of shape ``y_pred.shape[:-1]``, in ``y_pred``'s float dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regloss.losses import mean_squared_error
+    >>> mean_squared_error(y_true=np.array([[0., 1.], [0., 0.]], dtype="float32"),
+    ...                    y_pred=np.array([[1., 1.], [1., 0.]], dtype="float32"))
+    array([0.5, 0.5], dtype=float32)
+    """
+    return _evaluate(formulas.MEAN_SQUARED_ERROR, y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Mean absolute error over the last axis: ``mean(|y_true - y_pred|, axis=-1)``.
+
+    Examples
+    --------
+    >>> from regloss.losses import mean_absolute_error
+    >>> mean_absolute_error(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [1., 0.]])
+    array([0.5, 0.5], dtype=float32)
+    """
+    return _evaluate(formulas.MEAN_ABSOLUTE_ERROR, y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """Mean absolute percentage error: ``100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)``.
+
+    ``eps`` is ``regloss.config.epsilon()``; a zero target therefore gives ``|y_pred| * 1e9``.
+
+    Examples
+    --------
+    >>> from regloss.losses import mean_absolute_percentage_error
+    >>> mean_absolute_percentage_error(y_true=[[2., 4.]], y_pred=[[1., 5.]])
+    array([37.5], dtype=float32)
+    """
+    return _evaluate(formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR, y_true, y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Mean squared logarithmic error over the last axis.
+
+    ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``: values below
+    ``eps`` (negatives too) count as ``eps``, as in Keras.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regloss.losses import mean_squared_logarithmic_error
+    >>> loss = mean_squared_logarithmic_error(y_true=[[0., 1.]], y_pred=[[1., 1.]])
+    >>> bool(np.isclose(loss[0], np.log(2.0) ** 2 / 2))
+    True
+    """
+    return _evaluate(formulas.MEAN_SQUARED_LOGARITHMIC_ERROR, y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Negative cosine similarity: ``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``.
+
+    ``l2_normalize(x) = x * rsqrt(max(sum(x**2, axis), eps**2))``, i.e. ``x / max(||x||, eps)``:
+    a zero vector gives ``-0.0`` (and a finite gradient). ``axis`` is an int, a tuple of ints, or
+    ``None`` for every axis (one scalar). The result lies in ``[-1, 1]``; ``-1`` means identical
+    directions.
+
+    Examples
+    --------
+    >>> from regloss.losses import cosine_similarity
+    >>> cosine_similarity(y_true=[[0., 1.], [1., 1.]], y_pred=[[1., 0.], [1., 1.]])
+    array([-0.        , -0.99999994], dtype=float32)
+    """
+    return _evaluate(formulas.COSINE_SIMILARITY, y_true, y_pred, axis=axis)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Huber loss over the last axis, with ``e = y_pred - y_true``.
+
+    ``mean(where(|e| <= delta, 0.5 * e**2, delta * |e| - 0.5 * delta**2), axis=-1)``;
+    ``delta`` (finite, > 0) is where the loss turns from quadratic to linear.
+
+    Examples
+    --------
+    >>> from regloss.losses import huber
+    >>> huber(y_true=[[0., 1.], [0., 0.]], y_pred=[[0.6, 0.4], [0.4, 3.]])
+    array([0.18, 1.29], dtype=float32)
+    """
+    check_delta(delta)
+    return _evaluate(formulas.HUBER, y_true, y_pred, delta=delta)
+
+
+def log_cosh(y_true, y_pred):
+    """Logarithm of the hyperbolic cosine of the error, over the last axis.
+
+    ``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed as ``|x| + log1p(exp(-2|x|)) - log 2``
+    so that large errors do not overflow: about ``x**2 / 2`` for small ``x``, ``|x| - log 2`` for
+    large ones.
+
+    Examples
+    --------
+    >>> from regloss.losses import log_cosh
+    >>> log_cosh(y_true=[[0., 1.]], y_pred=[[1000., 1.]])
+    array([499.6534], dtype=float32)
+    """
+    return _evaluate(formulas.LOG_COSH, y_true, y_pred)
+
+
+def dice(y_true, y_pred, axis=None):
+    """Dice loss: ``1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)``.
+
+    The sums run over ``axis``; the default ``None`` sums over every axis, the batch included, and
+    gives one scalar for the whole batch (Keras's default). A tuple such as ``(1, 2, 3)`` gives one
+    loss per sample.
+
+    Examples
+    --------
+    >>> from regloss.losses import dice
+    >>> dice(y_true=[[1., 1.], [0., 0.]], y_pred=[[1., 0.], [0., 1.]], axis=-1)
+    array([0.3333333, 1.       ], dtype=float32)
+    """
+    return _evaluate(formulas.DICE, y_true, y_pred, axis=axis)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """Tversky loss: ``1 - TP / (TP + alpha * FP + beta * FN + eps)``.
+
+    ``TP = sum(y_true * y_pred)``, ``FP = sum((1 - y_true) * y_pred)`` (false positives, weighted by
+    ``alpha``) and ``FN = sum(y_true * (1 - y_pred))`` (false negatives, weighted by ``beta``), over
+    ``axis`` as in :func:`dice`. ``alpha = beta = 0.5`` is the Dice loss.
+
+    .. warning:: Keras up to 3.15.1 weights false *negatives* by ``alpha``; a Tversky config from
+       those versions means the other thing here (and in Keras's later releases).
+
+    Examples
+    --------
+    >>> from regloss.losses import tversky
+    >>> tversky(y_true=[[1., 0.]], y_pred=[[1., 1.]], alpha=0.25, beta=0.75, axis=-1)
+    array([0.2], dtype=float32)
+    """
+    check_real(alpha, "alpha")
+    check_real(beta, "beta")
+    return _evaluate(formulas.TVERSKY, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error

@@ -1,0 +1,165 @@
+"""Names, aliases, and ``get`` / ``serialize`` / ``deserialize`` in Keras 3's formats.
+
+Only objects registered here, or passed in ``custom_objects``, ever come back: nothing named in a
+config is imported or evaluated, and the ``module`` and ``registered_name`` fields select nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import classes, functional
+
+LOSS_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        classes.Loss,
+        classes.MeanSquaredError,
+        classes.MeanAbsoluteError,
+        classes.MeanAbsolutePercentageError,
+        classes.MeanSquaredLogarithmicError,
+        classes.CosineSimilarity,
+        classes.Huber,
+        classes.LogCosh,
+        classes.Dice,
+        classes.Tversky,
+    )
+}
+
+LOSS_FUNCTIONS = {
+    fn.__name__: fn
+    for fn in (
+        functional.mean_squared_error,
+        functional.mean_absolute_error,
+        functional.mean_absolute_percentage_error,
+        functional.mean_squared_logarithmic_error,
+        functional.cosine_similarity,
+        functional.huber,
+        functional.log_cosh,
+        functional.dice,
+        functional.tversky,
+    )
+}
+
+FUNCTION_ALIASES = {
+    "mse": "mean_squared_error",
+    "MSE": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "MAE": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "MAPE": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "MSLE": "mean_squared_logarithmic_error",
+    # tf.keras 2.x names that Keras 3 dropped.
+    "logcosh": "log_cosh",
+    "huber_loss": "huber",
+}
+
+
+def _lookup(name, custom_objects):
+    if not isinstance(name, str):
+        return None
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name in LOSS_CLASSES:
+        return LOSS_CLASSES[name]
+    return LOSS_FUNCTIONS.get(FUNCTION_ALIASES.get(name, name))
+
+
+def _check_custom_objects(custom_objects):
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(
+            f"custom_objects must be a dict or None; received {type(custom_objects).__name__}"
+        )
+
+
+def get(identifier):
+    """A loss from a name, a config dict, a class or a callable (``None`` gives ``None``).
+
+    Names are exact and case-sensitive: Keras 3's (``"mse"``, ``"MeanSquaredError"``...) and the
+    tf.keras 2.x ``"logcosh"`` and ``"huber_loss"``. A class name gives a default instance; a
+    function name gives the function.
+
+    >>> from regloss.losses import get
+    >>> get("mse").__name__, get("Huber")
+    ('mean_squared_error', Huber(name='huber_loss', reduction='sum_over_batch_size', delta=1.0))
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        found = deserialize(identifier)
+    elif isinstance(identifier, str):
+        found = _lookup(identifier, None)
+    else:
+        found = identifier
+    if inspect.isclass(found) and issubclass(found, classes.Loss):
+        return found()
+    if callable(found) and not inspect.isclass(found):
+        return found
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+def serialize(loss) -> dict:
+    """A loss object or function in Keras 3's format, which ``keras.losses.deserialize`` loads.
+
+    >>> from regloss.losses import MeanSquaredError, serialize
+    >>> serialize(MeanSquaredError())["config"]
+    {'name': 'mean_squared_error', 'reduction': 'sum_over_batch_size'}
+    """
+    if isinstance(loss, classes.Loss):
+        name = type(loss).__name__
+        builtin = LOSS_CLASSES.get(name) is type(loss)
+        return {
+            "module": "keras.losses" if builtin else type(loss).__module__,
+            "class_name": name,
+            "config": loss.get_config(),
+            "registered_name": None if builtin else name,
+        }
+    if callable(loss) and getattr(loss, "__name__", None) in LOSS_FUNCTIONS:
+        if LOSS_FUNCTIONS[loss.__name__] is loss:
+            return {
+                "module": "builtins",
+                "class_name": "function",
+                "config": loss.__name__,
+                "registered_name": "function",
+            }
+    raise ValueError(f"Cannot serialize {loss!r}: not a regloss loss or loss function")
+
+
+def deserialize(config, custom_objects=None):
+    """A loss object or function from a name or a Keras-format dict.
+
+    ``custom_objects`` maps names to user classes or functions, which come back like the
+    built-in ones. Unknown names are a ``ValueError``; nothing is ever imported.
+    """
+    _check_custom_objects(custom_objects)
+    if isinstance(config, str):
+        found = _lookup(config, custom_objects)
+        if found is None:
+            raise ValueError(f"Unknown loss: {config!r}")
+        return found
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict or a string; received {type(config).__name__}")
+    if "class_name" not in config:
+        raise ValueError(f"A loss config needs a 'class_name' key; received {config!r}")
+    class_name = config["class_name"]
+    inner = config.get("config")
+    if class_name == "function":
+        found = _lookup(inner, custom_objects)
+        if found is None or inspect.isclass(found):
+            raise ValueError(f"Unknown loss function: {inner!r}")
+        return found
+    found = _lookup(class_name, custom_objects)
+    if found is None:
+        raise ValueError(f"Unknown loss class: {class_name!r}")
+    if not inspect.isclass(found):
+        return found
+    if inner is None:
+        inner = {}
+    if not isinstance(inner, dict):
+        raise TypeError(
+            f"the 'config' of a {class_name} must be a dict; received {type(inner).__name__}"
+        )
+    if hasattr(found, "from_config"):
+        return found.from_config(inner)
+    return found(**inner)

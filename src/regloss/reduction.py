@@ -1,0 +1,123 @@
+"""The Keras 3 reductions: one table, owned here.
+
+With ``v`` the per-sample losses, ``w`` the sample weight (broadcast to ``v``'s shape unless said
+otherwise), ``m`` the mask (1 where present) and ``N`` the number of elements of ``v``:
+
+=============================  ==========================  ==========================================
+reduction                      result                      divisor
+=============================  ==========================  ==========================================
+``"sum_over_batch_size"``      ``sum(m*v*w) / divisor``    ``sum(m)``, or ``N`` without a mask
+``"mean"``                     same as above               same as above
+``"sum"``                      ``sum(m*v*w)``              none
+``"mean_with_sample_weight"``  ``sum(m*v*w) / divisor``    ``sum(w*m)`` with ``w`` *not* broadcast to
+                                                           ``v`` when there is no mask (Keras: a scalar
+                                                           ``w`` divides by ``w``); ``sum(m)`` without
+                                                           weights; ``N`` without either
+``"none"`` / ``None``          ``m*v*w``, ``v``'s shape    none
+``"auto"``                     as ``"sum_over_batch_size"`` (tf.keras 2.x ``Reduction.AUTO``)
+=============================  ==========================  ==========================================
+
+A zero divisor gives 0 (an empty batch, or everything masked). A 0-d ``v`` (Dice with
+``axis=None``, rank-1 inputs) is returned as ``m*v*w`` by every mode, as in Keras.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._xp import cast, dtype_name
+
+
+class Reduction:
+    """Names of the reductions a Keras-style loss accepts (plain strings work too)."""
+
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+    MEAN = "mean"
+    SUM = "sum"
+    MEAN_WITH_SAMPLE_WEIGHT = "mean_with_sample_weight"
+    NONE = "none"
+    AUTO = "auto"
+
+    @classmethod
+    def all(cls) -> tuple:
+        """Every accepted value, in a stable order (``None`` means ``"none"``)."""
+        return (
+            cls.SUM_OVER_BATCH_SIZE,
+            cls.MEAN,
+            cls.SUM,
+            cls.MEAN_WITH_SAMPLE_WEIGHT,
+            cls.NONE,
+            None,
+            cls.AUTO,
+        )
+
+    @classmethod
+    def validate(cls, key) -> None:
+        """Raise ``ValueError`` unless ``key`` is an accepted reduction."""
+        standardize_reduction(key)
+
+
+_TF1_REDUCTIONS = frozenset(
+    {
+        "weighted_sum",
+        "weighted_mean",
+        "weighted_sum_over_batch_size",
+        "weighted_sum_by_nonzero_weights",
+    }
+)
+
+
+def standardize_reduction(reduction):
+    """The reduction a loss stores: ``"auto"`` becomes ``"sum_over_batch_size"``; bad values raise."""
+    if reduction is None or (isinstance(reduction, str) and reduction in Reduction.all()):
+        return Reduction.SUM_OVER_BATCH_SIZE if reduction == Reduction.AUTO else reduction
+    allowed = ", ".join(repr(value) for value in Reduction.all())
+    hint = ""
+    if isinstance(reduction, str) and reduction in _TF1_REDUCTIONS:
+        hint = (
+            " (this is a TensorFlow 1.x reduction of tf.compat.v1.losses.Reduction: it belongs to "
+            "regloss.compat.v1.losses, not to the Keras-style losses)"
+        )
+    raise ValueError(
+        f"Invalid value for argument reduction: expected one of {allowed}; "
+        f"received reduction={reduction!r}{hint}"
+    )
+
+
+def _element_count(xp, values):
+    count = math.prod(values.shape) if all(isinstance(d, int) for d in values.shape) else None
+    if count is None:
+        count = xp.sum(xp.ones_like(values))
+    return count
+
+
+def _divide_no_nan(xp, total, divisor):
+    if isinstance(divisor, int):
+        return total / divisor if divisor else total
+    safe = xp.where(divisor == 0, xp.ones_like(divisor), divisor)
+    return xp.where(divisor == 0, xp.zeros_like(total), total / safe)
+
+
+def reduce_weighted(xp, values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
+    """Weight, mask and reduce per-sample losses (see the module table).
+
+    ``sample_weight`` must already be reconciled with ``values`` (it broadcasts to their shape);
+    ``mask`` is a boolean array of ``values``'s shape or ``None``.
+    """
+    weighted = values if sample_weight is None else values * sample_weight
+    if mask is not None:
+        weighted = xp.where(mask, weighted, xp.zeros_like(weighted))
+    if reduction is None or reduction == Reduction.NONE or values.ndim == 0:
+        return weighted
+    total = xp.sum(weighted)
+    if reduction == Reduction.SUM:
+        return total
+    float_mask = None if mask is None else cast(xp, mask, dtype_name(values.dtype))
+    if reduction == Reduction.MEAN_WITH_SAMPLE_WEIGHT and sample_weight is not None:
+        effective = sample_weight if float_mask is None else sample_weight * float_mask
+        divisor = xp.sum(effective)
+    elif float_mask is not None:
+        divisor = xp.sum(float_mask)
+    else:
+        divisor = _element_count(xp, values)
+    return _divide_no_nan(xp, total, divisor)

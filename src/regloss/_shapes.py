@@ -63,8 +63,7 @@ def check_has_outputs(y_pred) -> None:
     shape = shape_of(y_pred)
     if not shape:
         raise ValueError(
-            "y_true and y_pred must have at least one axis (the outputs of a sample); "
-            "received shape ()"
+            "y_true and y_pred must have at least one axis (the outputs of a sample); received shape ()"
         )
     if _known(shape[-1]) and shape[-1] == 0:
         raise ValueError(
@@ -81,9 +80,7 @@ def normalize_axis(axis, ndim: int, argument: str = "axis") -> tuple[int, ...]:
     normalized = []
     for item in items:
         if isinstance(item, bool):
-            raise TypeError(
-                f"{argument} must be an int, a tuple of ints or None; received {axis!r}"
-            )
+            raise TypeError(f"{argument} must be an int, a tuple of ints or None; received {axis!r}")
         try:
             index = operator.index(item)
         except TypeError:
@@ -109,9 +106,7 @@ def check_axis_argument(axis, argument: str = "axis") -> None:
         raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
     for item in items:
         if isinstance(item, bool) or not hasattr(item, "__index__"):
-            raise TypeError(
-                f"{argument} must be an int, a tuple of ints or None; received {axis!r}"
-            )
+            raise TypeError(f"{argument} must be an int, a tuple of ints or None; received {axis!r}")
 
 
 def remove_axes(shape: tuple, axes: tuple[int, ...]) -> tuple:

@@ -38,9 +38,7 @@ def dtype_name(dtype) -> str:
 
 
 def _is_numpy_like(value) -> bool:
-    return isinstance(value, np.ndarray | np.generic) or not array_api_compat.is_array_api_obj(
-        value
-    )
+    return isinstance(value, np.ndarray | np.generic) or not array_api_compat.is_array_api_obj(value)
 
 
 def _library_name(namespace) -> str:
@@ -110,8 +108,7 @@ def resolve(**arguments):
             other = array_api_compat.device(value)
             if other != device:
                 raise ValueError(
-                    f"{lead} is on device {device} but {name} is on device {other}; "
-                    "move them to one device"
+                    f"{lead} is on device {device} but {name} is on device {other}; move them to one device"
                 )
         xp = next(iter(namespaces))
     else:

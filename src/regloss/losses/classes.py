@@ -300,9 +300,7 @@ class CosineSimilarity(_FormulaLoss):
 
     formula = formulas.COSINE_SIMILARITY
 
-    def __init__(
-        self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None
-    ):
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
         check_axis_argument(axis)
         super().__init__(reduction, name, dtype, axis=axis)
 

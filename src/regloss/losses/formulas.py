@@ -13,8 +13,8 @@ Inputs arrive in the compute dtype (float32 for float16/bfloat16 losses).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import array_api_compat
 

@@ -68,9 +68,7 @@ def _lookup(name, custom_objects):
 
 def _check_custom_objects(custom_objects):
     if custom_objects is not None and not isinstance(custom_objects, dict):
-        raise TypeError(
-            f"custom_objects must be a dict or None; received {type(custom_objects).__name__}"
-        )
+        raise TypeError(f"custom_objects must be a dict or None; received {type(custom_objects).__name__}")
 
 
 def get(identifier):
@@ -115,14 +113,14 @@ def serialize(loss) -> dict:
             "config": loss.get_config(),
             "registered_name": None if builtin else name,
         }
-    if callable(loss) and getattr(loss, "__name__", None) in LOSS_FUNCTIONS:
-        if LOSS_FUNCTIONS[loss.__name__] is loss:
-            return {
-                "module": "builtins",
-                "class_name": "function",
-                "config": loss.__name__,
-                "registered_name": "function",
-            }
+    name = getattr(loss, "__name__", None)
+    if isinstance(name, str) and LOSS_FUNCTIONS.get(name) is loss:
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": name,
+            "registered_name": "function",
+        }
     raise ValueError(f"Cannot serialize {loss!r}: not a regloss loss or loss function")
 
 
@@ -157,9 +155,7 @@ def deserialize(config, custom_objects=None):
     if inner is None:
         inner = {}
     if not isinstance(inner, dict):
-        raise TypeError(
-            f"the 'config' of a {class_name} must be a dict; received {type(inner).__name__}"
-        )
+        raise TypeError(f"the 'config' of a {class_name} must be a dict; received {type(inner).__name__}")
     if hasattr(found, "from_config"):
         return found.from_config(inner)
     return found(**inner)

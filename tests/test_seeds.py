@@ -180,9 +180,7 @@ def test_seed_004_keras_mapping():
     assert float(result) == pytest.approx(0.66667, abs=5e-6)
 
 
-@pytest.mark.parametrize(
-    ("reduction", "expected"), [(None, 1.0), ("weighted_sum_over_batch_size", 0.66667)]
-)
+@pytest.mark.parametrize(("reduction", "expected"), [(None, 1.0), ("weighted_sum_over_batch_size", 0.66667)])
 def test_seed_004_tf1_examples(reduction, expected):
     compat = pytest.importorskip(
         "regloss.compat.v1.losses", reason="regloss.compat (TF1 semantics) is the subject of issue 12"

@@ -13,8 +13,6 @@ Inputs arrive in the compute dtype (float32 for float16/bfloat16 losses).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import array_api_compat
 
@@ -118,12 +116,14 @@ def tversky_loss(xp, y_true, y_pred, axis, alpha=0.5, beta=0.5):
 # ------------------------------------------------------------------------- the two shapes
 
 
-@dataclass(frozen=True)
 class MeanOverOutputs:
     """A per-element ``error`` averaged over the last axis, then multiplied by ``scale``."""
 
-    error: Callable
-    scale: float = 1.0
+    __slots__ = ("error", "scale")
+
+    def __init__(self, error, scale: float = 1.0):
+        self.error = error
+        self.scale = scale
 
     def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
         return (ndim - 1,)
@@ -140,12 +140,14 @@ class MeanOverOutputs:
         return per_sample if self.scale == 1.0 else self.scale * per_sample
 
 
-@dataclass(frozen=True)
 class OverAxes:
     """A per-sample value of ``formula(xp, y_true, y_pred, axis, **params)`` over ``axis``."""
 
-    formula: Callable
-    default_axis: int | None = -1
+    __slots__ = ("formula", "default_axis")
+
+    def __init__(self, formula, default_axis: int | None = -1):
+        self.formula = formula
+        self.default_axis = default_axis
 
     def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
         return normalize_axis(params.get("axis", self.default_axis), ndim)

@@ -1,0 +1,34 @@
+"""Import cost of regloss beyond NumPy's: median of fresh processes under ``python -X importtime``.
+
+Run:  python benchmarks/import_time.py [runs]
+"""
+
+import re
+import statistics
+import subprocess
+import sys
+
+TOP_LEVEL = re.compile(r"import time:\s+\d+ \|\s+(\d+) \| (\S+)$")
+
+
+def cumulative_microseconds(statement: str, module: str) -> int:
+    stderr = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True, check=True
+    ).stderr
+    for line in stderr.splitlines():
+        match = TOP_LEVEL.match(line)
+        if match and match.group(2) == module:
+            return int(match.group(1))
+    raise RuntimeError(f"{module} not found in the importtime output")
+
+
+def main(runs: int = 10) -> None:
+    numpy_times = [cumulative_microseconds("import numpy", "numpy") for _ in range(runs)]
+    regloss_times = [cumulative_microseconds("import numpy, regloss", "regloss") for _ in range(runs)]
+    print(f"import numpy:                     median {statistics.median(numpy_times) / 1000:5.1f} ms")
+    print(f"import regloss beyond numpy:      median {statistics.median(regloss_times) / 1000:5.1f} ms")
+    print(f"({runs} fresh processes each, python -X importtime, cumulative time of the top-level module)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)

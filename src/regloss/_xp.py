@@ -104,9 +104,13 @@ def resolve(**arguments):
     if foreign:
         lead = "y_pred" if "y_pred" in foreign else next(iter(foreign))
         device = array_api_compat.device(foreign[lead])
+        if device is None:
+            known = [array_api_compat.device(v) for v in foreign.values()]
+            device = next((d for d in known if d is not None), None)
         for name, value in foreign.items():
             other = array_api_compat.device(value)
-            if other != device:
+            # A traced value (jax.jit) has no device: only known devices are compared.
+            if device is not None and other is not None and other != device:
                 raise ValueError(
                     f"{lead} is on device {device} but {name} is on device {other}; move them to one device"
                 )

@@ -22,7 +22,14 @@ def epsilon() -> float:
 
 
 def set_epsilon(value: float) -> None:
-    """Set the fuzz factor; it must be a finite number > 0."""
+    """Set the fuzz factor; it must be a finite number > 0.
+
+    >>> import regloss
+    >>> regloss.config.set_epsilon(1e-4)
+    >>> float(regloss.losses.MeanAbsolutePercentageError()(y_true=[[0.0]], y_pred=[[1.0]]))
+    1000000.0
+    >>> regloss.config.set_epsilon(1e-7)
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"epsilon must be a number; received value={value!r}")
     if not math.isfinite(value) or value <= 0:
@@ -41,7 +48,14 @@ def floatx() -> str:
 
 
 def set_floatx(value: str) -> None:
-    """Set the default float dtype: one of ``float16``, ``bfloat16``, ``float32``, ``float64``."""
+    """Set the default float dtype: one of ``float16``, ``bfloat16``, ``float32``, ``float64``.
+
+    >>> import regloss
+    >>> regloss.config.set_floatx("float64")
+    >>> regloss.losses.MeanSquaredError().dtype
+    'float64'
+    >>> regloss.config.set_floatx("float32")
+    """
     if not isinstance(value, str) or value not in FLOAT_DTYPE_NAMES:
         raise ValueError(
             f"floatx must be one of {', '.join(map(repr, FLOAT_DTYPE_NAMES))}; received value={value!r}"

@@ -29,7 +29,17 @@ from ._xp import cast, dtype_name
 
 
 class Reduction:
-    """Names of the reductions a Keras-style loss accepts (plain strings work too)."""
+    """Names of the reductions a Keras-style loss accepts (plain strings work too).
+
+    >>> from regloss import Reduction
+    >>> from regloss.losses import MeanSquaredError
+    >>> y_true, y_pred = [[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]
+    >>> MeanSquaredError(reduction=Reduction.SUM)(y_true=y_true, y_pred=y_pred)
+    array(1., dtype=float32)
+    >>> MeanSquaredError(reduction=Reduction.MEAN_WITH_SAMPLE_WEIGHT)(
+    ...     y_true=y_true, y_pred=y_pred, sample_weight=[3.0, 1.0])
+    array(0.5, dtype=float32)
+    """
 
     SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
     MEAN = "mean"

@@ -129,6 +129,13 @@ def deserialize(config, custom_objects=None):
 
     ``custom_objects`` maps names to user classes or functions, which come back like the
     built-in ones. Unknown names are a ``ValueError``; nothing is ever imported.
+
+    >>> from regloss.losses import deserialize
+    >>> deserialize({"module": "keras.losses", "class_name": "Huber",
+    ...              "config": {"name": "huber_loss", "reduction": "sum", "delta": 2.0}})
+    Huber(name='huber_loss', reduction='sum', delta=2.0)
+    >>> deserialize("logcosh").__name__
+    'log_cosh'
     """
     _check_custom_objects(custom_objects)
     if isinstance(config, str):

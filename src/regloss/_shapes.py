@@ -97,16 +97,20 @@ def normalize_axis(axis, ndim: int, argument: str = "axis") -> tuple[int, ...]:
     return tuple(sorted(normalized))
 
 
-def check_axis_argument(axis, argument: str = "axis") -> None:
-    """Validate the type of an ``axis`` argument at construction, before any rank is known."""
+def standardize_axis_argument(axis, argument: str = "axis"):
+    """Check the type of an ``axis`` argument before any rank is known; return it as plain Python
+    ints (a tuple for several axes) so that configs are JSON."""
     if axis is None:
-        return
+        return None
     items = axis if isinstance(axis, tuple | list) else (axis,)
     if not items:
         raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
     for item in items:
         if isinstance(item, bool) or not hasattr(item, "__index__"):
             raise TypeError(f"{argument} must be an int, a tuple of ints or None; received {axis!r}")
+    if isinstance(axis, tuple | list):
+        return tuple(operator.index(item) for item in axis)
+    return operator.index(axis)
 
 
 def remove_axes(shape: tuple, axes: tuple[int, ...]) -> tuple:

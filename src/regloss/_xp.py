@@ -9,6 +9,8 @@ values.
 
 from __future__ import annotations
 
+import reprlib
+
 import array_api_compat
 import numpy as np
 
@@ -17,8 +19,9 @@ from . import config
 _REJECTED_TYPES = (str, bytes, dict, set, frozenset)
 
 
-def _short_repr(value, limit: int = 60) -> str:
-    text = repr(value)
+def short_repr(value, limit: int = 60) -> str:
+    """``repr`` bounded in length and depth (deeply nested configs would recurse)."""
+    text = reprlib.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -26,7 +29,7 @@ def received(value) -> str:
     """A short description of a value for error messages: its type, and its repr when small."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {dtype_name(value.dtype)}"
-    return f"{type(value).__name__} {_short_repr(value)}"
+    return f"{type(value).__name__} {short_repr(value)}"
 
 
 def dtype_name(dtype) -> str:
@@ -65,6 +68,11 @@ def _as_numpy(name: str, value) -> np.ndarray:
             f"{name} could not be converted to an array (ragged nested sequences?); "
             f"received {received(value)}"
         ) from error
+    if array.dtype.kind == "f" and array.dtype.name not in LOSS_DTYPE_NAMES[:4]:
+        raise TypeError(
+            f"{name} has dtype {array.dtype.name}, which the array API does not have; "
+            "cast it to float64 first"
+        )
     if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":
         raise TypeError(
             f"{name} must hold booleans, integers or real floats; received dtype "

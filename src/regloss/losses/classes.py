@@ -19,17 +19,17 @@ import sys
 import array_api_compat
 
 from .._shapes import (
-    check_axis_argument,
     check_broadcasts_to,
     fit_to_losses,
     remove_axes,
     shape_of,
     show,
+    standardize_axis_argument,
 )
 from .._xp import cast, compute_dtype_name, resolve, standardize_dtype
 from ..reduction import reduce_weighted, standardize_reduction
 from . import formulas
-from .functional import check_delta, check_real, finish, prepare_inputs
+from .functional import check_delta, check_real, finish, plain_number, prepare_inputs
 
 
 def _snake_case(name: str) -> str:
@@ -301,8 +301,7 @@ class CosineSimilarity(_FormulaLoss):
     formula = formulas.COSINE_SIMILARITY
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
-        check_axis_argument(axis)
-        super().__init__(reduction, name, dtype, axis=axis)
+        super().__init__(reduction, name, dtype, axis=standardize_axis_argument(axis))
 
 
 class Huber(_FormulaLoss):
@@ -319,7 +318,7 @@ class Huber(_FormulaLoss):
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
         check_delta(delta)
-        super().__init__(reduction, name, dtype, delta=delta)
+        super().__init__(reduction, name, dtype, delta=plain_number(delta))
 
 
 class LogCosh(_FormulaLoss):
@@ -358,8 +357,7 @@ class Dice(_FormulaLoss):
     formula = formulas.DICE
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
-        check_axis_argument(axis)
-        super().__init__(reduction, name, dtype, axis=axis)
+        super().__init__(reduction, name, dtype, axis=standardize_axis_argument(axis))
 
 
 class Tversky(_FormulaLoss):
@@ -388,5 +386,11 @@ class Tversky(_FormulaLoss):
     ):
         check_real(alpha, "alpha")
         check_real(beta, "beta")
-        check_axis_argument(axis)
-        super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)
+        super().__init__(
+            reduction,
+            name,
+            dtype,
+            alpha=plain_number(alpha),
+            beta=plain_number(beta),
+            axis=standardize_axis_argument(axis),
+        )

@@ -61,23 +61,32 @@ def _evaluate(formula, y_true, y_pred, **params):
 # ------------------------------------------------------------------- hyper-parameter checks
 
 
-def _is_traced_or_array(value) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype")
+def _is_concrete_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_real(value, argument: str) -> None:
-    """A hyper-parameter must be a real number (arrays and traced values pass unchecked)."""
-    if _is_traced_or_array(value):
+    """A hyper-parameter must be a real number; arrays and traced values pass unchecked."""
+    if _is_concrete_number(value) or (hasattr(value, "shape") and hasattr(value, "dtype")):
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{argument} must be a real number; received {argument}={value!r}")
+    raise TypeError(f"{argument} must be a real number; received {argument}={value!r}")
 
 
 def check_delta(delta) -> None:
     """Huber's ``delta``: a concrete number must be finite and > 0 (traced values pass unchecked)."""
     check_real(delta, "delta")
-    if not _is_traced_or_array(delta) and not (math.isfinite(delta) and delta > 0):
+    if _is_concrete_number(delta) and not (math.isfinite(delta) and delta > 0):
         raise ValueError(f"delta must be finite and > 0; received delta={delta!r}")
+
+
+def plain_number(value):
+    """A concrete number (NumPy scalars included) as a Python ``int`` or ``float``, so configs are
+    JSON; arrays and traced values are returned unchanged."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if _is_concrete_number(value):
+        return float(value)
+    return value
 
 
 # ------------------------------------------------------------------------ public functions

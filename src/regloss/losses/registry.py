@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 
+from .._xp import short_repr
 from . import classes, functional
 
 LOSS_CLASSES = {
@@ -94,7 +95,7 @@ def get(identifier):
         return found()
     if callable(found) and not inspect.isclass(found):
         return found
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+    raise ValueError(f"Could not interpret loss identifier: {short_repr(identifier)}")
 
 
 def serialize(loss) -> dict:
@@ -121,7 +122,7 @@ def serialize(loss) -> dict:
             "config": name,
             "registered_name": "function",
         }
-    raise ValueError(f"Cannot serialize {loss!r}: not a regloss loss or loss function")
+    raise ValueError(f"Cannot serialize {short_repr(loss)}: not a regloss loss or loss function")
 
 
 def deserialize(config, custom_objects=None):
@@ -141,22 +142,22 @@ def deserialize(config, custom_objects=None):
     if isinstance(config, str):
         found = _lookup(config, custom_objects)
         if found is None:
-            raise ValueError(f"Unknown loss: {config!r}")
+            raise ValueError(f"Unknown loss: {short_repr(config)}")
         return found
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict or a string; received {type(config).__name__}")
     if "class_name" not in config:
-        raise ValueError(f"A loss config needs a 'class_name' key; received {config!r}")
+        raise ValueError(f"A loss config needs a 'class_name' key; received {short_repr(config)}")
     class_name = config["class_name"]
     inner = config.get("config")
     if class_name == "function":
         found = _lookup(inner, custom_objects)
         if found is None or inspect.isclass(found):
-            raise ValueError(f"Unknown loss function: {inner!r}")
+            raise ValueError(f"Unknown loss function: {short_repr(inner)}")
         return found
     found = _lookup(class_name, custom_objects)
     if found is None:
-        raise ValueError(f"Unknown loss class: {class_name!r}")
+        raise ValueError(f"Unknown loss class: {short_repr(class_name)}")
     if not inspect.isclass(found):
         return found
     if inner is None:

@@ -2,16 +2,36 @@
 
 import numpy as np
 
+_LIBRARY_BY_MODULE = {"jaxlib": "jax", "jax": "jax"}
+
 
 def to_numpy(x):
-    """Any array (or number) as a NumPy array, for comparison with float64 references."""
+    """Any array (or number) of any library as a NumPy array, for comparison with float64 references."""
     if isinstance(x, np.ndarray | np.generic | float | int):
         return np.asarray(x)
-    if type(x).__module__.startswith("array_api_strict"):
+    library = library_of(x)
+    if library == "array_api_strict":
         return np.asarray(x._array)
+    if library == "torch":
+        import torch
+
+        x = x.detach().cpu()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        return x.numpy()
+    if library == "cupy":
+        return x.get()
+    if library == "dask":
+        return np.asarray(x.compute())
     return np.asarray(x)
 
 
 def library_of(x):
-    """The top-level module name of the library an array comes from."""
-    return type(x).__module__.split(".")[0]
+    """The name of the library an array comes from: numpy, array_api_strict, torch, jax, dask, cupy."""
+    top = type(x).__module__.split(".")[0]
+    return _LIBRARY_BY_MODULE.get(top, top)
+
+
+def library_name(xp):
+    """The library name of a namespace module (``jax.numpy`` -> ``jax``)."""
+    return xp.__name__.split(".")[0]

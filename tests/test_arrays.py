@@ -5,7 +5,7 @@ import pytest
 
 import regloss
 from regloss import losses
-from tests._helpers import library_of, to_numpy
+from tests._helpers import library_name, library_of, to_numpy
 
 
 class ArrayLike:
@@ -38,7 +38,7 @@ def test_numpy_inputs_follow_the_other_library(xp):
         losses.MeanAbsoluteError()(y_true=y_true, y_pred=y_pred, sample_weight=np.ones(2)),
         losses.MeanAbsoluteError()(y_true=[[0.0, 1.0], [0.0, 0.0]], y_pred=y_pred, mask=[True, False]),
     ):
-        assert library_of(result) == xp.__name__
+        assert library_of(result) == library_name(xp)
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,10 @@ def resolve(**arguments):
 def _into(xp, array: np.ndarray, device):
     if array_api_compat.is_numpy_namespace(xp):
         return array
-    return xp.asarray(array, device=device)
+    # A read-only NumPy array is copied: some libraries (torch) would otherwise share its memory
+    # as a writable tensor.
+    copy = True if not array.flags.writeable else None
+    return xp.asarray(array, device=device, copy=copy)
 
 
 # ----------------------------------------------------------------------------------- dtypes

@@ -76,7 +76,7 @@ def normalize_axis(axis, ndim: int, argument: str = "axis") -> tuple[int, ...]:
     """``axis`` (an int, a tuple of ints, or ``None`` for every axis) as sorted non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    items = axis if isinstance(axis, tuple | list) else (axis,)
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
     normalized = []
     for item in items:
         if isinstance(item, bool):
@@ -102,13 +102,13 @@ def standardize_axis_argument(axis, argument: str = "axis"):
     ints (a tuple for several axes) so that configs are JSON."""
     if axis is None:
         return None
-    items = axis if isinstance(axis, tuple | list) else (axis,)
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
     if not items:
         raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
     for item in items:
         if isinstance(item, bool) or not hasattr(item, "__index__"):
             raise TypeError(f"{argument} must be an int, a tuple of ints or None; received {axis!r}")
-    if isinstance(axis, tuple | list):
+    if isinstance(axis, (tuple, list)):
         return tuple(operator.index(item) for item in axis)
     return operator.index(axis)
 

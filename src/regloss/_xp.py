@@ -41,7 +41,7 @@ def dtype_name(dtype) -> str:
 
 
 def _is_numpy_like(value) -> bool:
-    return isinstance(value, np.ndarray | np.generic) or not array_api_compat.is_array_api_obj(value)
+    return isinstance(value, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(value)
 
 
 def _library_name(namespace) -> str:

@@ -30,7 +30,7 @@ def set_epsilon(value: float) -> None:
     1000000.0
     >>> regloss.config.set_epsilon(1e-7)
     """
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"epsilon must be a number; received value={value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"epsilon must be finite and > 0; received value={value!r}")

@@ -48,6 +48,8 @@ def squeeze_or_expand_to_same_rank(xp, first, second):
 def check_same_shape(y_true, y_pred) -> None:
     """After reconciliation ``y_true`` and ``y_pred`` must have one shape (no silent broadcasting)."""
     true_shape, pred_shape = shape_of(y_true), shape_of(y_pred)
+    if true_shape == pred_shape:
+        return
     if len(true_shape) != len(pred_shape) or not all(
         _same_dim(a, b) for a, b in zip(true_shape, pred_shape, strict=True)
     ):

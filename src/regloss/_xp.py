@@ -32,16 +32,43 @@ def received(value) -> str:
     return f"{type(value).__name__} {short_repr(value)}"
 
 
+_DTYPE_NAMES: dict = {}  # cache: dtype object -> its name
+
+
 def dtype_name(dtype) -> str:
     """The plain name of a dtype of any library: ``"float32"``, ``"bfloat16"``, ``"int64"``..."""
-    name = getattr(dtype, "name", None)
-    if isinstance(name, str):
-        return name
-    return str(dtype).rsplit(".", 1)[-1]
+    hashable = type(dtype).__hash__ is not None
+    name = _DTYPE_NAMES.get(dtype) if hashable else None
+    if name is None:
+        name = getattr(dtype, "name", None)
+        if not isinstance(name, str):
+            name = str(dtype).rsplit(".", 1)[-1]
+        if hashable:
+            _DTYPE_NAMES[dtype] = name
+    return name
 
 
-def _is_numpy_like(value) -> bool:
-    return isinstance(value, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(value)
+# Cache: array type -> its namespace, or None for NumPy arrays and array-likes (lists, numbers,
+# objects with __array__). A type always has the same namespace, so this only saves the lookup.
+_NAMESPACE_BY_TYPE: dict = {}
+_UNKNOWN = object()
+
+
+def _foreign_namespace(value):
+    """The namespace of a non-NumPy array, or ``None`` for anything NumPy converts."""
+    cls = type(value)
+    namespace = _NAMESPACE_BY_TYPE.get(cls, _UNKNOWN)
+    if namespace is _UNKNOWN:
+        if issubclass(cls, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(value):
+            namespace = None
+        else:
+            namespace = array_api_compat.array_namespace(value)
+        _NAMESPACE_BY_TYPE[cls] = namespace
+    return namespace
+
+
+def _is_real_dtype_name(name: str) -> bool:
+    return name == "bool" or name.startswith(("int", "uint", "float", "bfloat"))
 
 
 def _library_name(namespace) -> str:
@@ -88,18 +115,15 @@ def resolve(**arguments):
     stays ``None``); ``weak`` is the set of names given as Python numbers or (nested) lists, whose
     float dtype is decided by ``floatx`` as in Keras rather than by NumPy's float64 default.
     """
-    foreign = {}
+    foreign, namespaces = {}, {}
     for name, value in arguments.items():
         if value is None and name not in ("y_true", "y_pred"):
             continue
         _check_acceptable(name, value)
-        if not _is_numpy_like(value):
+        namespace = _foreign_namespace(value)
+        if namespace is not None:
             foreign[name] = value
-
-    namespaces = {}
-    for name, value in foreign.items():
-        namespace = array_api_compat.array_namespace(value)
-        namespaces.setdefault(namespace, name)
+            namespaces.setdefault(namespace, name)
     if len(namespaces) > 1:
         (first, first_name), (second, second_name) = list(namespaces.items())[:2]
         raise TypeError(
@@ -116,6 +140,8 @@ def resolve(**arguments):
             known = [array_api_compat.device(v) for v in foreign.values()]
             device = next((d for d in known if d is not None), None)
         for name, value in foreign.items():
+            if name == lead:
+                continue
             other = array_api_compat.device(value)
             # A traced value (jax.jit) has no device: only known devices are compared.
             if device is not None and other is not None and other != device:
@@ -132,7 +158,7 @@ def resolve(**arguments):
             arrays[name] = None
             continue
         if name in foreign:
-            if not (xp.isdtype(value.dtype, ("bool", "integral", "real floating"))):
+            if not _is_real_dtype_name(dtype_name(value.dtype)):
                 raise TypeError(
                     f"{name} must hold booleans, integers or real floats; received {received(value)}"
                 )

@@ -43,8 +43,7 @@ def absolute_error(xp, y_true, y_pred):
 
 def absolute_percentage_error(xp, y_true, y_pred):
     """``|(y_true - y_pred) / max(|y_true|, eps)|`` (a fraction: the loss multiplies by 100)"""
-    eps = constant(xp, config.epsilon(), y_pred)
-    return xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), eps))
+    return xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), config.epsilon()))
 
 
 def squared_logarithmic_error(xp, y_true, y_pred):
@@ -52,20 +51,24 @@ def squared_logarithmic_error(xp, y_true, y_pred):
 
     Values below ``eps`` (negatives included) are clamped to ``eps`` first, as Keras does.
     """
-    eps = constant(xp, config.epsilon(), y_pred)
+    eps = config.epsilon()
     first_log = xp.log(xp.maximum(y_pred, eps) + 1.0)
     second_log = xp.log(xp.maximum(y_true, eps) + 1.0)
     return (first_log - second_log) ** 2
 
 
 def huber_error(xp, y_true, y_pred, delta=1.0):
-    """``0.5 e**2`` if ``|e| <= delta`` else ``delta |e| - 0.5 delta**2``, with ``e = y_pred - y_true``"""
-    delta = constant(xp, delta, y_pred)
-    error = y_pred - y_true
-    abs_error = xp.abs(error)
-    quadratic = 0.5 * error**2
-    linear = delta * abs_error - 0.5 * delta**2
-    return xp.where(abs_error <= delta, quadratic, linear)
+    """``0.5 e**2`` if ``|e| <= delta`` else ``delta |e| - 0.5 delta**2``, with ``e = y_pred - y_true``
+
+    Computed as ``c * (|e| - 0.5 c)`` with ``c = min(|e|, delta)``: the same two branches in five
+    operations (``c = |e|`` gives ``0.5 e**2``; ``c = delta`` gives ``delta |e| - 0.5 delta**2``),
+    with the slope ``delta`` on both sides of ``|e| == delta``.
+    """
+    if hasattr(delta, "dtype"):  # an array or traced delta, cast to y_pred's dtype as Keras does
+        delta = constant(xp, delta, y_pred)
+    abs_error = xp.abs(y_pred - y_true)
+    clipped = xp.minimum(abs_error, delta)
+    return clipped * (abs_error - 0.5 * clipped)
 
 
 def log_cosh_error(xp, y_true, y_pred):
@@ -85,8 +88,7 @@ def l2_normalize(xp, x, axis):
     finite gradient at a zero vector."""
     eps = config.epsilon()
     square_sum = xp.sum(x * x, axis=axis, keepdims=True)
-    floor = constant(xp, eps * eps, x)
-    return x * (1.0 / xp.sqrt(xp.maximum(square_sum, floor)))
+    return x * (1.0 / xp.sqrt(xp.maximum(square_sum, eps * eps)))
 
 
 def negative_cosine_similarity(xp, y_true, y_pred, axis):

@@ -31,8 +31,9 @@ def prepare_inputs(xp, y_true, y_pred, dtype: str):
         if array.ndim == 0:
             check_has_outputs(array)
     compute = compute_dtype_name(dtype)
-    y_pred = cast(xp, cast(xp, y_pred, dtype), compute)
-    y_true = cast(xp, cast(xp, y_true, dtype), compute)
+    y_pred, y_true = cast(xp, y_pred, dtype), cast(xp, y_true, dtype)
+    if compute != dtype:
+        y_pred, y_true = cast(xp, y_pred, compute), cast(xp, y_true, compute)
     y_true, y_pred = squeeze_or_expand_to_same_rank(xp, y_true, y_pred)
     check_same_shape(y_true, y_pred)
     check_has_outputs(y_pred)

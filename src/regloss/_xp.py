@@ -185,6 +185,20 @@ def _into(xp, array: np.ndarray, device):
     return xp.asarray(array, device=device, copy=copy)
 
 
+# ---------------------------------------------------------------------------------- adapters
+
+
+def clip(xp, x, lower=None, upper=None):
+    """``x`` clipped to Python-number bounds, in ``x``'s dtype (a weak scalar, never promoting).
+
+    The one per-library primitive: array-api-compat's Dask ``clip`` broadcasts shapes eagerly
+    and fails on arrays of unknown size (from a DataFrame), so Dask uses its own lazy method.
+    """
+    if array_api_compat.is_dask_namespace(xp):
+        return x.clip(lower, upper)
+    return xp.clip(x, min=lower, max=upper)
+
+
 # ----------------------------------------------------------------------------------- dtypes
 
 LOSS_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")

@@ -18,7 +18,7 @@ import array_api_compat
 
 from .. import config
 from .._shapes import normalize_axis
-from .._xp import cast, dtype_name
+from .._xp import cast, clip, dtype_name
 
 
 def constant(xp, value, like):
@@ -43,7 +43,7 @@ def absolute_error(xp, y_true, y_pred):
 
 def absolute_percentage_error(xp, y_true, y_pred):
     """``|(y_true - y_pred) / max(|y_true|, eps)|`` (a fraction: the loss multiplies by 100)"""
-    return xp.abs((y_true - y_pred) / xp.maximum(xp.abs(y_true), config.epsilon()))
+    return xp.abs((y_true - y_pred) / clip(xp, xp.abs(y_true), lower=config.epsilon()))
 
 
 def squared_logarithmic_error(xp, y_true, y_pred):
@@ -52,8 +52,8 @@ def squared_logarithmic_error(xp, y_true, y_pred):
     Values below ``eps`` (negatives included) are clamped to ``eps`` first, as Keras does.
     """
     eps = config.epsilon()
-    first_log = xp.log(xp.maximum(y_pred, eps) + 1.0)
-    second_log = xp.log(xp.maximum(y_true, eps) + 1.0)
+    first_log = xp.log(clip(xp, y_pred, lower=eps) + 1.0)
+    second_log = xp.log(clip(xp, y_true, lower=eps) + 1.0)
     return (first_log - second_log) ** 2
 
 
@@ -64,10 +64,11 @@ def huber_error(xp, y_true, y_pred, delta=1.0):
     operations (``c = |e|`` gives ``0.5 e**2``; ``c = delta`` gives ``delta |e| - 0.5 delta**2``),
     with the slope ``delta`` on both sides of ``|e| == delta``.
     """
-    if hasattr(delta, "dtype"):  # an array or traced delta, cast to y_pred's dtype as Keras does
-        delta = constant(xp, delta, y_pred)
     abs_error = xp.abs(y_pred - y_true)
-    clipped = xp.minimum(abs_error, delta)
+    if hasattr(delta, "dtype"):  # an array or traced delta, cast to y_pred's dtype as Keras does
+        clipped = xp.minimum(abs_error, constant(xp, delta, y_pred))
+    else:
+        clipped = clip(xp, abs_error, upper=delta)
     return clipped * (abs_error - 0.5 * clipped)
 
 
@@ -88,7 +89,7 @@ def l2_normalize(xp, x, axis):
     finite gradient at a zero vector."""
     eps = config.epsilon()
     square_sum = xp.sum(x * x, axis=axis, keepdims=True)
-    return x * (1.0 / xp.sqrt(xp.maximum(square_sum, eps * eps)))
+    return x * (1.0 / xp.sqrt(clip(xp, square_sum, lower=eps * eps)))
 
 
 def negative_cosine_similarity(xp, y_true, y_pred, axis):

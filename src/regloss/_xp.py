@@ -32,20 +32,12 @@ def received(value) -> str:
     return f"{type(value).__name__} {short_repr(value)}"
 
 
-_DTYPE_NAMES: dict = {}  # cache: dtype object -> its name
-
-
 def dtype_name(dtype) -> str:
     """The plain name of a dtype of any library: ``"float32"``, ``"bfloat16"``, ``"int64"``..."""
-    hashable = type(dtype).__hash__ is not None
-    name = _DTYPE_NAMES.get(dtype) if hashable else None
-    if name is None:
-        name = getattr(dtype, "name", None)
-        if not isinstance(name, str):
-            name = str(dtype).rsplit(".", 1)[-1]
-        if hashable:
-            _DTYPE_NAMES[dtype] = name
-    return name
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(dtype).rsplit(".", 1)[-1]
 
 
 # Cache: array type -> its namespace, or None for NumPy arrays and array-likes (lists, numbers,

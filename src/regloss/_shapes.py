@@ -119,28 +119,36 @@ def remove_axes(shape: tuple, axes: tuple[int, ...]) -> tuple:
     return tuple(d for i, d in enumerate(shape) if i not in axes)
 
 
-def fit_to_losses(xp, array, losses_shape: tuple, argument: str):
-    """Reconcile a ``sample_weight`` or mask with the per-sample losses without changing their shape.
-
-    A trailing dimension of 1 is squeezed (or, when the losses end in 1, one is added); the result
-    must then broadcast to ``losses_shape`` and leave it unchanged, else ``ValueError``.
-    """
+def reconcile_rank(xp, array, losses_shape: tuple):
+    """Keras's reconciliation of a weight or mask with the per-sample losses, never changing the
+    losses: a trailing dimension of 1 is squeezed, or one is added when the losses end in 1."""
     rank = len(losses_shape)
     if array.ndim == rank + 1 and shape_of(array)[-1] == 1:
-        array = xp.squeeze(array, axis=-1)
-    elif array.ndim + 1 == rank and array.ndim > 0 and losses_shape[-1] == 1:
-        array = xp.expand_dims(array, axis=-1)
+        return xp.squeeze(array, axis=-1)
+    if array.ndim + 1 == rank and array.ndim > 0 and losses_shape[-1] == 1:
+        return xp.expand_dims(array, axis=-1)
+    return array
+
+
+def broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``target_shape`` and leaves it unchanged."""
+    return len(shape) <= len(target_shape) and all(
+        not _known(d) or d == 1 or _same_dim(d, t)
+        for d, t in zip(reversed(shape), reversed(target_shape), strict=False)
+    )
+
+
+def fit_to_losses(xp, array, losses_shape: tuple, argument: str):
+    """A ``sample_weight`` or mask reconciled with the per-sample losses (:func:`reconcile_rank`);
+    it must then broadcast to ``losses_shape`` without changing it, else ``ValueError``."""
+    array = reconcile_rank(xp, array, losses_shape)
     check_broadcasts_to(array, losses_shape, argument, "the losses")
     return array
 
 
 def check_broadcasts_to(array, target_shape: tuple, argument: str, target: str) -> None:
     shape = shape_of(array)
-    fits = len(shape) <= len(target_shape) and all(
-        not _known(d) or d == 1 or _same_dim(d, t)
-        for d, t in zip(reversed(shape), reversed(target_shape), strict=False)
-    )
-    if not fits:
+    if not broadcasts_to(shape, target_shape):
         raise ValueError(
             f"{argument} of shape {show(shape)} cannot be broadcast to {target} of shape "
             f"{show(target_shape)} without changing their shape"

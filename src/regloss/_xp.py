@@ -124,48 +124,59 @@ def resolve(**arguments):
             "may be mixed with any one library)"
         )
 
-    device = None
-    if foreign:
-        lead = "y_pred" if "y_pred" in foreign else next(iter(foreign))
-        device = array_api_compat.device(foreign[lead])
-        if device is None:
-            known = [array_api_compat.device(v) for v in foreign.values()]
-            device = next((d for d in known if d is not None), None)
-        for name, value in foreign.items():
-            if name == lead:
-                continue
-            other = array_api_compat.device(value)
-            # A traced value (jax.jit) has no device: only known devices are compared.
-            if device is not None and other is not None and other != device:
-                raise ValueError(
-                    f"{lead} is on device {device} but {name} is on device {other}; move them to one device"
-                )
-        xp = next(iter(namespaces))
-    else:
-        xp = None
+    if not foreign:
+        xp = _numpy_namespace()
+        arrays, weak = _convert_numpy_likes(arguments, xp, None)
+        return xp, arrays, weak
 
+    xp = next(iter(namespaces))
+    lead = "y_pred" if "y_pred" in foreign else next(iter(foreign))
+    devices = {name: device_of(xp, value) for name, value in foreign.items()}
+    # A traced value (jax.jit) has no device: only known devices are compared.
+    device = (
+        devices[lead]
+        if devices[lead] is not None
+        else next((d for d in devices.values() if d is not None), None)
+    )
+    for name, other in devices.items():
+        if device is not None and other is not None and other != device:
+            raise ValueError(
+                f"{lead} is on device {device} but {name} is on device {other}; move them to one device"
+            )
+    for name, value in foreign.items():
+        if not _is_real_dtype_name(dtype_name(value.dtype)):
+            raise TypeError(f"{name} must hold booleans, integers or real floats; received {received(value)}")
+    arrays, weak = _convert_numpy_likes(arguments, xp, device, foreign)
+    return xp, arrays, weak
+
+
+def _numpy_namespace():
+    import array_api_compat.numpy as numpy_namespace
+
+    return numpy_namespace
+
+
+def _convert_numpy_likes(arguments: dict, xp, device, foreign=None):
+    """Every argument as an array of ``xp``: NumPy-likes through ``np.asarray``, onto ``device``."""
     arrays, weak = {}, set()
     for name, value in arguments.items():
-        if value is None:
-            arrays[name] = None
-            continue
-        if name in foreign:
-            if not _is_real_dtype_name(dtype_name(value.dtype)):
-                raise TypeError(
-                    f"{name} must hold booleans, integers or real floats; received {received(value)}"
-                )
+        if foreign and name in foreign:
             arrays[name] = value
-            continue
-        if not hasattr(value, "dtype"):
-            weak.add(name)
-        array = _as_numpy(name, value)
-        if xp is None:
-            xp = array_api_compat.array_namespace(array)
-        arrays[name] = array
-    for name in arguments:
-        if name not in foreign and arrays[name] is not None:
-            arrays[name] = _into(xp, arrays[name], device)
-    return xp, arrays, weak
+        elif value is None:
+            arrays[name] = None
+        else:
+            if not hasattr(value, "dtype"):
+                weak.add(name)
+            arrays[name] = _into(xp, _as_numpy(name, value), device)
+    return arrays, weak
+
+
+def device_of(xp, array):
+    """The device of an array of ``xp``. A torch tensor's is read directly: array-api-compat's
+    generic lookup tries every library in turn, a noticeable share of a small call."""
+    if array_api_compat.is_torch_namespace(xp):
+        return array.device
+    return array_api_compat.device(array)
 
 
 def _into(xp, array: np.ndarray, device):

@@ -119,6 +119,14 @@ def reduce_weighted(xp, values, sample_weight=None, mask=None, reduction="sum_ov
         weighted = xp.where(mask, weighted, xp.zeros_like(weighted))
     if reduction is None or reduction == Reduction.NONE or values.ndim == 0:
         return weighted
+    divides_by_count = reduction in (Reduction.SUM_OVER_BATCH_SIZE, Reduction.MEAN) or (
+        reduction == Reduction.MEAN_WITH_SAMPLE_WEIGHT and sample_weight is None
+    )
+    if divides_by_count and mask is None:
+        # sum / N with N the element count: one mean (0 for an empty batch, as divide_no_nan).
+        count = _element_count(xp, values)
+        if isinstance(count, int):
+            return xp.mean(weighted) if count else xp.sum(weighted)
     total = xp.sum(weighted)
     if reduction == Reduction.SUM:
         return total

@@ -19,8 +19,9 @@ import sys
 import array_api_compat
 
 from .._shapes import (
-    check_broadcasts_to,
+    broadcasts_to,
     fit_to_losses,
+    reconcile_rank,
     remove_axes,
     shape_of,
     show,
@@ -49,16 +50,22 @@ def _keras_mask(y_pred):
 
 
 def _element_mask(xp, mask, input_shape, axes, per_sample_shape, argument):
-    """A boolean mask of the inputs' shape from a mask of the inputs' or of the losses' shape."""
-    if not (xp.isdtype(mask.dtype, "bool")):
+    """A boolean mask of the inputs' shape from a mask of the per-sample losses' shape (reconciled
+    like a sample weight, which is tried first) or of the inputs' shape (masking single outputs)."""
+    if not xp.isdtype(mask.dtype, "bool"):
         mask = mask != 0
-    if mask.ndim == len(input_shape) and len(input_shape) > len(per_sample_shape):
-        check_broadcasts_to(mask, input_shape, argument, "y_true")
+    per_sample = reconcile_rank(xp, mask, per_sample_shape)
+    if broadcasts_to(shape_of(per_sample), per_sample_shape):
+        mask = xp.broadcast_to(per_sample, per_sample_shape)
+        for axis in axes:
+            mask = xp.expand_dims(mask, axis=axis)
         return xp.broadcast_to(mask, input_shape)
-    mask = xp.broadcast_to(fit_to_losses(xp, mask, per_sample_shape, argument), per_sample_shape)
-    for axis in axes:
-        mask = xp.expand_dims(mask, axis=axis)
-    return xp.broadcast_to(mask, input_shape)
+    if mask.ndim == len(input_shape) and broadcasts_to(shape_of(mask), input_shape):
+        return xp.broadcast_to(mask, input_shape)
+    raise ValueError(
+        f"{argument} of shape {show(shape_of(mask))} fits neither the per-sample losses of shape "
+        f"{show(per_sample_shape)} nor y_true of shape {show(input_shape)}"
+    )
 
 
 class Loss:
@@ -146,7 +153,7 @@ class Loss:
             sample_mask = xp.any(element_mask, axis=axes)
 
         losses = self._per_sample(xp, y_true, y_pred, element_mask)
-        if not array_api_compat.is_array_api_obj(losses):
+        if not hasattr(losses, "shape"):  # a user's call() returned a list or a number
             losses = xp.asarray(losses)
         if sample_mask is not None and shape_of(losses) != shape_of(sample_mask):
             raise ValueError(

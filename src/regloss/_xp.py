@@ -271,6 +271,7 @@ def is_float(xp, array) -> bool:
 
 def cast(xp, array, name: str):
     """``array`` as dtype ``name`` (no copy when it already is)."""
-    if dtype_name(array.dtype) == name:
+    target = namespace_dtype(xp, name)
+    if array.dtype == target:
         return array
-    return xp.astype(array, namespace_dtype(xp, name))
+    return xp.astype(array, target)

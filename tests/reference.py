@@ -214,9 +214,7 @@ def _tversky_values(t, p, axes, alpha, beta, eps):
     intersection = np.sum(t * p, axis=axes)
     false_positives = np.sum((1.0 - t) * p, axis=axes)
     false_negatives = np.sum(t * (1.0 - p), axis=axes)
-    return 1.0 - intersection / (
-        intersection + alpha * false_positives + beta * false_negatives + eps
-    )
+    return 1.0 - intersection / (intersection + alpha * false_positives + beta * false_negatives + eps)
 
 
 def _dice_values(t, p, axes, eps):

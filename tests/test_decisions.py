@@ -248,3 +248,12 @@ def test_keras_mask_is_honoured():
     keras_only, combined = (float(line) for line in with_tmp_home.stdout.split())
     assert keras_only == pytest.approx((0.5 + 2.0) / 2)  # rows 0 and 2
     assert combined == pytest.approx(0.5)  # row 0 only: the two masks are combined with AND
+
+
+def test_a_subclass_call_overrides_the_formula(xp):
+    class DoubledSquaredError(losses.MeanSquaredError):
+        def call(self, y_true, y_pred):
+            return 2 * losses.mean_squared_error(y_true, y_pred)
+
+    y_true, y_pred = xp.asarray([[0.0, 1.0], [0.0, 0.0]]), xp.asarray([[1.0, 1.0], [1.0, 0.0]])
+    assert float(DoubledSquaredError()(y_true, y_pred)) == pytest.approx(1.0)  # 2 * mean([0.5, 0.5])

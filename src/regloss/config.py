@@ -5,6 +5,7 @@ change after tracing does not reach an already compiled function.
 """
 
 import math
+import os
 
 FLOAT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
 
@@ -61,3 +62,70 @@ def set_floatx(value: str) -> None:
             f"floatx must be one of {', '.join(map(repr, FLOAT_DTYPE_NAMES))}; received value={value!r}"
         )
     _settings["floatx"] = value
+
+
+# ------------------------------------------------------------------ the fused NumPy path
+
+ACCELERATORS = ("auto", "numpy", "none")
+
+
+def _read_environment(name: str) -> str | None:
+    value = os.environ.get(name, "").strip().lower()
+    return value or None
+
+
+# Read once, when regloss is imported (a lookup per call would cost more than a small loss).
+_ENVIRONMENT = {name: _read_environment(name) for name in ("REGLOSS_ACCELERATOR", "REGLOSS_NUM_THREADS")}
+
+
+def _environment(name: str) -> str | None:
+    return _ENVIRONMENT[name]
+
+
+def accelerator() -> str:
+    """The fused path NumPy inputs take: ``"auto"`` (default: the best installed tier; today the
+    blocked NumPy tier of :mod:`regloss.kernels`), ``"numpy"`` (that tier) or ``"none"`` (the generic
+    array-API path, also for NumPy). Set by :func:`set_accelerator`, else ``REGLOSS_ACCELERATOR``
+    (read when regloss is imported).
+
+    >>> import regloss
+    >>> regloss.config.accelerator() in ("auto", "numpy", "none")
+    True
+    """
+    chosen = _settings.get("accelerator") or _environment("REGLOSS_ACCELERATOR") or "auto"
+    return chosen if chosen in ACCELERATORS else "auto"
+
+
+def set_accelerator(value: str | None) -> None:
+    """Choose the fused path: ``"auto"``, ``"numpy"`` or ``"none"``; ``None`` goes back to
+    ``REGLOSS_ACCELERATOR`` (or ``"auto"``). Results agree to rounding whatever the choice."""
+    if value is not None and value not in ACCELERATORS:
+        raise ValueError(
+            f"accelerator must be one of {', '.join(map(repr, ACCELERATORS))} or None; "
+            f"received value={value!r}"
+        )
+    _settings["accelerator"] = value
+
+
+def num_threads() -> int:
+    """Threads the fused path may use for one large call: :func:`set_num_threads`, else
+    ``REGLOSS_NUM_THREADS`` (read when regloss is imported), else the CPUs this process may run
+    on (``os.sched_getaffinity``). Results are bit-identical whatever the number (a fixed block
+    partition, merged in order)."""
+    chosen = _settings.get("num_threads")
+    if chosen is None:
+        text = _environment("REGLOSS_NUM_THREADS")
+        chosen = int(text) if text and text.isdigit() and int(text) > 0 else None
+    if chosen is None:
+        try:
+            chosen = len(os.sched_getaffinity(0))
+        except AttributeError:  # macOS, Windows
+            chosen = os.cpu_count() or 1
+    return chosen
+
+
+def set_num_threads(value: int | None) -> None:
+    """Limit the threads of the fused path to ``value >= 1``; ``None`` restores the default."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"num_threads must be an int >= 1 or None; received value={value!r}")
+    _settings["num_threads"] = value

@@ -18,6 +18,7 @@ import sys
 
 import array_api_compat
 
+from .. import kernels
 from .._shapes import (
     broadcasts_to,
     fit_to_losses,
@@ -129,6 +130,12 @@ class Loss:
         numbers, ``!= 0`` meaning present) of the per-sample losses' shape, or of ``y_true``'s
         shape to mask single outputs.
         """
+        formula = self._kernel_formula()
+        fusable = formula is not None and kernels.numpy_arrays(y_true, y_pred, sample_weight, mask)
+        if fusable and sample_weight is None and mask is None:
+            fused = kernels.fast_loss_call(formula, self._params, self.reduction, self.dtype, y_true, y_pred)
+            if fused is not None:
+                return fused
         xp, arrays, _ = resolve(
             y_true=y_true,
             y_pred=y_pred,
@@ -146,6 +153,13 @@ class Loss:
             if given is not None:
                 found = _element_mask(xp, given, input_shape, axes, per_sample_shape, argument)
                 element_mask = found if element_mask is None else element_mask & found
+        if fusable and kernels.active():  # the fused path, after the same validation (regloss.kernels)
+            weight = self._fit_weight(xp, arrays["sample_weight"], per_sample_shape)
+            fused = kernels.evaluate(
+                formula, self._params, y_true, y_pred, element_mask, weight, self.reduction, self.dtype
+            )
+            if fused is not None:
+                return fused
         if element_mask is not None:
             zeros = xp.zeros_like(y_pred)
             y_true = xp.where(element_mask, y_true, zeros)
@@ -161,12 +175,19 @@ class Loss:
                 f"but a mask needs them of shape {show(per_sample_shape)} (the inputs with the "
                 f"axes {axes} reduced)"
             )
-        weight = arrays["sample_weight"]
-        if weight is not None:
-            weight = cast(xp, weight, compute_dtype_name(self.dtype))
-            weight = fit_to_losses(xp, weight, shape_of(losses), "sample_weight")
+        weight = self._fit_weight(xp, arrays["sample_weight"], shape_of(losses))
         result = reduce_weighted(xp, losses, weight, sample_mask, self.reduction)
         return finish(xp, result, self.dtype)
+
+    def _fit_weight(self, xp, weight, losses_shape):
+        if weight is None:
+            return None
+        weight = cast(xp, weight, compute_dtype_name(self.dtype))
+        return fit_to_losses(xp, weight, losses_shape, "sample_weight")
+
+    def _kernel_formula(self):
+        """The formula the fused path may evaluate for this loss: None for a user's ``call``."""
+        return None
 
     def get_config(self) -> dict:
         """Every constructor argument: ``Type.from_config(loss.get_config())`` is an equal loss."""
@@ -204,7 +225,15 @@ class _FormulaLoss(Loss):
         return self.formula.reduced_axes(ndim, self._params)
 
     def _per_sample(self, xp, y_true, y_pred, element_mask):
+        if type(self).call is not _FormulaLoss.call:  # a subclass's own call() wins
+            return self.call(y_true, y_pred)
         return self.formula.per_sample(xp, y_true, y_pred, self._params, element_mask)
+
+    def _kernel_formula(self):
+        cls = type(self)
+        if (cls.call, cls._per_sample, cls._reduced_axes) == _FORMULA_METHODS:
+            return self.formula
+        return None
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -216,6 +245,9 @@ class _FormulaLoss(Loss):
         if isinstance(config, dict) and isinstance(config.get("axis"), list):
             config = {**config, "axis": tuple(config["axis"])}
         return super().from_config(config)
+
+
+_FORMULA_METHODS = (_FormulaLoss.call, _FormulaLoss._per_sample, _FormulaLoss._reduced_axes)
 
 
 class MeanSquaredError(_FormulaLoss):

@@ -14,7 +14,7 @@ import numbers
 
 import array_api_compat
 
-from .. import config
+from .. import config, kernels
 from .._shapes import (
     check_has_outputs,
     check_same_shape,
@@ -49,14 +49,23 @@ def finish(xp, result, dtype: str):
 
 
 def _evaluate(formula, y_true, y_pred, **params):
+    # NumPy arrays take the fused path (regloss.kernels): before validation when it would change
+    # nothing, after it otherwise; None means not covered there.
+    fused = kernels.fast_functional(formula, y_true, y_pred, params)
+    if fused is not None:
+        return fused
     xp, arrays, weak = resolve(y_true=y_true, y_pred=y_pred)
-    y_pred = arrays["y_pred"]
-    keeps_dtype = is_float(xp, y_pred) and "y_pred" not in weak
-    dtype = dtype_name(y_pred.dtype) if keeps_dtype else config.floatx()
-    y_true, y_pred = prepare_inputs(xp, arrays["y_true"], y_pred, dtype)
+    y_pred_array = arrays["y_pred"]
+    keeps_dtype = is_float(xp, y_pred_array) and "y_pred" not in weak
+    dtype = dtype_name(y_pred_array.dtype) if keeps_dtype else config.floatx()
+    true, pred = prepare_inputs(xp, arrays["y_true"], y_pred_array, dtype)
     if "axis" in params:
-        normalize_axis(params["axis"], y_pred.ndim)
-    return finish(xp, formula.per_sample(xp, y_true, y_pred, params), dtype)
+        normalize_axis(params["axis"], pred.ndim)
+    if kernels.numpy_arrays(y_true, y_pred) and kernels.active():
+        fused = kernels.evaluate(formula, params, true, pred, None, None, None, dtype)
+        if fused is not None:
+            return fused
+    return finish(xp, formula.per_sample(xp, true, pred, params), dtype)
 
 
 # ------------------------------------------------------------------- hyper-parameter checks

@@ -1,0 +1,447 @@
+"""The fused NumPy path against its peers: every loss, small and large float32 batches.
+
+Times, in one run, after a warm-up, interleaved (every round times every candidate once, in turn),
+the median and interquartile range of at least 15 rounds of:
+
+* regloss, a class instance built once (``loss(y_true, y_pred)``) and the functional form
+  (per-sample losses), on the fused path (``accelerator="numpy"``), and the class on the generic
+  array-API path (``accelerator="none"``);
+* the plain NumPy formula (float32, as written in issue 11), scalar and per sample;
+* torch with 2 threads: ``torch.nn.functional`` where it has the loss, the torch expression otherwise;
+* ``jax.jit`` of the jnp formula;
+* the floor ``torch.sum(a) + torch.sum(b)`` (reads each input once);
+* Keras 3 on its NumPy backend, in a subprocess (not interleaved: timed before the others).
+
+Prints the CPU model and L3 size, each median with its IQR, the ratios of regloss to the floor
+and to each peer, the relative error of each scalar against an exact float64 reference (float64
+values, chunk sums added with ``math.fsum``) and the tracemalloc peak of each NumPy candidate.
+
+Run:  python benchmarks/kernels.py [--rounds 15] [--no-keras] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+EPS = 1e-7
+DELTA = 1.0
+ALPHA, BETA = 0.5, 0.5
+SMALL, LARGE = (32, 10), (100_000, 100)
+LOSSES = {
+    # regloss functional name: (class name, Keras class name)
+    "mean_squared_error": "MeanSquaredError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
+    "huber": "Huber",
+    "log_cosh": "LogCosh",
+    "cosine_similarity": "CosineSimilarity",
+    "dice": "Dice",
+    "tversky": "Tversky",
+}
+SHORT = {
+    "mean_squared_error": "MSE",
+    "mean_absolute_error": "MAE",
+    "mean_absolute_percentage_error": "MAPE",
+    "mean_squared_logarithmic_error": "MSLE",
+    "huber": "Huber",
+    "log_cosh": "LogCosh",
+    "cosine_similarity": "Cosine",
+    "dice": "Dice",
+    "tversky": "Tversky",
+}
+
+
+def make_inputs(shape, seed=0):
+    """Targets in [0, 1) (Dice/Tversky/MSLE need them there), predictions near them."""
+    rng = np.random.default_rng(seed)
+    y_true = rng.random(shape, dtype=np.float32)
+    y_pred = (y_true + 0.5 * rng.standard_normal(shape, dtype=np.float32)).clip(0, None)
+    return y_true, y_pred
+
+
+def cpu_description() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    l3 = "?"
+    for index in range(5):
+        base = f"/sys/devices/system/cpu/cpu0/cache/index{index}"
+        try:
+            with open(f"{base}/level") as level, open(f"{base}/size") as size:
+                if level.read().strip() == "3":
+                    l3 = size.read().strip()
+        except OSError:
+            continue
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, L3 {l3}, {cpus} CPUs usable"
+
+
+# ------------------------------------------------------------------------------ formulas
+
+
+def numpy_formulas(np_):
+    """The plain formulas of issue 11 on a NumPy-like module (NumPy or jax.numpy), float32 in,
+    float32 arithmetic: scalar losses (the class's default reduction)."""
+    log2 = math.log(2.0)  # a Python float: float32 arithmetic on float32 inputs, exact on float64
+
+    def elementwise(name, a, b):
+        if name == "mean_squared_error":
+            return np_.square(a - b)
+        if name == "mean_absolute_error":
+            return np_.abs(a - b)
+        if name == "mean_absolute_percentage_error":
+            return np_.abs((a - b) / np_.maximum(np_.abs(a), EPS))
+        if name == "mean_squared_logarithmic_error":
+            return np_.square(np_.log(np_.maximum(b, EPS) + 1) - np_.log(np_.maximum(a, EPS) + 1))
+        if name == "huber":
+            error = b - a
+            absolute = np_.abs(error)
+            return np_.where(absolute <= DELTA, 0.5 * error * error, DELTA * absolute - 0.5 * DELTA**2)
+        if name == "log_cosh":
+            x = b - a
+            return x + np_.logaddexp(-2 * x, np_.float32(0)) - log2
+        raise KeyError(name)
+
+    def cosine(a, b):
+        norm_a = np_.sqrt(np_.maximum(np_.sum(a * a, axis=-1), EPS * EPS))
+        norm_b = np_.sqrt(np_.maximum(np_.sum(b * b, axis=-1), EPS * EPS))
+        return -np_.sum(a * b, axis=-1) / (norm_a * norm_b)
+
+    def per_sample(name, a, b):
+        if name == "cosine_similarity":
+            return cosine(a, b)
+        scale = 100 if name == "mean_absolute_percentage_error" else 1
+        return scale * np_.mean(elementwise(name, a, b), axis=-1)
+
+    def scalar(name, a, b):
+        """One reduction, as issue 11 writes them: ``np.mean(np.square(a - b))``..."""
+        if name == "dice":
+            return 1 - 2 * np_.sum(a * b) / (np_.sum(a) + np_.sum(b) + EPS)
+        if name == "tversky":
+            intersection = np_.sum(a * b)
+            false_positives = np_.sum((1 - a) * b)
+            false_negatives = np_.sum(a * (1 - b))
+            return 1 - intersection / (intersection + ALPHA * false_positives + BETA * false_negatives + EPS)
+        if name == "cosine_similarity":
+            return np_.mean(cosine(a, b))
+        scale = 100 if name == "mean_absolute_percentage_error" else 1
+        return scale * np_.mean(elementwise(name, a, b))
+
+    return scalar, per_sample
+
+
+def torch_candidates(torch, a, b):
+    import torch.nn.functional as F
+
+    log2 = math.log(2.0)
+
+    def dice(a, b):
+        return 1 - 2 * torch.sum(a * b) / (torch.sum(a) + torch.sum(b) + EPS)
+
+    def tversky(a, b):
+        intersection = torch.sum(a * b)
+        return 1 - intersection / (
+            intersection + ALPHA * torch.sum((1 - a) * b) + BETA * torch.sum(a * (1 - b)) + EPS
+        )
+
+    return {
+        "mean_squared_error": lambda: F.mse_loss(b, a),
+        "mean_absolute_error": lambda: F.l1_loss(b, a),
+        "mean_absolute_percentage_error": lambda: (
+            100 * torch.mean(torch.abs((a - b) / torch.clamp(torch.abs(a), min=EPS)))
+        ),
+        "mean_squared_logarithmic_error": lambda: torch.mean(
+            torch.square(torch.log(torch.clamp(b, min=EPS) + 1) - torch.log(torch.clamp(a, min=EPS) + 1))
+        ),
+        "huber": lambda: F.huber_loss(b, a, delta=DELTA),
+        "log_cosh": lambda: torch.mean((b - a) + F.softplus(-2 * (b - a)) - log2),
+        "cosine_similarity": lambda: -torch.mean(F.cosine_similarity(a, b, dim=-1, eps=EPS)),
+        "dice": lambda: dice(a, b),
+        "tversky": lambda: tversky(a, b),
+    }
+
+
+# ------------------------------------------------------------------------------ reference
+
+
+def exact_reference(name, a, b, rows_per_chunk=10_000) -> float:
+    """The scalar loss in float64 from the float32 inputs, chunk by chunk (sums by math.fsum)."""
+    scalar, per_sample = numpy_formulas(np)
+    if name in ("dice", "tversky"):
+        sums = {"tp": [], "t": [], "p": [], "fp": [], "fn": []}
+        for start in range(0, a.shape[0], rows_per_chunk):
+            t, p = (
+                a[start : start + rows_per_chunk].astype(np.float64),
+                b[start : start + rows_per_chunk].astype(np.float64),
+            )
+            for key, value in (("tp", t * p), ("t", t), ("p", p), ("fp", (1 - t) * p), ("fn", t * (1 - p))):
+                sums[key].append(float(np.sum(value)))
+        tp, t, p, fp, fn = (math.fsum(sums[key]) for key in ("tp", "t", "p", "fp", "fn"))
+        if name == "dice":
+            return 1 - 2 * tp / (t + p + EPS)
+        return 1 - tp / (tp + ALPHA * fp + BETA * fn + EPS)
+    chunks = []
+    for start in range(0, a.shape[0], rows_per_chunk):
+        t, p = (
+            a[start : start + rows_per_chunk].astype(np.float64),
+            b[start : start + rows_per_chunk].astype(np.float64),
+        )
+        chunks.append(float(np.sum(per_sample(name, t, p))))
+    return math.fsum(chunks) / a.shape[0]
+
+
+# ------------------------------------------------------------------------------ Keras
+
+KERAS_WORKER = r"""
+import json, os, sys, time
+os.environ["KERAS_BACKEND"] = "numpy"
+import numpy as np
+import keras
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+from kernels import LOSSES, SMALL, LARGE, make_inputs
+rounds = int(sys.argv[2])
+out = {}
+for label, shape, inner in (("small", SMALL, 50), ("large", LARGE, 1)):
+    a, b = make_inputs(shape)
+    for name, cls in LOSSES.items():
+        loss = getattr(keras.losses, cls)()
+        loss(a, b)
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(inner):
+                loss(a, b)
+            times.append((time.perf_counter() - start) / inner)
+        out[f"{label}/{name}"] = times
+print(json.dumps(out))
+"""
+
+
+def keras_times(rounds: int) -> dict:
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", KERAS_WORKER, os.path.abspath(__file__), str(rounds)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, OSError, ValueError, IndexError) as error:
+        print(f"(Keras NumPy backend not timed: {type(error).__name__})")
+        return {}
+
+
+# ------------------------------------------------------------------------------ timing
+
+
+def interleaved(candidates: dict, rounds: int, max_inner: int, sample_seconds: float = 1e-3) -> dict:
+    """``{key: [seconds per call, one per round]}``, every candidate once per round, in turn.
+
+    After two warm-up calls (JIT, thread pools, caches), each candidate's sample is a loop of up to
+    ``max_inner`` calls lasting about ``sample_seconds`` (one call when a call takes longer).
+    """
+    inner = {}
+    for key, function in candidates.items():
+        function()
+        start = time.perf_counter()
+        function()
+        once = time.perf_counter() - start
+        inner[key] = max(1, min(max_inner, int(sample_seconds / max(once, 1e-9))))
+    times = {key: [] for key in candidates}
+    for _ in range(rounds):
+        for key, function in candidates.items():
+            count = inner[key]
+            start = time.perf_counter()
+            for _ in range(count):
+                function()
+            times[key].append((time.perf_counter() - start) / count)
+    return times
+
+
+def median_iqr(values):
+    if not values:
+        return None, None
+    quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
+    return statistics.median(values), quartiles[2] - quartiles[0]
+
+
+def peak_bytes(function) -> int:
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="regloss.config.set_num_threads")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    import regloss
+    from regloss import config, losses
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        jax = None
+
+    if args.threads:
+        config.set_num_threads(args.threads)
+    print(f"CPU: {cpu_description()}")
+    print(
+        f"regloss {regloss.__version__} (fused threads {config.num_threads()}), numpy {np.__version__}"
+        + (f", torch {torch.__version__} (2 threads)" if torch else ", no torch: no floor, no verdict")
+        + (f", jax {jax.__version__}" if jax else "")
+    )
+    keras = {} if args.no_keras else keras_times(args.rounds)
+    print(f"(Keras subprocess done at {time.perf_counter() - started:.0f} s)")
+    if torch is not None:
+        torch.set_num_threads(2)
+    numpy_scalar, numpy_per_sample = numpy_formulas(np)
+
+    def with_path(path, function):
+        def run():
+            config.set_accelerator(path)
+            return function()
+
+        return run
+
+    tables = {}
+    for label, shape in (("small", SMALL), ("large", LARGE)):
+        a, b = make_inputs(shape)
+        inner_calls = 100 if label == "small" else 1
+        candidates = {}
+        if torch is not None:
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            candidates["floor"] = lambda ta=ta, tb=tb: torch.sum(ta) + torch.sum(tb)
+            torch_losses = torch_candidates(torch, ta, tb)
+        if jax is not None:
+            ja, jb = jnp.asarray(a), jnp.asarray(b)
+            jax_scalar, _ = numpy_formulas(jnp)
+        for name, cls in LOSSES.items():
+            instance = getattr(losses, cls)()
+            function = getattr(losses, name)
+            candidates[f"{name}/class"] = with_path("numpy", lambda i=instance, a=a, b=b: i(a, b))
+            candidates[f"{name}/functional"] = with_path("numpy", lambda f=function, a=a, b=b: f(a, b))
+            candidates[f"{name}/generic"] = with_path("none", lambda i=instance, a=a, b=b: i(a, b))
+            candidates[f"{name}/numpy"] = lambda n=name, a=a, b=b: numpy_scalar(n, a, b)
+            if name not in ("dice", "tversky") and label == "small":
+                candidates[f"{name}/numpy per sample"] = lambda n=name, a=a, b=b: numpy_per_sample(n, a, b)
+            if torch is not None:
+                candidates[f"{name}/torch"] = torch_losses[name]
+            if jax is not None:
+                compiled = jax.jit(lambda x, y, n=name, f=jax_scalar: f(n, x, y))
+                candidates[f"{name}/jax"] = lambda c=compiled, x=ja, y=jb: c(x, y).block_until_ready()
+        times = interleaved(candidates, args.rounds, inner_calls)
+        config.set_accelerator(None)
+        for key, values in keras.items():
+            if key.startswith(label + "/"):
+                times[key.split("/", 1)[1] + "/keras"] = values
+        tables[label] = (a, b, times, candidates)
+        print(f"({label} timed at {time.perf_counter() - started:.0f} s)")
+
+    for label, (a, b, times, candidates) in tables.items():
+        report(label, a, b, times, candidates, label == "large")
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+def report(label, a, b, times, candidates, large):
+    from regloss import config
+
+    unit, scale = ("ms", 1e3) if large else ("us", 1e6)
+    floor, floor_iqr = median_iqr(times.get("floor", []))
+    print(f"\n== {label} {a.shape} float32: median [IQR] in {unit}", end="")
+    print(
+        f"; floor torch.sum(a) + torch.sum(b): {floor * scale:.3g} [{floor_iqr * scale:.2g}]" if floor else ""
+    )
+    columns = ["class", "functional", "generic", "numpy", "numpy per sample", "torch", "jax", "keras"]
+    print(f"{'loss':8}" + "".join(f"{c:>17}" for c in columns))
+    for name in LOSSES:
+        cells = []
+        for column in columns:
+            median, iqr = median_iqr(times.get(f"{name}/{column}", []))
+            cells.append(f"{median * scale:9.3g} [{iqr * scale:.2g}]" if median else "-")
+        print(f"{SHORT[name]:8}" + "".join(f"{cell:>17}" for cell in cells))
+
+    print(f"\nratios ({label}): regloss class / X (below 1: regloss faster); functional / numpy per sample")
+    peers = ["floor", "numpy", "torch", "jax", "keras", "generic"]
+    print(f"{'loss':8}" + "".join(f"{'class/' + p:>14}" for p in peers) + f"{'func/np-per-s':>15}")
+    for name in LOSSES:
+        mine, _ = median_iqr(times[f"{name}/class"])
+        cells = []
+        for peer in peers:
+            other, _ = median_iqr(times.get("floor" if peer == "floor" else f"{name}/{peer}", []))
+            cells.append(f"{mine / other:14.2f}" if other else f"{'-':>14}")
+        functional, _ = median_iqr(times[f"{name}/functional"])
+        per_sample, _ = median_iqr(times.get(f"{name}/numpy per sample", []))
+        cells.append(f"{functional / per_sample:15.2f}" if per_sample else f"{'-':>15}")
+        print(f"{SHORT[name]:8}" + "".join(cells))
+
+    if not large:
+        return
+    print("\naccuracy (relative error of the scalar against an exact float64 reference) and tracemalloc peak")
+    print(
+        f"{'loss':8}{'fused f64':>11}{'class':>11}{'generic':>11}{'numpy':>11}{'torch':>11}{'jax':>11}"
+        f"{'peak class':>13}{'generic':>11}{'numpy':>11}"
+    )
+    import regloss
+
+    for name in LOSSES:
+        exact = exact_reference(name, a, b)
+        # the fused path's float64 value, before the result is rounded to float32
+        instance = getattr(regloss.losses, LOSSES[name])()
+        config.set_accelerator("numpy")
+        before_rounding = regloss.kernels.evaluate(
+            instance.formula, instance._params, a, b, None, None, "sum_over_batch_size", "float64"
+        )
+        errors = [f"{abs(float(before_rounding) - exact) / abs(exact):11.1e}"]
+        for column in ("class", "generic", "numpy", "torch", "jax"):
+            function = candidates.get(f"{name}/{column}")
+            if function is None:
+                errors.append(f"{'-':>11}")
+                continue
+            value = float(np.asarray(function()))
+            errors.append(f"{abs(value - exact) / abs(exact):11.1e}")
+        peaks = [
+            peak_bytes(candidates[f"{name}/{column}"]) / (a.nbytes + b.nbytes)
+            for column in ("class", "generic", "numpy")
+        ]
+        print(
+            f"{SHORT[name]:8}"
+            + "".join(errors)
+            + "".join(f"{peak:12.2%} " if i == 0 else f"{peak:10.0%} " for i, peak in enumerate(peaks))
+        )
+    config.set_accelerator(None)
+    print(
+        "(peaks are fractions of the inputs' bytes; torch and JAX allocations are invisible to tracemalloc)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The fused CPU path for NumPy inputs: the one place where ``np.`` appears in the numeric path.
+
+Entered from :meth:`regloss.losses.Loss.__call__` and the functional losses when every array
+argument is exactly a ``numpy.ndarray`` (``type(x) is np.ndarray``), a Python number or ``None``, and
+``regloss.config.accelerator()`` is not ``"none"`` (``REGLOSS_ACCELERATOR=none`` forces the
+generic array-API path, which is the reference this path is tested against). Two entries:
+
+* :func:`fast_functional` / :func:`fast_loss_call`, *before* validation, for calls that the
+  generic validation provably accepts unchanged (both inputs one float32/float64 dtype, equal to
+  the result dtype, one shape, rank >= 1, a non-empty last axis; no weights, no masks): they skip
+  the conversion machinery, which is most of the time of a (32, 10) call;
+* :func:`evaluate`, *after* the generic validation (conversion, casts, rank reconciliation, shape
+  checks, masks, weights), so that errors are the generic path's.
+
+Either returns ``None`` when the call is not covered (see
+:func:`regloss.kernels.blocked.trailing_split`), and the generic path continues. Tiers: today the
+blocked NumPy tier (:mod:`regloss.kernels.blocked`); an accelerated tier plugs in by being chosen in
+:func:`_tier` for ``accelerator() in ("auto", <its name>)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import config
+from .._xp import namespace_dtype
+from . import blocked
+
+_DIRECT_DTYPES = {np.dtype("float32"): "float32", np.dtype("float64"): "float64"}
+
+
+def active() -> bool:
+    """Whether NumPy inputs take the fused path (``regloss.config.accelerator() != "none"``)."""
+    return config.accelerator() != "none"
+
+
+_PLAIN_TYPES = (np.ndarray, float, int, bool, type(None))
+
+
+def numpy_arrays(*values) -> bool:
+    """Whether every value is exactly a ``numpy.ndarray``, a Python number (a scalar sample weight)
+    or ``None``: no subclass, no list, no array of another library."""
+    return all(type(value) in _PLAIN_TYPES for value in values)
+
+
+def _tier():
+    return blocked
+
+
+def _direct_dtype(y_true, y_pred):
+    """The dtype name when the generic validation would leave both inputs unchanged, else None."""
+    if type(y_pred) is not np.ndarray or type(y_true) is not np.ndarray:
+        return None
+    dtype = y_pred.dtype
+    shape = y_pred.shape
+    if dtype != y_true.dtype or shape != y_true.shape or not shape or not shape[-1]:
+        return None
+    return _DIRECT_DTYPES.get(dtype)
+
+
+def fast_functional(formula, y_true, y_pred, params: dict):
+    """Per-sample losses of exact, already valid NumPy inputs (result in their dtype), or None."""
+    dtype = _direct_dtype(y_true, y_pred)
+    if dtype is None or not active():
+        return None
+    return _tier().evaluate(formula, params, y_true, y_pred, None, None, None, y_pred.dtype)
+
+
+def fast_loss_call(formula, params: dict, reduction, dtype: str, y_true, y_pred):
+    """A loss class's call without weights or masks on exact, already valid NumPy inputs of the
+    loss dtype (float32 or float64), or None."""
+    if _direct_dtype(y_true, y_pred) != dtype or not active():
+        return None
+    return _tier().evaluate(formula, params, y_true, y_pred, None, None, reduction, y_pred.dtype)
+
+
+def evaluate(formula, params: dict, y_true, y_pred, element_mask, sample_weight, reduction, dtype: str):
+    """The loss of validated inputs (see :func:`regloss.kernels.blocked.evaluate`), or None.
+
+    ``dtype`` is the result dtype name (float16/bfloat16 results are computed from float32 inputs).
+    """
+    out_dtype = np.dtype(namespace_dtype(blocked.numpy_namespace(), dtype))
+    return _tier().evaluate(
+        formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype
+    )

@@ -1,0 +1,335 @@
+"""The blocked NumPy tier: each input read once, in blocks, every sum accumulated in float64.
+
+The inputs (already validated, of one shape and in the compute dtype) are seen as a matrix of
+``rows`` samples by ``cols`` reduced elements: ``rows = prod(shape[:k])``, ``cols = prod(shape[k:])``,
+where the losses reduce the trailing axes ``k, ..., ndim - 1`` (the last axis for the
+mean-over-outputs losses; ``axis`` for cosine, Dice and Tversky when it names trailing axes).
+
+Partition (fixed by the shape alone, never by the thread count)
+    * *flat* blocks of :data:`BLOCK_ELEMENTS` consecutive elements, used when no statistic per
+      sample is needed (a reducing mode without weights or masks of a mean-over-outputs loss, and the
+      whole-batch Dice/Tversky with ``axis=None``);
+    * *row* blocks of ``max(1, BLOCK_ELEMENTS // cols)`` whole samples otherwise; a sample longer than
+      a block is summed over flat column blocks of its own, in order.
+
+In a block the generic elementwise function of :mod:`regloss.losses.formulas` runs with
+``xp = array_api_compat.numpy`` (see :func:`numpy_namespace`) in the
+input's float dtype; every sum (of errors, per-sample
+losses, weights, counts) is taken with ``dtype=float64``. The block results are merged in block
+order, so the result is bit-identical for any number of threads.
+
+Statistics per block and how they finish (``e`` the elementwise error, ``m`` the element mask,
+``v`` the per-sample losses, ``w`` the sample weight, ``s`` the per-sample mask):
+
+* mean over outputs: ``v_r = scale * sum_c(m e) / max(sum_c m, 1)`` (``cols`` without a mask);
+  without weights or masks, the reducing modes only need ``S = sum(e)``: ``sum`` is
+  ``scale * S / cols`` and the means are ``scale * S / (rows * cols)``;
+* cosine, Dice, Tversky over trailing axes: ``v_r`` is the generic formula on the rows of a block;
+* Dice and Tversky with ``axis=None`` depend on the inputs only through ``I = sum(t p)``,
+  ``T = sum(t)`` and ``P = sum(p)``: these are summed in float64 and the generic formula is evaluated
+  in float64 on the three-element witness ``t = (1, T - 1, 0)``, ``p = (I, 0, P - I)``, which has the
+  same three sums;
+* reduction: ``total = sum_r s_r v_r w_r``; the divisor is ``sum s`` (``rows`` without a mask), or
+  for ``mean_with_sample_weight`` with weights ``sum(w s)`` (``sum(w)`` of the un-broadcast weight
+  without a mask); a zero divisor gives 0. ``"none"`` writes ``s v w`` per sample.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import numpy as np
+
+from .. import config
+from ..losses import formulas
+
+BLOCK_ELEMENTS = 1 << 14
+"""Elements per block: 64 KiB of float32 per temporary, a few of them per thread stay in L2 and
+below 1% of a 1e7-element pair in tracemalloc's peak."""
+
+PARALLEL_ELEMENTS = 1 << 18
+"""Inputs with fewer elements run on the calling thread (a thread hand-off costs ~50 us)."""
+
+_F64 = np.float64
+_MEAN_MODES = ("sum_over_batch_size", "mean")
+
+
+# ------------------------------------------------------------------------------ threads
+
+_pool = {"executor": None, "workers": 0, "pid": None}
+_pool_lock = threading.Lock()
+
+
+def _executor(workers: int):
+    """A shared ``ThreadPoolExecutor`` with at least ``workers`` threads (rebuilt after ``fork``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _pool_lock:
+        if _pool["executor"] is None or _pool["workers"] < workers or _pool["pid"] != os.getpid():
+            if _pool["executor"] is not None and _pool["pid"] == os.getpid():
+                _pool["executor"].shutdown(wait=False)
+            _pool.update(
+                executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="regloss"),
+                workers=workers,
+                pid=os.getpid(),
+            )
+        return _pool["executor"]
+
+
+def run_blocks(block, count: int, elements: int) -> list:
+    """``[block(0), ..., block(count - 1)]``, in that order; in threads when ``elements`` is large.
+
+    Each thread takes one contiguous run of block indices (the calling thread the first), so a
+    block's result never depends on the thread that computed it.
+    """
+    threads = min(config.num_threads(), count) if elements >= PARALLEL_ELEMENTS else 1
+    if threads <= 1:
+        return [block(index) for index in range(count)]
+    bounds = [count * part // threads for part in range(threads + 1)]
+
+    def run(part):
+        return [block(index) for index in range(bounds[part], bounds[part + 1])]
+
+    futures = [_executor(threads - 1).submit(run, part) for part in range(1, threads)]
+    results = run(0)
+    for future in futures:
+        results.extend(future.result())
+    return results
+
+
+def numpy_namespace():
+    """The ``xp`` the generic formulas get on blocks: ``array_api_compat.numpy`` (imported at the
+    first call, so that importing regloss stays light)."""
+    import array_api_compat.numpy as compat_numpy
+
+    return compat_numpy
+
+
+def _sum(values, axis=None):
+    return np.add.reduce(values, axis=axis, dtype=_F64)
+
+
+# ------------------------------------------------------------------------------ coverage
+
+
+def trailing_split(formula, params: dict, ndim: int) -> int | None:
+    """``k`` such that the loss reduces the axes ``k..ndim-1``, or ``None`` when this tier does not
+    cover the call (array-valued hyper-parameters, non-trailing axes, cosine with ``axis=None``)."""
+    if any(hasattr(value, "dtype") for value in params.values()):
+        return None
+    if isinstance(formula, formulas.MeanOverOutputs):
+        return ndim - 1
+    if not isinstance(formula, formulas.OverAxes):
+        return None
+    axes = formula.reduced_axes(ndim, params)
+    if axes != tuple(range(axes[0], ndim)):
+        return None
+    if axes[0] == 0 and formula.formula not in (formulas.dice_loss, formulas.tversky_loss):
+        return None
+    return axes[0]
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+
+class _Call:
+    """One evaluation: the 2-D views, the partition, and the block functions."""
+
+    def __init__(self, formula, params, y_true, y_pred, k, element_mask, sample_weight):
+        shape = y_pred.shape
+        self.formula, self.params = formula, params
+        self.xp = numpy_namespace()
+        self.rows, self.cols = math.prod(shape[:k]), math.prod(shape[k:])
+        self.size = self.rows * self.cols
+        self.per_sample_shape = shape[:k]
+        self.mean = isinstance(formula, formulas.MeanOverOutputs)
+        self.true = y_true.reshape(self.rows, self.cols)
+        self.pred = y_pred.reshape(self.rows, self.cols)
+        self.mask = None if element_mask is None else element_mask.reshape(self.rows, self.cols)
+        self.weight = None
+        if sample_weight is not None:
+            self.weight = np.broadcast_to(sample_weight, self.per_sample_shape).reshape(self.rows)
+        if self.mean:
+            self.error = formula.error
+            self.other = params
+        else:
+            self.other = {key: value for key, value in params.items() if key != "axis"}
+
+    # ---- flat blocks: sums over all elements
+    def flat_blocks(self, statistics):
+        """Sum ``statistics(true, pred, mask)`` (a tuple of float64 sums) over flat blocks."""
+        true, pred = self.true.reshape(-1), self.pred.reshape(-1)
+        mask = None if self.mask is None else self.mask.reshape(-1)
+
+        def block(index):
+            start, stop = index * BLOCK_ELEMENTS, (index + 1) * BLOCK_ELEMENTS
+            return statistics(true[start:stop], pred[start:stop], None if mask is None else mask[start:stop])
+
+        results = run_blocks(block, -(-self.size // BLOCK_ELEMENTS), self.size)
+        totals = [0.0] * len(results[0]) if results else []
+        for result in results:
+            totals = [total + value for total, value in zip(totals, result, strict=True)]
+        return totals
+
+    def error_sum(self, true, pred, mask):
+        """``(sum(m e), sum(m))``, the masked inputs zeroed first (count is 0 without a mask)."""
+        if mask is None:
+            return (_sum(self.error(self.xp, true, pred, **self.other)), 0)
+        true, pred = np.where(mask, true, 0), np.where(mask, pred, 0)
+        errors = np.where(mask, self.error(self.xp, true, pred, **self.other), 0)
+        return (_sum(errors), int(np.count_nonzero(mask)))
+
+    @staticmethod
+    def overlap_sums(true, pred, mask):
+        """``(sum(t p), sum(t), sum(p))`` of Dice and Tversky, masked entries zeroed."""
+        if mask is not None:
+            true, pred = np.where(mask, true, 0), np.where(mask, pred, 0)
+        return (_sum(true * pred), _sum(true), _sum(pred), int(mask is None or mask.any()))
+
+    def witness_loss(self):
+        """Dice or Tversky over every axis, from the float64 sums (see the module docstring)."""
+        intersection, true_sum, pred_sum, present = self.flat_blocks(self.overlap_sums)
+        witness_true = np.array([1.0, true_sum - 1.0, 0.0])
+        witness_pred = np.array([intersection, 0.0, pred_sum - intersection])
+        value = self.formula.formula(self.xp, witness_true, witness_pred, (0,), **self.other)
+        return np.float64(value), bool(present)
+
+    # ---- row blocks: per-sample losses
+    def rows_per_block(self) -> int:
+        return max(1, BLOCK_ELEMENTS // self.cols)
+
+    def sample_losses(self, start, stop):
+        """``(v, s)`` of the samples ``start..stop-1``: float64 losses and presence (or None)."""
+        if self.mean and self.cols > BLOCK_ELEMENTS:  # one long sample, summed over column blocks
+            total = count = 0.0
+            for column in range(0, self.cols, BLOCK_ELEMENTS):
+                columns = slice(column, column + BLOCK_ELEMENTS)
+                mask = None if self.mask is None else self.mask[start, columns]
+                block_sum, block_count = self.error_sum(
+                    self.true[start, columns], self.pred[start, columns], mask
+                )
+                total, count = total + block_sum, count + block_count
+            sums, counts = np.array([total]), np.array([count if self.mask is not None else self.cols])
+        else:
+            true, pred = self.true[start:stop], self.pred[start:stop]
+            mask = None if self.mask is None else self.mask[start:stop]
+            if mask is not None:
+                true, pred = np.where(mask, true, 0), np.where(mask, pred, 0)
+            if not self.mean:
+                losses = self.formula.formula(self.xp, true, pred, (1,), **self.other)
+                return losses.astype(_F64), None if mask is None else mask.any(axis=1)
+            errors = self.error(self.xp, true, pred, **self.other)
+            if mask is None:
+                sums, counts = _sum(errors, axis=1), self.cols
+            else:
+                sums = _sum(np.where(mask, errors, 0), axis=1)
+                counts = np.count_nonzero(mask, axis=1)
+        present = None if self.mask is None else counts > 0
+        losses = sums / np.maximum(counts, 1)
+        if self.formula.scale != 1.0:
+            losses *= self.formula.scale
+        return losses, present
+
+
+def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
+    """The loss of validated NumPy inputs, or ``None`` when this tier does not cover the call.
+
+    ``y_true``/``y_pred``: one shape, in the compute dtype; ``element_mask``: bool, of their shape,
+    or None; ``sample_weight``: fitted to the per-sample losses (broadcasts to them), or None;
+    ``reduction``: a standardized reduction, ``"none"`` or None for per-sample losses;
+    ``out_dtype``: the result's NumPy dtype. Returns what the generic path returns (a 0-d array for
+    reducing modes and 0-d losses), computed as the module docstring says.
+    """
+    if (
+        element_mask is None
+        and sample_weight is None
+        and 0 < y_pred.size <= BLOCK_ELEMENTS
+        and type(formula) is formulas.MeanOverOutputs
+        and not any(hasattr(value, "dtype") for value in params.values())
+    ):
+        return _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype)
+    k = trailing_split(formula, params, y_pred.ndim)
+    if k is None or y_pred.size == 0:  # empty batches: the generic path (nothing to gain)
+        return None
+    call = _Call(formula, params, y_true, y_pred, k, element_mask, sample_weight)
+    reducing = reduction is not None and reduction != "none" and k > 0
+    divides_by_weight = reduction == "mean_with_sample_weight" and sample_weight is not None
+
+    if k == 0 and not call.mean:  # Dice / Tversky with axis=None: one loss for the batch
+        loss, present = call.witness_loss()
+        return _finish_sample(loss, present, sample_weight, out_dtype)
+    if k == 0:  # rank-1 inputs: one sample
+        losses, present = call.sample_losses(0, 1)
+        return _finish_sample(losses[0], None if present is None else present[0], sample_weight, out_dtype)
+
+    if reducing and element_mask is None and sample_weight is None and call.mean and _flat_ok(y_true, y_pred):
+        (total, _) = call.flat_blocks(call.error_sum)
+        total = total * formula.scale / call.cols
+        divisor = call.rows if reduction != "sum" else 1
+        return np.asarray(total / divisor if divisor else 0.0).astype(out_dtype)
+
+    per_block = call.rows_per_block()
+    count = -(-call.rows // per_block)
+    output = None if reducing else np.empty(call.rows, dtype=out_dtype)
+
+    def block(index):
+        start, stop = index * per_block, min((index + 1) * per_block, call.rows)
+        losses, present = call.sample_losses(start, stop)
+        weight = None if call.weight is None else call.weight[start:stop]
+        weighted = losses if weight is None else losses * weight
+        if present is not None:
+            weighted = np.where(present, weighted, 0.0)
+        if output is not None:
+            output[start:stop] = weighted
+            return None
+        weight_sum = 0.0
+        if divides_by_weight and present is not None:
+            weight_sum = _sum(weight * present)  # NaN * 0 stays NaN, as the generic divisor
+        present_count = stop - start if present is None else int(np.count_nonzero(present))
+        return _sum(weighted), present_count, weight_sum
+
+    results = run_blocks(block, count, call.size)
+    if output is not None:
+        return output.reshape(call.per_sample_shape)
+    total = present_count = weight_sum = 0.0
+    for block_total, block_count, block_weight_sum in results:
+        total, present_count = total + block_total, present_count + block_count
+        weight_sum = weight_sum + block_weight_sum
+    if reduction == "sum":
+        divisor = 1.0
+    elif divides_by_weight:
+        divisor = weight_sum if element_mask is not None else _sum(sample_weight)
+    else:
+        divisor = present_count
+    return np.asarray(total / divisor if divisor else 0.0, dtype=_F64).astype(out_dtype)
+
+
+def _flat_ok(y_true, y_pred) -> bool:
+    """Flat blocks need flat views: C-contiguous inputs (anything else uses row blocks)."""
+    return y_true.flags.c_contiguous and y_pred.flags.c_contiguous
+
+
+def _finish_sample(loss, present, sample_weight, out_dtype):
+    """A 0-d loss: ``v * w``, 0 when masked, as every reduction returns it."""
+    weighted = loss if sample_weight is None else loss * _F64(sample_weight)
+    if present is not None and not present:
+        weighted = 0.0
+    return np.asarray(weighted, dtype=_F64).astype(out_dtype)
+
+
+def _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype):
+    """A mean-over-outputs loss of at most one block, without weights or masks: the statistics of
+    :func:`evaluate` with no partition (the minimal-overhead path of small calls)."""
+    errors = formula.error(numpy_namespace(), y_true, y_pred, **params)
+    shape = y_pred.shape
+    cols = shape[-1]
+    if reduction is None or reduction == "none" or len(shape) == 1:
+        losses = _sum(errors, axis=-1) / cols
+        if formula.scale != 1.0:
+            losses = losses * formula.scale
+        return np.asarray(losses).astype(out_dtype)
+    total = _sum(errors) * formula.scale / cols
+    divisor = math.prod(shape[:-1]) if reduction != "sum" else 1
+    return np.asarray(total / divisor).astype(out_dtype)

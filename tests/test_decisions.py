@@ -257,3 +257,27 @@ def test_a_subclass_call_overrides_the_formula(xp):
 
     y_true, y_pred = xp.asarray([[0.0, 1.0], [0.0, 0.0]]), xp.asarray([[1.0, 1.0], [1.0, 0.0]])
     assert float(DoubledSquaredError()(y_true, y_pred)) == pytest.approx(1.0)  # 2 * mean([0.5, 0.5])
+
+
+def test_keras_style_mask_without_the_last_axis(xp):
+    # A Masking layer gives (batch, timesteps) for (batch, timesteps, features) inputs.
+    rng = np.random.default_rng(5)
+    y_true, y_pred = rng.random((2, 3, 4)), rng.random((2, 3, 4))
+    timesteps = np.array([[True, True, False], [True, False, False]])
+    got = losses.Dice(dtype="float64")(xp.asarray(y_true), xp.asarray(y_pred), mask=xp.asarray(timesteps))
+    t, p = y_true[timesteps], y_pred[timesteps]
+    want = 1 - 2 * np.sum(t * p) / (np.sum(t) + np.sum(p) + 1e-7)
+    np.testing.assert_allclose(to_numpy(got), want, rtol=1e-12)
+
+
+def test_numpy_scalar_hyper_parameters_on_other_libraries(xp):
+    y_true, y_pred = xp.asarray([[0.0, 0.0]]), xp.asarray([[3.0, 1.0]])
+    got = losses.huber(y_true, y_pred, delta=np.float32(2.0))
+    np.testing.assert_allclose(to_numpy(got), [2.25], rtol=1e-6)
+    got = losses.tversky(y_true, y_pred, alpha=np.float64(0.25), beta=np.float32(0.75), axis=-1)
+    assert to_numpy(got).shape == (1,)
+
+
+def test_rank_0_error_names_the_argument():
+    with pytest.raises(ValueError, match="y_true must have at least one axis"):
+        losses.mean_squared_error(1.0, [2.0])

@@ -196,3 +196,23 @@ def test_dask_with_unknown_chunk_sizes(da):
         np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=name)
         per_sample = getattr(losses, name)(t, p, **params).compute(scheduler="sync")
         np.testing.assert_allclose(per_sample, ref_per_sample(name, y_true[keep], y_pred[keep], **params)[0])
+
+
+def test_dask_unknown_chunk_sizes_with_masks_and_reconciliation(da):
+    y_true, y_pred, _, mask = _data((40, 3))
+    keep = np.arange(40) % 4 != 0
+    table = da.from_array(np.column_stack([y_true, y_pred, mask, keep]), chunks=(10, 8))
+    table = table[table[:, -1] > 0]
+    t, p, m = table[:, 0:3], table[:, 3:6], table[:, 6] > 0
+    loss = losses.MeanSquaredError(dtype="float64")
+    got = loss(t, p, mask=m).compute(scheduler="sync")
+    np.testing.assert_allclose(
+        got, ref_loss_call("mean_squared_error", y_true[keep], y_pred[keep], None, mask[keep])
+    )
+    element = (t > 0.5).compute(scheduler="sync")
+    got = loss(t, p, mask=t > 0.5).compute(scheduler="sync")
+    want = ref_loss_call("mean_squared_error", y_true[keep], y_pred[keep], None, element)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # Rank reconciliation on unknown lengths: (n, 1) against (n,).
+    got = losses.mean_squared_error(t[:, :1], p[:, 0]).compute(scheduler="sync")
+    np.testing.assert_allclose(got, (y_true[keep, 0] - y_pred[keep, 0]) ** 2, rtol=1e-12)

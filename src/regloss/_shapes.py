@@ -36,23 +36,24 @@ def squeeze_or_expand_to_same_rank(xp, first, second):
     first_rank, second_rank = first.ndim, second.ndim
     if first_rank == second_rank + 1 and shape_of(first)[-1] == 1:
         if second_rank == 1:
-            return first, xp.expand_dims(second, axis=-1)
+            return first, second[..., None]
         return xp.squeeze(first, axis=-1), second
     if second_rank == first_rank + 1 and shape_of(second)[-1] == 1:
         if first_rank == 1:
-            return xp.expand_dims(first, axis=-1), second
+            return first[..., None], second
         return first, xp.squeeze(second, axis=-1)
     return first, second
+
+
+def same_shape(first: tuple, second: tuple) -> bool:
+    """Whether two shapes are equal in every dimension known in both (lazy arrays may not know)."""
+    return len(first) == len(second) and all(_same_dim(a, b) for a, b in zip(first, second, strict=True))
 
 
 def check_same_shape(y_true, y_pred) -> None:
     """After reconciliation ``y_true`` and ``y_pred`` must have one shape (no silent broadcasting)."""
     true_shape, pred_shape = shape_of(y_true), shape_of(y_pred)
-    if true_shape == pred_shape:
-        return
-    if len(true_shape) != len(pred_shape) or not all(
-        _same_dim(a, b) for a, b in zip(true_shape, pred_shape, strict=True)
-    ):
+    if true_shape != pred_shape and not same_shape(true_shape, pred_shape):
         raise ValueError(
             f"y_true of shape {show(true_shape)} and y_pred of shape {show(pred_shape)} must have "
             "the same shape (after Keras's rank reconciliation: a trailing dimension of 1 may be "
@@ -60,12 +61,12 @@ def check_same_shape(y_true, y_pred) -> None:
         )
 
 
-def check_has_outputs(y_pred) -> None:
+def check_has_outputs(array, argument: str = "y_true and y_pred") -> None:
     """Inputs need at least one axis, and the last (output) axis must not be empty."""
-    shape = shape_of(y_pred)
+    shape = shape_of(array)
     if not shape:
         raise ValueError(
-            "y_true and y_pred must have at least one axis (the outputs of a sample); received shape ()"
+            f"{argument} must have at least one axis (the outputs of a sample); received shape ()"
         )
     if _known(shape[-1]) and shape[-1] == 0:
         raise ValueError(
@@ -126,7 +127,7 @@ def reconcile_rank(xp, array, losses_shape: tuple):
     if array.ndim == rank + 1 and shape_of(array)[-1] == 1:
         return xp.squeeze(array, axis=-1)
     if array.ndim + 1 == rank and array.ndim > 0 and losses_shape[-1] == 1:
-        return xp.expand_dims(array, axis=-1)
+        return array[..., None]
     return array
 
 

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import array_api_compat
 
+from ._xp import standardize_dtype
 from .losses import classes as _classes
 from .losses import registry as _registry
 from .losses.functional import prepare_inputs as _prepare_inputs
@@ -176,6 +177,9 @@ def keras_loss_class():
 
         def __init__(self, loss, name=None, reduction=_FROM_LOSS, dtype=None):
             loss = _deserialize_regloss_loss(loss, keras)
+            if dtype is not None and standardize_dtype(dtype) != loss.dtype:
+                # The dtype decides the computation as well as Keras's reduction: rebuild the loss.
+                loss = type(loss).from_config({**loss.get_config(), "dtype": dtype})
             if reduction is _FROM_LOSS:
                 reduction = loss.reduction
             super().__init__(name=name or loss.name, reduction=reduction, dtype=dtype or loss.dtype)

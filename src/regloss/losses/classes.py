@@ -24,6 +24,7 @@ from .._shapes import (
     fit_to_losses,
     reconcile_rank,
     remove_axes,
+    same_shape,
     shape_of,
     show,
     standardize_axis_argument,
@@ -50,23 +51,36 @@ def _keras_mask(y_pred):
     return get_keras_mask(y_pred)
 
 
-def _element_mask(xp, mask, input_shape, axes, per_sample_shape, argument):
-    """A boolean mask of the inputs' shape from a mask of the per-sample losses' shape (reconciled
-    like a sample weight, which is tried first) or of the inputs' shape (masking single outputs)."""
+def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
+    """A boolean mask of the inputs' shape (that of ``like``) from a mask of:
+
+    * the per-sample losses' shape, reconciled like a sample weight (tried first);
+    * the inputs' shape, masking single outputs;
+    * the inputs' shape without the last axis, as a Keras ``Masking`` layer makes for
+      ``(batch, timesteps, features)`` inputs (every feature of a timestep shares its entry).
+    """
+    input_shape = shape_of(like)
     if not xp.isdtype(mask.dtype, "bool"):
         mask = mask != 0
     per_sample = reconcile_rank(xp, mask, per_sample_shape)
     if broadcasts_to(shape_of(per_sample), per_sample_shape):
-        mask = xp.broadcast_to(per_sample, per_sample_shape)
-        for axis in axes:
-            mask = xp.expand_dims(mask, axis=axis)
-        return xp.broadcast_to(mask, input_shape)
-    if mask.ndim == len(input_shape) and broadcasts_to(shape_of(mask), input_shape):
-        return xp.broadcast_to(mask, input_shape)
-    raise ValueError(
-        f"{argument} of shape {show(shape_of(mask))} fits neither the per-sample losses of shape "
-        f"{show(per_sample_shape)} nor y_true of shape {show(input_shape)}"
-    )
+        # Give it the per-sample rank, then a new axis of length 1 at each reduced axis.
+        missing = len(per_sample_shape) - per_sample.ndim
+        if missing:
+            per_sample = per_sample[(None,) * missing + (...,)]
+        mask = per_sample[tuple(None if axis in axes else slice(None) for axis in range(len(input_shape)))]
+    elif mask.ndim == len(input_shape) and broadcasts_to(shape_of(mask), input_shape):
+        pass
+    elif mask.ndim == len(input_shape) - 1 and broadcasts_to(shape_of(mask), input_shape[:-1]):
+        mask = mask[..., None]
+    else:
+        raise ValueError(
+            f"{argument} of shape {show(shape_of(mask))} fits neither the per-sample losses of shape "
+            f"{show(per_sample_shape)} nor y_true of shape {show(input_shape)} (nor that shape "
+            "without its last axis)"
+        )
+    # Broadcast lazily against the inputs (Dask arrays may not know their length).
+    return xp.logical_and(mask, xp.ones_like(like, dtype=xp.bool))
 
 
 class Loss:
@@ -151,7 +165,7 @@ class Loss:
         element_mask = sample_mask = None
         for argument, given in (("mask", arrays["mask"]), ("Keras mask", arrays["keras_mask"])):
             if given is not None:
-                found = _element_mask(xp, given, input_shape, axes, per_sample_shape, argument)
+                found = _element_mask(xp, given, y_pred, axes, per_sample_shape, argument)
                 element_mask = found if element_mask is None else element_mask & found
         if fusable and kernels.active():  # the fused path, after the same validation (regloss.kernels)
             weight = self._fit_weight(xp, arrays["sample_weight"], per_sample_shape)
@@ -169,7 +183,7 @@ class Loss:
         losses = self._per_sample(xp, y_true, y_pred, element_mask)
         if not hasattr(losses, "shape"):  # a user's call() returned a list or a number
             losses = xp.asarray(losses)
-        if sample_mask is not None and shape_of(losses) != shape_of(sample_mask):
+        if sample_mask is not None and not same_shape(shape_of(losses), shape_of(sample_mask)):
             raise ValueError(
                 f"{type(self).__name__}.call returned losses of shape {show(shape_of(losses))}, "
                 f"but a mask needs them of shape {show(per_sample_shape)} (the inputs with the "

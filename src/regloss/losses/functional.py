@@ -27,9 +27,9 @@ from . import formulas
 
 def prepare_inputs(xp, y_true, y_pred, dtype: str):
     """Cast both inputs to ``dtype`` then to its compute dtype, reconcile ranks, check shapes."""
-    for array in (y_true, y_pred):
+    for argument, array in (("y_true", y_true), ("y_pred", y_pred)):
         if array.ndim == 0:
-            check_has_outputs(array)
+            check_has_outputs(array, argument)
     compute = compute_dtype_name(dtype)
     y_pred, y_true = cast(xp, y_pred, dtype), cast(xp, y_true, dtype)
     if compute != dtype:
@@ -198,7 +198,7 @@ def huber(y_true, y_pred, delta=1.0):
     array([0.18, 1.29], dtype=float32)
     """
     check_delta(delta)
-    return _evaluate(formulas.HUBER, y_true, y_pred, delta=delta)
+    return _evaluate(formulas.HUBER, y_true, y_pred, delta=plain_number(delta))
 
 
 def log_cosh(y_true, y_pred):
@@ -251,6 +251,7 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     """
     check_real(alpha, "alpha")
     check_real(beta, "beta")
+    alpha, beta = plain_number(alpha), plain_number(beta)
     return _evaluate(formulas.TVERSKY, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
 
 

@@ -14,17 +14,19 @@ def shape_of(array) -> tuple:
     return tuple(array.shape)
 
 
-def _known(dim) -> bool:
+def known_dim(dim) -> bool:
+    """Whether a dimension is known (lazy arrays report ``None`` or ``nan`` for an unknown one)."""
     return dim is not None and not (isinstance(dim, float) and math.isnan(dim))
 
 
-def _same_dim(a, b) -> bool:
-    return not (_known(a) and _known(b)) or a == b
+def same_dim(a, b) -> bool:
+    """Whether two dimensions may be equal: equal, or at least one of them unknown."""
+    return not (known_dim(a) and known_dim(b)) or a == b
 
 
 def show(shape) -> str:
     """A shape as users write it: ``(3,)``, ``(2, 3)``, ``()``."""
-    return str(tuple(None if not _known(d) else int(d) for d in shape))
+    return str(tuple(None if not known_dim(d) else int(d) for d in shape))
 
 
 def squeeze_or_expand_to_same_rank(xp, first, second):
@@ -47,7 +49,7 @@ def squeeze_or_expand_to_same_rank(xp, first, second):
 
 def same_shape(first: tuple, second: tuple) -> bool:
     """Whether two shapes are equal in every dimension known in both (lazy arrays may not know)."""
-    return len(first) == len(second) and all(_same_dim(a, b) for a, b in zip(first, second, strict=True))
+    return len(first) == len(second) and all(same_dim(a, b) for a, b in zip(first, second, strict=True))
 
 
 def check_same_shape(y_true, y_pred) -> None:
@@ -68,7 +70,7 @@ def check_has_outputs(array, argument: str = "y_true and y_pred") -> None:
         raise ValueError(
             f"{argument} must have at least one axis (the outputs of a sample); received shape ()"
         )
-    if _known(shape[-1]) and shape[-1] == 0:
+    if known_dim(shape[-1]) and shape[-1] == 0:
         raise ValueError(
             f"y_true and y_pred have an empty last axis: shape {show(shape)}; every sample "
             "needs at least one output"
@@ -134,7 +136,7 @@ def reconcile_rank(xp, array, losses_shape: tuple):
 def broadcasts_to(shape: tuple, target_shape: tuple) -> bool:
     """Whether ``shape`` broadcasts to ``target_shape`` and leaves it unchanged."""
     return len(shape) <= len(target_shape) and all(
-        not _known(d) or d == 1 or _same_dim(d, t)
+        not known_dim(d) or d == 1 or same_dim(d, t)
         for d, t in zip(reversed(shape), reversed(target_shape), strict=False)
     )
 

@@ -20,7 +20,8 @@ losses), applies Keras's rank reconciliation and checks that the shapes are then
 regloss functions do. Keras's ``Loss.__call__`` then does the rest exactly as for its own losses:
 ``reduce_weighted_values(losses, sample_weight, mask, reduction, dtype)``.
 
-Example (any Keras backend)::
+Example (the JAX and PyTorch Keras backends, where tensors are array-API arrays; TensorFlow
+tensors are not)::
 
     import keras, regloss
     from regloss.keras import as_keras_loss

@@ -101,7 +101,8 @@ def _element_count(xp, values):
     return count
 
 
-def _divide_no_nan(xp, total, divisor):
+def divide_no_nan(xp, total, divisor):
+    """``total / divisor``, and 0 where ``divisor`` is 0 (a Python int or an array)."""
     if isinstance(divisor, int):
         return total / divisor if divisor else total
     safe = xp.where(divisor == 0, xp.ones_like(divisor), divisor)
@@ -138,4 +139,4 @@ def reduce_weighted(xp, values, sample_weight=None, mask=None, reduction="sum_ov
         divisor = xp.sum(float_mask)
     else:
         divisor = _element_count(xp, values)
-    return _divide_no_nan(xp, total, divisor)
+    return divide_no_nan(xp, total, divisor)

@@ -24,7 +24,7 @@ from .._shapes import shape_of, show
 from .._xp import cast, dtype_name, namespace_dtype, resolve
 from ..losses.formulas import constant
 from ..losses.functional import finish
-from ..reduction import _divide_no_nan as divide_no_nan
+from ..reduction import divide_no_nan
 
 _FLOAT32 = "float32"
 

@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
-
 from .. import config
 from .._shapes import normalize_axis
-from .._xp import cast, clip, dtype_name
+from .._xp import cast, clip, device_of, dtype_name
 
 
 def constant(xp, value, like):
     """``value`` as a 0-d array of ``like``'s dtype and device (scalars cast as Keras casts them)."""
     if hasattr(value, "dtype"):
         return xp.astype(value, like.dtype) if value.dtype != like.dtype else value
-    return xp.asarray(value, dtype=like.dtype, device=array_api_compat.device(like))
+    return xp.asarray(value, dtype=like.dtype, device=device_of(xp, like))
 
 
 # ---------------------------------------------------------------------- per-element errors

@@ -8,7 +8,7 @@ unknown dimensions do in TensorFlow's static check.
 
 from __future__ import annotations
 
-from ..._shapes import _known, _same_dim, shape_of
+from ..._shapes import known_dim, same_dim, shape_of, show
 from ..._xp import cast, resolve
 
 FLOAT32 = "float32"
@@ -52,19 +52,15 @@ def as_tensors(**arguments):
     return xp, arrays
 
 
-def _tensorshape(shape) -> str:
-    return str(tuple(int(d) if _known(d) else None for d in shape))
-
-
 def check_compatible_shapes(predictions, labels) -> None:
     """Equal ranks and equal known dimensions, else TF's ``Shapes (P) and (L) are incompatible``."""
     first, second = shape_of(predictions), shape_of(labels)
-    if len(first) != len(second) or not all(_same_dim(a, b) for a, b in zip(first, second, strict=True)):
-        raise ValueError(f"Shapes {_tensorshape(first)} and {_tensorshape(second)} are incompatible")
+    if len(first) != len(second) or not all(same_dim(a, b) for a, b in zip(first, second, strict=True)):
+        raise ValueError(f"Shapes {show(first)} and {show(second)} are incompatible")
 
 
 def _numpy_style(shape) -> str:
-    return "[" + " ".join(str(int(d)) if _known(d) else "-1" for d in shape) + "]"
+    return "[" + " ".join(str(int(d)) if known_dim(d) else "-1" for d in shape) + "]"
 
 
 def check_weights_broadcastable(weights, values) -> None:
@@ -85,12 +81,12 @@ def check_weights_broadcastable(weights, values) -> None:
     if len(weights_shape) != len(values_shape):
         raise ValueError(
             f"{prefix} values.rank={len(values_shape)}. weights.rank={len(weights_shape)}. "
-            f"values.shape={_tensorshape(values_shape)}. weights.shape={_tensorshape(weights_shape)}. "
+            f"values.shape={show(values_shape)}. weights.shape={show(weights_shape)}. "
             "Weights must be a scalar or have the rank of the losses (for per-example weights of "
             "losses of shape (batch, d), use shape (batch, 1))."
         )
     for index, (weight_dim, value_dim) in enumerate(zip(weights_shape, values_shape, strict=True)):
-        if _known(weight_dim) and weight_dim != 1 and not _same_dim(weight_dim, value_dim):
+        if known_dim(weight_dim) and weight_dim != 1 and not same_dim(weight_dim, value_dim):
             raise ValueError(
                 f"{prefix} Mismatch at dim {index}. values.shape={_numpy_style(values_shape)}, "
                 f"weights.shape={_numpy_style(weights_shape)}. Each dimension of the weights must "

@@ -23,7 +23,7 @@ Every division is TensorFlow's ``div_no_nan``: a zero divisor gives 0, even when
 from __future__ import annotations
 
 from ...reduction import Reduction as KerasReduction
-from ...reduction import _divide_no_nan as divide_no_nan
+from ...reduction import divide_no_nan
 
 _KERAS_ONLY = frozenset(value for value in KerasReduction.all() if value not in (None, "none"))
 

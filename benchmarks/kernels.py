@@ -4,15 +4,18 @@ Times, in one run, after a warm-up, interleaved (every round times every candida
 the median and interquartile range of at least 15 rounds of:
 
 * regloss, a class instance built once (``loss(y_true, y_pred)``) and the functional form
-  (per-sample losses), on the fused path (``accelerator="numpy"``), and the class on the generic
-  array-API path (``accelerator="none"``);
+  (per-sample losses), on the blocked NumPy tier (``accelerator="numpy"``), the class on the numba
+  tier when numba is installed (``accelerator="numba"``: column ``numba``; the losses it does not
+  cover run the blocked tier there) and on the generic array-API path (``accelerator="none"``);
 * the plain NumPy formula (float32, as written in issue 11), scalar and per sample;
 * torch with 2 threads: ``torch.nn.functional`` where it has the loss, the torch expression otherwise;
 * ``jax.jit`` of the jnp formula;
 * the floor ``torch.sum(a) + torch.sum(b)`` (reads each input once);
 * Keras 3 on its NumPy backend, in a subprocess (not interleaved: timed before the others).
 
-Prints the CPU model and L3 size, each median with its IQR, the ratios of regloss to the floor
+Prints the CPU model and L3 size, the numba tier's compile time (cold, in a subprocess with an empty
+cache) and its load time from the on-disk cache, each median with its IQR, the ratios of regloss
+(the faster of its two tiers, ``best``) to the floor
 and to each peer, the relative error of each scalar against an exact float64 reference (float64
 values, chunk sums added with ``math.fsum``) and the tracemalloc peak of each NumPy candidate.
 
@@ -247,6 +250,51 @@ def keras_times(rounds: int) -> dict:
         return {}
 
 
+# ------------------------------------------------------------------------------ numba
+
+NUMBA_WORKER = r"""
+import sys, time
+start = time.perf_counter()
+import numpy as np
+import regloss
+from regloss import config
+config.set_accelerator("numba")
+a = np.ones((1000, 100), np.float32)
+for dtype in (np.float32, np.float64):
+    x = a.astype(dtype)
+    for cls in ("MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "Huber",
+                "MeanSquaredLogarithmicError", "LogCosh"):
+        getattr(regloss.losses, cls)()(x, x)
+        getattr(regloss.losses, cls)(reduction="none")(x, x, np.ones(1000, dtype))
+        getattr(regloss.losses, cls)(reduction="sum")(x, x, np.ones(1000, dtype))
+print(time.perf_counter() - start)
+"""
+
+
+def numba_startup() -> str:
+    """The numba tier's first-use cost in fresh processes: cold (an empty cache directory: import and
+    compile every kernel signature) and warm (the same directory again: import and load)."""
+    import tempfile
+
+    seconds = []
+    with tempfile.TemporaryDirectory() as cache:
+        for _ in range(2):
+            result = subprocess.run(
+                [sys.executable, "-c", NUMBA_WORKER],
+                env={**os.environ, "NUMBA_CACHE_DIR": cache},
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if result.returncode:
+                return f"numba tier failed: {result.stderr.strip().splitlines()[-1:]}"
+            seconds.append(float(result.stdout.split()[-1]))
+    return (
+        f"numba tier first use (import regloss + numba, every kernel signature, float32 and float64): "
+        f"{seconds[0]:.1f} s cold (compiled), {seconds[1]:.1f} s from the on-disk cache"
+    )
+
+
 # ------------------------------------------------------------------------------ timing
 
 
@@ -319,6 +367,11 @@ def main():
         + (f", torch {torch.__version__} (2 threads)" if torch else ", no torch: no floor, no verdict")
         + (f", jax {jax.__version__}" if jax else "")
     )
+    try:
+        import numba
+    except ImportError:
+        numba = None
+    print(numba_startup() if numba else "numba not installed: no numba tier (pip install regloss[fast])")
     keras = {} if args.no_keras else keras_times(args.rounds)
     print(f"(Keras subprocess done at {time.perf_counter() - started:.0f} s)")
     if torch is not None:
@@ -349,6 +402,8 @@ def main():
             function = getattr(losses, name)
             candidates[f"{name}/class"] = with_path("numpy", lambda i=instance, a=a, b=b: i(a, b))
             candidates[f"{name}/functional"] = with_path("numpy", lambda f=function, a=a, b=b: f(a, b))
+            if numba is not None and label == "large" and name in NUMBA_LOSSES:
+                candidates[f"{name}/numba"] = with_path("numba", lambda i=instance, a=a, b=b: i(a, b))
             candidates[f"{name}/generic"] = with_path("none", lambda i=instance, a=a, b=b: i(a, b))
             candidates[f"{name}/numpy"] = lambda n=name, a=a, b=b: numpy_scalar(n, a, b)
             if name not in ("dice", "tversky") and label == "small":
@@ -371,6 +426,52 @@ def main():
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 
+TARGETS = (
+    # (losses, peer, limit, what): best-tier median / peer median must be at most limit
+    (("mean_squared_error", "mean_absolute_error"), "floor", 1.5, "within 1.5x of the floor"),
+    (("mean_squared_error", "mean_absolute_error"), "jax", 1.0, "at or ahead of jax.jit"),
+    (("huber",), "floor", 2.0, "within 2x of the floor"),
+    (("mean_squared_logarithmic_error", "log_cosh"), "keras", 0.1, ">= 10x faster than Keras (NumPy)"),
+    (("mean_squared_logarithmic_error", "log_cosh"), "numpy", 1 / 3, ">= 3x faster than the plain formula"),
+)
+
+
+NUMBA_LOSSES = (
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "huber",
+    "mean_squared_logarithmic_error",
+    "log_cosh",
+)
+"""The losses of the numba tier (regloss.kernels.numba_tier.ERRORS and HYBRID); the others, and
+inputs below 65536 elements, run the blocked NumPy tier under ``accelerator="numba"`` too."""
+
+
+def best_tier(name, times, large):
+    """``(median, tier)`` of the faster tier of the class call (numba only where it has a kernel)."""
+    blocked_time, _ = median_iqr(times[f"{name}/class"])
+    numba_time, _ = median_iqr(times.get(f"{name}/numba", []))
+    if large and name in NUMBA_LOSSES and numba_time and numba_time < blocked_time:
+        return numba_time, "numba"
+    return blocked_time, "numpy"
+
+
+def verdicts(times, floor):
+    """The large-input targets of issue 11 for the best tier, each with its measured ratio."""
+    print("\ntargets (large, best tier):")
+    for names, peer, limit, what in TARGETS:
+        for name in names:
+            mine, _ = best_tier(name, times, True)
+            other = floor if peer == "floor" else median_iqr(times.get(f"{name}/{peer}", []))[0]
+            if not other:
+                print(f"  {SHORT[name]:8} {what}: no {peer} timing")
+                continue
+            ratio = mine / other
+            verdict = "holds" if ratio <= limit else "MISSED"
+            print(f"  {SHORT[name]:8} {what}: {ratio:.2f}x of {peer} -> {verdict}")
+
+
 def report(label, a, b, times, candidates, large):
     from regloss import config
 
@@ -380,7 +481,8 @@ def report(label, a, b, times, candidates, large):
     print(
         f"; floor torch.sum(a) + torch.sum(b): {floor * scale:.3g} [{floor_iqr * scale:.2g}]" if floor else ""
     )
-    columns = ["class", "functional", "generic", "numpy", "numpy per sample", "torch", "jax", "keras"]
+    columns = ["class", "numba", "functional", "generic", "numpy", "numpy per sample", "torch", "jax"]
+    columns.append("keras")
     print(f"{'loss':8}" + "".join(f"{c:>17}" for c in columns))
     for name in LOSSES:
         cells = []
@@ -389,26 +491,38 @@ def report(label, a, b, times, candidates, large):
             cells.append(f"{median * scale:9.3g} [{iqr * scale:.2g}]" if median else "-")
         print(f"{SHORT[name]:8}" + "".join(f"{cell:>17}" for cell in cells))
 
-    print(f"\nratios ({label}): regloss class / X (below 1: regloss faster); functional / numpy per sample")
+    print(
+        f"\nratios ({label}): regloss class, best tier (numba or blocked NumPy) / X (below 1: regloss "
+        "faster); blocked tier / floor; functional / numpy per sample"
+    )
     peers = ["floor", "numpy", "torch", "jax", "keras", "generic"]
-    print(f"{'loss':8}" + "".join(f"{'class/' + p:>14}" for p in peers) + f"{'func/np-per-s':>15}")
+    print(
+        f"{'loss':8}{'best':>7}"
+        + "".join(f"{'best/' + p:>13}" for p in peers)
+        + f"{'blocked/floor':>14}{'func/np-per-s':>15}"
+    )
     for name in LOSSES:
-        mine, _ = median_iqr(times[f"{name}/class"])
+        blocked_time, _ = median_iqr(times[f"{name}/class"])
+        mine, best = best_tier(name, times, large)
         cells = []
         for peer in peers:
             other, _ = median_iqr(times.get("floor" if peer == "floor" else f"{name}/{peer}", []))
-            cells.append(f"{mine / other:14.2f}" if other else f"{'-':>14}")
+            cells.append(f"{mine / other:13.2f}" if other else f"{'-':>13}")
+        cells.append(f"{blocked_time / floor:14.2f}" if floor else f"{'-':>14}")
         functional, _ = median_iqr(times[f"{name}/functional"])
         per_sample, _ = median_iqr(times.get(f"{name}/numpy per sample", []))
         cells.append(f"{functional / per_sample:15.2f}" if per_sample else f"{'-':>15}")
-        print(f"{SHORT[name]:8}" + "".join(cells))
+        print(f"{SHORT[name]:8}{best:>7}" + "".join(cells))
+    if large and floor:
+        verdicts(times, floor)
 
     if not large:
         return
     print("\naccuracy (relative error of the scalar against an exact float64 reference) and tracemalloc peak")
     print(
-        f"{'loss':8}{'fused f64':>11}{'class':>11}{'generic':>11}{'numpy':>11}{'torch':>11}{'jax':>11}"
-        f"{'peak class':>13}{'generic':>11}{'numpy':>11}"
+        f"{'loss':8}{'fused f64':>11}{'class':>11}{'numba':>11}{'generic':>11}{'numpy':>11}{'torch':>11}"
+        f"{'jax':>11}"
+        f"{'peak class':>13}{'numba':>13}{'generic':>11}{'numpy':>11}"
     )
     import regloss
 
@@ -421,7 +535,7 @@ def report(label, a, b, times, candidates, large):
             instance.formula, instance._params, a, b, None, None, "sum_over_batch_size", "float64"
         )
         errors = [f"{abs(float(before_rounding) - exact) / abs(exact):11.1e}"]
-        for column in ("class", "generic", "numpy", "torch", "jax"):
+        for column in ("class", "numba", "generic", "numpy", "torch", "jax"):
             function = candidates.get(f"{name}/{column}")
             if function is None:
                 errors.append(f"{'-':>11}")
@@ -430,13 +544,15 @@ def report(label, a, b, times, candidates, large):
             errors.append(f"{abs(value - exact) / abs(exact):11.1e}")
         peaks = [
             peak_bytes(candidates[f"{name}/{column}"]) / (a.nbytes + b.nbytes)
-            for column in ("class", "generic", "numpy")
+            if f"{name}/{column}" in candidates
+            else None
+            for column in ("class", "numba", "generic", "numpy")
         ]
-        print(
-            f"{SHORT[name]:8}"
-            + "".join(errors)
-            + "".join(f"{peak:12.2%} " if i == 0 else f"{peak:10.0%} " for i, peak in enumerate(peaks))
-        )
+        cells = [
+            f"{'-':>12} " if peak is None else f"{peak:12.2%} " if i < 2 else f"{peak:10.0%} "
+            for i, peak in enumerate(peaks)
+        ]
+        print(f"{SHORT[name]:8}" + "".join(errors) + "".join(cells))
     config.set_accelerator(None)
     print(
         "(peaks are fractions of the inputs' bytes; torch and JAX allocations are invisible to tracemalloc)"

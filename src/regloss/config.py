@@ -66,7 +66,7 @@ def set_floatx(value: str) -> None:
 
 # ------------------------------------------------------------------ the fused NumPy path
 
-ACCELERATORS = ("auto", "numpy", "none")
+ACCELERATORS = ("auto", "numba", "numpy", "none")
 
 
 def _read_environment(name: str) -> str | None:
@@ -83,13 +83,14 @@ def _environment(name: str) -> str | None:
 
 
 def accelerator() -> str:
-    """The fused path NumPy inputs take: ``"auto"`` (default: the best installed tier; today the
-    blocked NumPy tier of :mod:`regloss.kernels`), ``"numpy"`` (that tier) or ``"none"`` (the generic
-    array-API path, also for NumPy). Set by :func:`set_accelerator`, else ``REGLOSS_ACCELERATOR``
-    (read when regloss is imported).
+    """The fused path NumPy inputs take: ``"auto"`` (default: the best installed tier of
+    :mod:`regloss.kernels`: numba for large inputs when it is installed, else the blocked NumPy
+    tier), ``"numba"`` (the same; the blocked tier without numba), ``"numpy"`` (the blocked NumPy
+    tier) or ``"none"`` (the generic array-API path, also for NumPy). Set by
+    :func:`set_accelerator`, else ``REGLOSS_ACCELERATOR`` (read when regloss is imported).
 
     >>> import regloss
-    >>> regloss.config.accelerator() in ("auto", "numpy", "none")
+    >>> regloss.config.accelerator() in ("auto", "numba", "numpy", "none")
     True
     """
     chosen = _settings.get("accelerator") or _environment("REGLOSS_ACCELERATOR") or "auto"
@@ -97,7 +98,7 @@ def accelerator() -> str:
 
 
 def set_accelerator(value: str | None) -> None:
-    """Choose the fused path: ``"auto"``, ``"numpy"`` or ``"none"``; ``None`` goes back to
+    """Choose the fused path: ``"auto"``, ``"numba"``, ``"numpy"`` or ``"none"``; ``None`` goes back to
     ``REGLOSS_ACCELERATOR`` (or ``"auto"``). Results agree to rounding whatever the choice."""
     if value is not None and value not in ACCELERATORS:
         raise ValueError(

@@ -13,9 +13,12 @@ generic array-API path, which is the reference this path is tested against). Two
   checks, masks, weights), so that errors are the generic path's.
 
 Either returns ``None`` when the call is not covered (see
-:func:`regloss.kernels.blocked.trailing_split`), and the generic path continues. Tiers: today the
-blocked NumPy tier (:mod:`regloss.kernels.blocked`); an accelerated tier plugs in by being chosen in
-:func:`_tier` for ``accelerator() in ("auto", <its name>)``.
+:func:`regloss.kernels.blocked.trailing_split`), and the generic path continues. Tiers (see
+:func:`_tier`): the numba tier (:mod:`regloss.kernels.numba_tier`, the ``fast`` extra) for inputs of
+at least 65536 elements when numba is installed and ``accelerator()`` is ``"auto"`` or ``"numba"``
+(what it does not cover goes on to the blocked tier), else the blocked NumPy tier
+(:mod:`regloss.kernels.blocked`; ``accelerator()`` ``"numpy"`` forces it). numba is imported at the
+first large call, never by ``import regloss``.
 """
 
 from __future__ import annotations
@@ -43,8 +46,45 @@ def numpy_arrays(*values) -> bool:
     return all(type(value) in _PLAIN_TYPES for value in values)
 
 
-def _tier():
+_numba = {"module": None, "available": None}
+
+
+def _numba_tier():
+    """:mod:`regloss.kernels.numba_tier` when numba can be imported (looked up once), else None."""
+    if _numba["available"] is None:
+        import importlib.util
+
+        _numba["available"] = importlib.util.find_spec("numba") is not None
+    if _numba["available"] and _numba["module"] is None:
+        try:
+            from . import numba_tier
+        except ImportError:  # numba present but broken (e.g. a NumPy it does not support)
+            _numba["available"] = False
+            return None
+        _numba["module"] = numba_tier
+    return _numba["module"]
+
+
+def _tier(size: int = 0):
+    """The tier of an input of ``size`` elements: numba for large inputs when it is installed and
+    ``accelerator()`` is ``"auto"`` or ``"numba"``, else the blocked NumPy tier."""
+    if size >= _NUMBA_MIN_ELEMENTS and config.accelerator() in ("auto", "numba"):
+        return _numba_tier() or blocked
     return blocked
+
+
+_NUMBA_MIN_ELEMENTS = 1 << 16  # below: a blocked-tier call is a few microseconds; numba not imported
+
+
+def _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
+    """The chosen tier's result; calls the numba tier does not cover go to the blocked tier."""
+    tier = _tier(y_pred.size)
+    result = tier.evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)
+    if result is None and tier is not blocked:
+        result = blocked.evaluate(
+            formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype
+        )
+    return result
 
 
 def _direct_dtype(y_true, y_pred):
@@ -63,7 +103,7 @@ def fast_functional(formula, y_true, y_pred, params: dict):
     dtype = _direct_dtype(y_true, y_pred)
     if dtype is None or not active():
         return None
-    return _tier().evaluate(formula, params, y_true, y_pred, None, None, None, y_pred.dtype)
+    return _evaluate(formula, params, y_true, y_pred, None, None, None, y_pred.dtype)
 
 
 def fast_loss_call(formula, params: dict, reduction, dtype: str, y_true, y_pred):
@@ -71,7 +111,7 @@ def fast_loss_call(formula, params: dict, reduction, dtype: str, y_true, y_pred)
     loss dtype (float32 or float64), or None."""
     if _direct_dtype(y_true, y_pred) != dtype or not active():
         return None
-    return _tier().evaluate(formula, params, y_true, y_pred, None, None, reduction, y_pred.dtype)
+    return _evaluate(formula, params, y_true, y_pred, None, None, reduction, y_pred.dtype)
 
 
 def evaluate(formula, params: dict, y_true, y_pred, element_mask, sample_weight, reduction, dtype: str):
@@ -80,6 +120,4 @@ def evaluate(formula, params: dict, y_true, y_pred, element_mask, sample_weight,
     ``dtype`` is the result dtype name (float16/bfloat16 results are computed from float32 inputs).
     """
     out_dtype = np.dtype(namespace_dtype(blocked.numpy_namespace(), dtype))
-    return _tier().evaluate(
-        formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype
-    )
+    return _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)

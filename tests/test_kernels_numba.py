@@ -1,0 +1,324 @@
+"""The numba tier (regloss.kernels.numba_tier, the ``fast`` extra) against the generic path, the
+blocked NumPy tier and the float64 reference of tests/reference.py.
+
+Skipped, with the reason printed, when numba is not installed. The tier serves inputs of at least
+``regloss.kernels._NUMBA_MIN_ELEMENTS`` elements; the property tests set that threshold to 0 so
+that small hypothesis inputs reach the kernels. Compiled kernels are cached on disk (numba's
+``cache=True``), so only the first run of this file pays the compilation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+numba = pytest.importorskip("numba", reason="numba is not installed (pip install regloss[fast])")
+
+import regloss  # noqa: E402
+from regloss import config, kernels, losses  # noqa: E402
+from regloss.kernels import blocked, numba_tier  # noqa: E402
+from regloss.losses import formulas  # noqa: E402
+from tests import reference as ref  # noqa: E402
+from tests.test_kernels import CLASSES, assert_close, assert_same_kind, inputs  # noqa: E402
+
+COVERED = {
+    "mean_squared_error": formulas.squared_error,
+    "mean_absolute_error": formulas.absolute_error,
+    "mean_absolute_percentage_error": formulas.absolute_percentage_error,
+    "huber": formulas.huber_error,
+}
+HYBRID = {
+    "mean_squared_logarithmic_error": formulas.squared_logarithmic_error,
+    "log_cosh": formulas.log_cosh_error,
+}
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
+
+
+@contextlib.contextmanager
+def accelerator(name, threshold=0):
+    saved = kernels._NUMBA_MIN_ELEMENTS
+    config.set_accelerator(name)
+    kernels._NUMBA_MIN_ELEMENTS = threshold
+    try:
+        yield
+    finally:
+        config.set_accelerator(None)
+        kernels._NUMBA_MIN_ELEMENTS = saved
+
+
+@contextlib.contextmanager
+def threads(count):
+    config.set_num_threads(count)
+    try:
+        yield
+    finally:
+        config.set_num_threads(None)
+
+
+def elementwise(kind, y_true, y_pred, a, b):
+    """The restated error ``kind`` on every element, exactly, through the per-sample kernel with one
+    column (``sum / 1`` of one float64 value)."""
+    out = np.empty(y_true.size)
+    numba_tier._row_kernel(kind, y_true, y_pred, a, b, 1, 1.0, np.ones(1), False, out)
+    return out
+
+
+# ---------------------------------------------------------------- each formula vs the generic one
+
+SPECIAL = [0.0, -0.0, 1e-8, -1e-8, 1.0, -1.0, 0.3, 2.5, 1e30, -1e30, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, delta", [(name, 1.0) for name in sorted(COVERED)] + [("huber", 0.3)])
+def test_each_restated_error_is_the_generic_function_bit_for_bit(name, dtype, delta):
+    rng = np.random.default_rng(5)
+    grid = np.array(SPECIAL)
+    y_true = np.concatenate([np.repeat(grid, grid.size), rng.normal(size=500) * 3]).astype(dtype)
+    y_pred = np.concatenate([np.tile(grid, grid.size), rng.normal(size=500)]).astype(dtype)
+    error = COVERED[name]
+    params = {"delta": delta} if name == "huber" else {}
+    a, b = (dtype(value) for value in numba_tier._parameters(error, params))
+    restated = elementwise(numba_tier.ERRORS[error], y_true, y_pred, a, b)
+    with np.errstate(all="ignore"):
+        generic = error(blocked.numpy_namespace(), y_true, y_pred, **params)
+    assert generic.dtype == dtype
+    np.testing.assert_array_equal(restated, generic.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_msle_steps_around_numpys_logs_are_the_generic_function(dtype):
+    rng = np.random.default_rng(6)
+    y_true = np.concatenate([np.array(SPECIAL), rng.random(500) * 3]).astype(dtype)
+    y_pred = np.concatenate([np.array(SPECIAL)[::-1], rng.random(500)]).astype(dtype)
+    xp = blocked.numpy_namespace()
+    eps = numba_tier.config.epsilon()
+    first, second = np.empty_like(y_true), np.empty_like(y_true)
+    numba_tier.squared_logarithmic_arguments(y_true, y_pred, dtype(eps), dtype(1.0), first, second)
+    np.testing.assert_array_equal(first, xp.maximum(y_pred, eps) + 1.0)
+    np.testing.assert_array_equal(second, xp.maximum(y_true, eps) + 1.0)
+    finite = slice(len(SPECIAL), None)
+    with np.errstate(all="ignore"):
+        errors = formulas.squared_logarithmic_error(xp, y_true[finite], y_pred[finite])
+        logs = np.log(first[finite]), np.log(second[finite])
+    assert numba_tier.squared_logarithmic_sum(*logs) == pytest.approx(math.fsum(errors), rel=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_log_cosh_steps_around_numpys_exp_and_log1p_are_the_generic_function(dtype):
+    rng = np.random.default_rng(7)
+    y_true = np.concatenate([np.array(SPECIAL), rng.normal(size=500) * 3]).astype(dtype)
+    y_pred = np.concatenate([np.array(SPECIAL)[::-1], rng.normal(size=500)]).astype(dtype)
+    absolute, scaled = np.empty_like(y_true), np.empty_like(y_true)
+    numba_tier.log_cosh_arguments(y_true, y_pred, dtype(-2.0), absolute, scaled)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(absolute, np.abs(y_pred - y_true))
+        np.testing.assert_array_equal(scaled, -2.0 * np.abs(y_pred - y_true))
+        finite = slice(len(SPECIAL), None)
+        errors = formulas.log_cosh_error(blocked.numpy_namespace(), y_true[finite], y_pred[finite])
+        softplus = np.log1p(np.exp(scaled[finite]))
+    total = numba_tier.log_cosh_sum(absolute[finite], softplus, dtype(math.log(2.0)))
+    assert total == pytest.approx(math.fsum(errors), rel=1e-13)
+
+
+# ---------------------------------------------------------------- whole calls: properties
+
+
+@st.composite
+def calls(draw):
+    name = draw(st.sampled_from(sorted(COVERED) + sorted(HYBRID)))
+    ndim = draw(st.integers(2, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    if draw(st.booleans()):
+        shape = (draw(st.integers(1, 300)),) + shape[1:]
+    params = {"delta": draw(st.sampled_from([1.0, 0.3, 2.5]))} if name == "huber" else {}
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    seed = draw(st.integers(0, 2**31))
+    weight_kind = draw(st.sampled_from(["none", "scalar", "per_sample", "zeros"]))
+    rng = np.random.default_rng(seed + 1)
+    weight = None
+    if weight_kind == "scalar":
+        weight = np.float32(rng.uniform(0.1, 2.0))
+    elif weight_kind != "none":
+        weight = rng.uniform(0.0, 2.0, shape[:-1]).astype(np.float32) * (weight_kind == "per_sample")
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    return name, params, shape, dtype, seed, weight, reduction
+
+
+def run_call(path, name, params, y_true, y_pred, weight, reduction, dtype):
+    loss = CLASSES[name](reduction=reduction, dtype=dtype, **params)
+    with accelerator(path):
+        return loss(y_true, y_pred, weight)
+
+
+@settings(max_examples=150, deadline=None)
+@given(calls())
+def test_numba_tier_matches_generic_blocked_and_reference(call):
+    name, params, shape, dtype, seed, weight, reduction = call
+    y_true, y_pred = inputs(name, shape, dtype, seed)
+    fused = run_call("numba", name, params, y_true, y_pred, weight, reduction, dtype)
+    generic = run_call("none", name, params, y_true, y_pred, weight, reduction, dtype)
+    numpy_tier = run_call("numpy", name, params, y_true, y_pred, weight, reduction, dtype)
+    assert_same_kind(fused, generic)
+    assert_same_kind(fused, numpy_tier)
+    expected = ref.ref_loss_call(
+        name, ref.as_float64(y_true), ref.as_float64(y_pred), weight, None, reduction, **params
+    )
+    assert_close(fused, expected, dtype)
+    assert_close(generic, expected, dtype)
+    # both tiers accumulate in float64: they agree far below float32 rounding
+    np.testing.assert_allclose(fused.astype(np.float64), numpy_tier.astype(np.float64), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(COVERED))
+def test_the_functional_form_takes_the_kernels(name, monkeypatch):
+    y_true, y_pred = inputs(name, (70, 13), np.float32, 2)
+    taken = []
+    original = numba_tier.evaluate
+    monkeypatch.setattr(numba_tier, "evaluate", lambda *args: taken.append(1) or original(*args))
+    with accelerator("auto"):
+        fused = getattr(losses, name)(y_true, y_pred)
+    generic = run_call("none", name, {}, y_true, y_pred, None, "none", "float32")
+    assert taken
+    assert_same_kind(fused, generic)
+    np.testing.assert_allclose(fused, generic, rtol=2e-6)
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_uncovered_calls_fall_back_to_the_blocked_tier(name):
+    """Masks, strided inputs, rank 1 and the losses without kernels: the blocked tier's result."""
+    y_true, y_pred = inputs(name, (40, 6), np.float32, 3)
+    mask = np.random.default_rng(1).random((40, 6)) > 0.3
+    params = {"axis": -1} if name in ("dice", "tversky") else {}
+    cases = [(y_true[:, ::2], y_pred[:, ::2], None), (y_true[0], y_pred[0], None), (y_true, y_pred, mask)]
+    if name not in COVERED and name not in HYBRID:
+        cases.append((y_true, y_pred, None))
+    for true, pred, element_mask in cases:
+        with accelerator("numba"):
+            fused = CLASSES[name](**params)(true, pred, mask=element_mask)
+        with accelerator("numpy"):
+            assert fused.tobytes() == CLASSES[name](**params)(true, pred, mask=element_mask).tobytes()
+
+
+# ---------------------------------------------------------------- determinism, accuracy
+
+
+@pytest.mark.parametrize("name", sorted(COVERED) + sorted(HYBRID))
+def test_results_are_bit_identical_for_1_and_2_threads(name):
+    rows, cols = 3000, 100
+    y_true, y_pred = inputs(name, (rows, cols), np.float32, 7)
+    weight = np.random.default_rng(3).random(rows).astype(np.float32)
+    calls_to_compare = [
+        lambda: CLASSES[name]()(y_true, y_pred),
+        lambda: CLASSES[name](reduction="sum")(y_true, y_pred, weight),
+        lambda: CLASSES[name](reduction="mean_with_sample_weight")(y_true, y_pred, weight),
+        lambda: CLASSES[name](reduction="none")(y_true, y_pred, weight),
+        lambda: getattr(losses, name)(y_true, y_pred),
+    ]
+    with accelerator("numba"):
+        for call in calls_to_compare:
+            results = []
+            for count in (1, 2):
+                with threads(count):
+                    results.append(call().tobytes())
+            assert results[0] == results[1]
+
+
+def test_float64_accumulation_over_1e7_float32_elements():
+    rng = np.random.default_rng(11)
+    y_true = rng.random((100_000, 100), dtype=np.float32)
+    y_pred = y_true + rng.standard_normal((100_000, 100), dtype=np.float32)
+    xp = blocked.numpy_namespace()
+    for formula in (
+        formulas.MEAN_SQUARED_ERROR,
+        formulas.MEAN_ABSOLUTE_ERROR,
+        formulas.MEAN_SQUARED_LOGARITHMIC_ERROR,
+        formulas.LOG_COSH,
+    ):
+        errors = formula.error(xp, y_true, y_pred).astype(np.float64)  # exact float32 values
+        exact = float(np.mean(errors, dtype=np.float64))  # pairwise float64: ~1e-16 relative
+        value = numba_tier.evaluate(formula, {}, y_true, y_pred, None, None, "mean", np.float64)
+        assert abs(float(value) - exact) / exact < 1e-9
+
+
+@pytest.mark.parametrize("shape", [(100_000, 100), (10**7, 1)])
+def test_peak_memory_of_a_scalar_reduction_below_1_percent_of_the_inputs(shape):
+    y_true = np.ones(shape, np.float32)
+    y_pred = np.zeros(shape, np.float32)
+    loss = losses.MeanSquaredError()
+    with accelerator("numba"):
+        loss(y_true, y_pred)  # compiled or loaded from the cache before measuring
+        tracemalloc.start()
+        try:
+            loss(y_true, y_pred)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)
+
+
+# ---------------------------------------------------------------- choice and import hygiene
+
+
+def test_auto_and_numba_choose_the_kernels_for_large_inputs_only():
+    with accelerator("auto", threshold=kernels._NUMBA_MIN_ELEMENTS):
+        assert kernels._tier(kernels._NUMBA_MIN_ELEMENTS) is numba_tier
+        assert kernels._tier(100) is blocked
+    with accelerator("numba", threshold=kernels._NUMBA_MIN_ELEMENTS):
+        assert kernels._tier(1 << 20) is numba_tier
+    with accelerator("numpy", threshold=kernels._NUMBA_MIN_ELEMENTS):
+        assert kernels._tier(1 << 20) is blocked
+
+
+def run_python(code, **environment):
+    env = {**os.environ, **environment}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
+def test_importing_regloss_does_not_import_numba():
+    code = (
+        "import sys, numpy as np, regloss\n"
+        "mse = regloss.losses.MeanSquaredError()\n"
+        "print('numba' in sys.modules)\n"
+        "mse(np.ones((32, 10), np.float32), np.zeros((32, 10), np.float32))\n"
+        "print('numba' in sys.modules)\n"
+        "mse(np.ones((1000, 100), np.float32), np.zeros((1000, 100), np.float32))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    assert run_python(code, REGLOSS_ACCELERATOR="auto") == ["False", "False", "True"]
+    assert run_python(code, REGLOSS_ACCELERATOR="none") == ["False", "False", "False"]
+    assert run_python(code, REGLOSS_ACCELERATOR="numpy") == ["False", "False", "False"]
+    assert run_python(code, REGLOSS_ACCELERATOR="numba") == ["False", "False", "True"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
+def test_a_forked_child_can_use_the_kernels_after_its_parent():
+    """numba's default GNU OpenMP layer aborts a forked child; the tier asks for a fork-safe one."""
+    code = (
+        "import os, numpy as np, regloss\n"
+        "a = np.ones((1000, 100), np.float32)\n"
+        "loss = regloss.losses.MeanSquaredError()\n"
+        "print(float(loss(a, a * 0)))\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    print(float(loss(a, a * 0.5)), flush=True)\n"
+        "    os._exit(0)\n"
+        "print(os.waitpid(pid, 0)[1])\n"
+    )
+    assert run_python(code, REGLOSS_ACCELERATOR="numba") == ["1.0", "0.25", "0"]
+
+
+def test_the_settings_accept_numba():
+    with accelerator("numba"):
+        assert config.accelerator() == "numba"
+        assert regloss.kernels.active()

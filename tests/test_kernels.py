@@ -402,3 +402,15 @@ def test_environment_variables_choose_the_path_and_the_threads():
     output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert output.stdout.split() == ["none", "3"]
     assert regloss.kernels.active() == (config.accelerator() != "none")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("REGLOSS_ACCELERATOR", "nmupy"), ("REGLOSS_NUM_THREADS", "two")]
+)
+def test_a_bad_environment_variable_is_a_clear_error(variable, value):
+    code = "import numpy as np, regloss; regloss.losses.mse(np.ones((2, 2)), np.ones((2, 2)))"
+    code += "; regloss.config.num_threads()"
+    env = {**os.environ, variable: value}
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert output.returncode != 0
+    assert f"ValueError: {variable} must be" in output.stderr and repr(value) in output.stderr

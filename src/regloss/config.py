@@ -5,6 +5,7 @@ change after tracing does not reach an already compiled function.
 """
 
 import math
+import numbers
 import os
 
 FLOAT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
@@ -31,7 +32,7 @@ def set_epsilon(value: float) -> None:
     1000000.0
     >>> regloss.config.set_epsilon(1e-7)
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"epsilon must be a number; received value={value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"epsilon must be finite and > 0; received value={value!r}")
@@ -94,7 +95,12 @@ def accelerator() -> str:
     True
     """
     chosen = _settings.get("accelerator") or _environment("REGLOSS_ACCELERATOR") or "auto"
-    return chosen if chosen in ACCELERATORS else "auto"
+    if chosen not in ACCELERATORS:
+        raise ValueError(
+            f"REGLOSS_ACCELERATOR must be one of {', '.join(map(repr, ACCELERATORS))}; "
+            f"received REGLOSS_ACCELERATOR={chosen!r}"
+        )
+    return chosen
 
 
 def set_accelerator(value: str | None) -> None:
@@ -116,7 +122,11 @@ def num_threads() -> int:
     chosen = _settings.get("num_threads")
     if chosen is None:
         text = _environment("REGLOSS_NUM_THREADS")
-        chosen = int(text) if text and text.isdigit() and int(text) > 0 else None
+        if text is not None and not (text.isdigit() and int(text) > 0):
+            raise ValueError(
+                f"REGLOSS_NUM_THREADS must be an integer >= 1; received REGLOSS_NUM_THREADS={text!r}"
+            )
+        chosen = int(text) if text is not None else None
     if chosen is None:
         try:
             chosen = len(os.sched_getaffinity(0))

@@ -4,6 +4,19 @@ import numpy as np
 
 _LIBRARY_BY_MODULE = {"jaxlib": "jax", "jax": "jax"}
 
+# The nine Keras 3 regression loss functions, by name (written out here, not read from regloss).
+LOSS_FUNCTION_NAMES = [
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "cosine_similarity",
+    "huber",
+    "log_cosh",
+    "dice",
+    "tversky",
+]
+
 
 def to_numpy(x):
     """Any array (or number) of any library as a NumPy array, for comparison with float64 references."""

@@ -42,7 +42,7 @@ import ml_dtypes  # noqa: E402 - a dependency of jax, so present whenever the or
 
 import regloss  # noqa: E402
 import regloss.losses as rl  # noqa: E402
-from tests._helpers import to_numpy  # noqa: E402
+from tests._helpers import LOSS_FUNCTION_NAMES, to_numpy  # noqa: E402
 
 KERAS_VERSION = "3.15.1"
 WORKER = Path(__file__).with_name("keras_oracle_worker.py")
@@ -873,17 +873,7 @@ LOAD_OBJECTS = [
     ("Tversky", {"alpha": 0.3, "beta": 0.3, "axis": (1,)}),
     ("Tversky", {"alpha": 0.2, "beta": 0.8}),
 ]
-FUNCTIONS = [
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "cosine_similarity",
-    "huber",
-    "log_cosh",
-    "dice",
-    "tversky",
-]
+FUNCTIONS = LOSS_FUNCTION_NAMES
 # Keras objects whose keras.losses.serialize() output regloss must load (and compare with).
 MAKE_OBJECTS = [
     ("MeanSquaredError", {"reduction": "sum"}),

@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from regloss import config, losses
 from tests import reference as ref
-from tests._helpers import library_name, library_of, to_numpy
+from tests._helpers import LOSS_FUNCTION_NAMES, library_name, library_of, to_numpy
 
 try:
     import ml_dtypes
@@ -73,17 +73,7 @@ def xp(xp, request):
 # ``xp`` is a function-scoped fixture that only returns a module: safe to share across examples.
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
-LOSS_NAMES = [
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "cosine_similarity",
-    "huber",
-    "log_cosh",
-    "dice",
-    "tversky",
-]
+LOSS_NAMES = LOSS_FUNCTION_NAMES
 CLASS_NAMES = {
     "mean_squared_error": "MeanSquaredError",
     "mean_absolute_error": "MeanAbsoluteError",

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import regloss
 from regloss import losses as L
-from tests._helpers import to_numpy
+from tests._helpers import LOSS_FUNCTION_NAMES, to_numpy
 
 CLASSES = {
     "MeanSquaredError": L.MeanSquaredError,
@@ -33,17 +33,7 @@ CLASSES = {
     "Tversky": L.Tversky,
 }
 
-FUNCTION_NAMES = [
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "cosine_similarity",
-    "huber",
-    "log_cosh",
-    "dice",
-    "tversky",
-]
+FUNCTION_NAMES = LOSS_FUNCTION_NAMES
 
 ALIASES = {
     "mse": "mean_squared_error",

@@ -1,6 +1,10 @@
 """Helpers shared by the tests."""
 
+import contextlib
+
 import numpy as np
+
+from regloss import config
 
 _LIBRARY_BY_MODULE = {"jaxlib": "jax", "jax": "jax"}
 
@@ -48,3 +52,13 @@ def library_of(x):
 def library_name(xp):
     """The library name of a namespace module (``jax.numpy`` -> ``jax``)."""
     return xp.__name__.split(".")[0]
+
+
+@contextlib.contextmanager
+def threads(count):
+    """Run the block with the fused path limited to ``count`` threads."""
+    config.set_num_threads(count)
+    try:
+        yield
+    finally:
+        config.set_num_threads(None)

@@ -28,6 +28,7 @@ from regloss import config, losses
 from regloss.kernels import blocked
 from regloss.losses import formulas
 from tests import reference as ref
+from tests._helpers import threads
 
 CLASSES = {
     "mean_squared_error": losses.MeanSquaredError,
@@ -69,15 +70,6 @@ def tiny_blocks(elements=16):
         yield
     finally:
         blocked.BLOCK_ELEMENTS, blocked.PARALLEL_ELEMENTS = saved
-
-
-@contextlib.contextmanager
-def threads(count):
-    config.set_num_threads(count)
-    try:
-        yield
-    finally:
-        config.set_num_threads(None)
 
 
 def both_paths(function):

@@ -28,6 +28,7 @@ from regloss import config, kernels, losses  # noqa: E402
 from regloss.kernels import blocked, numba_tier  # noqa: E402
 from regloss.losses import formulas  # noqa: E402
 from tests import reference as ref  # noqa: E402
+from tests._helpers import threads  # noqa: E402
 from tests.test_kernels import CLASSES, assert_close, assert_same_kind, inputs  # noqa: E402
 
 COVERED = {
@@ -53,15 +54,6 @@ def accelerator(name, threshold=0):
     finally:
         config.set_accelerator(None)
         kernels._NUMBA_MIN_ELEMENTS = saved
-
-
-@contextlib.contextmanager
-def threads(count):
-    config.set_num_threads(count)
-    try:
-        yield
-    finally:
-        config.set_num_threads(None)
 
 
 def elementwise(kind, y_true, y_pred, a, b):

@@ -218,15 +218,22 @@ def _flat_kernel(kind, t, p, a, b, block, out):
         out[k] = total
 
 
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
+def _row_loss(kind, t, p, a, b, cols, scale, r):
+    """The per-sample loss of row ``r``: ``scale * mean(error over its cols elements)``."""
+    total = 0.0
+    for i in range(r * cols, (r + 1) * cols):
+        total += _error(kind, t[i], p[i], a, b)
+    loss = total / cols
+    if scale != 1.0:
+        loss *= scale
+    return loss
+
+
 @numba.njit(parallel=True, fastmath=_KERNEL_FLAGS, cache=True)
 def _row_kernel(kind, t, p, a, b, cols, scale, weight, weighted, out):
     for r in numba.prange(out.size):
-        total = 0.0
-        for i in range(r * cols, (r + 1) * cols):
-            total += _error(kind, t[i], p[i], a, b)
-        loss = total / cols
-        if scale != 1.0:
-            loss *= scale
+        loss = _row_loss(kind, t, p, a, b, cols, scale, r)
         out[r] = loss * weight[r] if weighted else loss
 
 
@@ -235,13 +242,7 @@ def _row_block_kernel(kind, t, p, a, b, cols, scale, weight, per_block, count, o
     for k in numba.prange(out.size):
         block_total = 0.0
         for r in range(k * per_block, min((k + 1) * per_block, count)):
-            total = 0.0
-            for i in range(r * cols, (r + 1) * cols):
-                total += _error(kind, t[i], p[i], a, b)
-            loss = total / cols
-            if scale != 1.0:
-                loss *= scale
-            block_total += loss * weight[r]
+            block_total += _row_loss(kind, t, p, a, b, cols, scale, r) * weight[r]
         out[k] = block_total
 
 

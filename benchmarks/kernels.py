@@ -19,6 +19,11 @@ cache) and its load time from the on-disk cache, each median with its IQR, the r
 and to each peer, the relative error of each scalar against an exact float64 reference (float64
 values, chunk sums added with ``math.fsum``) and the tracemalloc peak of each NumPy candidate.
 
+Fairness: torch's OpenMP threads spin for a while after each parallel call and slow whatever runs
+next on this 2-core machine (measured: the candidate timed right after the floor took 2x its time);
+so this script sets ``OMP_WAIT_POLICY=passive`` (unless the environment sets it) before importing
+torch, and each round times the candidates in a fresh random order (fixed seed).
+
 Run:  python benchmarks/kernels.py [--rounds 15] [--no-keras] [--threads N]
 """
 
@@ -29,13 +34,16 @@ import json
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
 
-import numpy as np
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # before torch: see the module docstring
+
+import numpy as np  # noqa: E402
 
 EPS = 1e-7
 DELTA = 1.0
@@ -299,7 +307,8 @@ def numba_startup() -> str:
 
 
 def interleaved(candidates: dict, rounds: int, max_inner: int, sample_seconds: float = 1e-3) -> dict:
-    """``{key: [seconds per call, one per round]}``, every candidate once per round, in turn.
+    """``{key: [seconds per call, one per round]}``, every candidate once per round, in an order
+    shuffled each round (``random.Random(0)``), so that no candidate always follows the same one.
 
     After two warm-up calls (JIT, thread pools, caches), each candidate's sample is a loop of up to
     ``max_inner`` calls lasting about ``sample_seconds`` (one call when a call takes longer).
@@ -312,8 +321,12 @@ def interleaved(candidates: dict, rounds: int, max_inner: int, sample_seconds: f
         once = time.perf_counter() - start
         inner[key] = max(1, min(max_inner, int(sample_seconds / max(once, 1e-9))))
     times = {key: [] for key in candidates}
+    order = list(candidates)
+    shuffle = random.Random(0).shuffle
     for _ in range(rounds):
-        for key, function in candidates.items():
+        shuffle(order)
+        for key in order:
+            function = candidates[key]
             count = inner[key]
             start = time.perf_counter()
             for _ in range(count):
@@ -361,7 +374,7 @@ def main():
 
     if args.threads:
         config.set_num_threads(args.threads)
-    print(f"CPU: {cpu_description()}")
+    print(f"CPU: {cpu_description()}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     print(
         f"regloss {regloss.__version__} (fused threads {config.num_threads()}), numpy {np.__version__}"
         + (f", torch {torch.__version__} (2 threads)" if torch else ", no torch: no floor, no verdict")

@@ -1,6 +1,10 @@
-"""Metric functions: the aliases listed under ``tf.keras.metrics`` (streaming classes come later).
+"""Metrics: streaming classes with mergeable states, and the functions ``tf.keras.metrics`` lists.
 
-They are the loss functions themselves: per-sample values with the last axis reduced.
+The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exact count per metric
+and merge across batches, processes and machines; their numeric path is the pure state machine of
+:mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
+works under ``jax.jit``. The functions are the loss functions themselves: per-sample values with
+the last axis reduced.
 """
 
 from ..losses.functional import (
@@ -17,8 +21,32 @@ from ..losses.functional import (
     mse,
     msle,
 )
+from .classes import (
+    METRIC_CLASSES,
+    CosineSimilarity,
+    Huber,
+    LogCoshError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Metric,
+    R2Score,
+    RootMeanSquaredError,
+)
 
 __all__ = [
+    "Metric",
+    "MeanSquaredError",
+    "RootMeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "LogCoshError",
+    "Huber",
+    "CosineSimilarity",
+    "R2Score",
+    "METRIC_CLASSES",
     "MSE",
     "mse",
     "mean_squared_error",

@@ -1,0 +1,581 @@
+"""Distributed evaluation of the streaming metrics on Dask arrays and Dask DataFrame columns.
+
+:func:`evaluate` computes any number of :mod:`regloss.metrics` over data that lives in Dask chunks,
+in one pass over the data, where the data lives; only the metrics' small states travel::
+
+    chunk k of y_true, y_pred, sample_weight, mask  ->  s_k = statistic.update(statistic.init(.), ...)
+    groups of (at most) 8 states                     ->  statistic.merge(...)   (repeated: a tree)
+    the root state                                   ->  statistic.result(state, dtype)
+
+Each per-chunk task updates the states of every requested metric from the same blocks (each chunk
+of each input is read once), so ``evaluate(t, p, ["mse", "mae", "r2"])`` costs one read of ``t``
+and ``p``. The sums are float64 and the counts int64 whatever the chunking: the result equals the
+metric classes' in-memory result on the whole arrays up to float64 rounding (the order of the
+additions differs).
+
+Rows and chunks
+    Axis 0 is the samples axis. Chunks are paired by their position along it: arrays with known
+    chunk sizes are checked to have as many rows and rechunked to ``y_pred``'s row chunks when they
+    differ; the other axes are rechunked to one chunk (a sample's outputs stay together). Arrays
+    with unknown chunk sizes (Dask DataFrame columns, boolean-filtered arrays) cannot be rechunked
+    lazily: they must have as many row chunks as the others, and each task checks that its blocks
+    have the same number of rows (a ``ValueError`` at compute time otherwise; call
+    ``compute_chunk_sizes()`` or ``to_dask_array(lengths=True)`` first to align them by rows).
+
+Inputs
+    Dask arrays, Dask Series and DataFrames (``to_dask_array()``: a DataFrame is ``(rows,
+    columns)``, its partitions paired by position, the index ignored), NumPy arrays (memory maps
+    included; wrapped with ``dask.array.from_array`` in the other inputs' row chunks, or in
+    ``"auto"`` chunks when no input is a Dask collection) and pandas Series/DataFrames (their
+    ``to_numpy()``). ``sample_weight`` may also be a number (every sample weighs it). Anything else
+    is a ``TypeError``.
+
+1-D inputs
+    A 1-D ``y_true`` or ``y_pred`` is read as ``(rows, 1)``: one output per sample. For every metric
+    but ``CosineSimilarity`` this is also the in-memory result of the 1-D arrays (the mean over all
+    elements); it lets a 1-D ``sample_weight`` weigh the samples (the in-memory 1-D call treats a
+    1-D batch as a single sample, so a streamed 1-D result would depend on the chunking). The cosine
+    of ``(rows, 1)`` inputs is per element, not the cosine of the two whole vectors.
+
+Threads and settings inside tasks
+    The per-chunk tasks run the fused NumPy kernels (:mod:`regloss.kernels`) with
+    ``kernel_threads`` threads (default 1: one per Dask worker thread, so that Dask's own
+    parallelism is not oversubscribed), and with the ``epsilon`` and ``floatx`` that
+    :mod:`regloss.config` had when :func:`evaluate` was called (a distributed worker's process has
+    its own config). :mod:`regloss.config` is process-global: a task sets these values for the
+    whole process while it runs, and restores the previous ones when no task of this module runs
+    any more; concurrent tasks that want other values wait. Threads of the same process outside
+    the tasks (the client's, with the threaded scheduler) see these values meanwhile.
+
+The metric classes and Dask arrays
+    ``metric.update_state(dask_true, dask_pred)`` (the class itself) makes the state lazy Dask
+    arrays whose task graph grows with every batch and holds on to every batch's graph.
+    :func:`update_state` here computes the batch's state eagerly (one pass) and merges it into the
+    metric's NumPy state, so the state stays a few numbers: the documented exception to laziness.
+
+Requires ``dask[array]`` (``pip install "regloss[dask]"``; Dask DataFrames need
+``dask[dataframe]``, a cluster ``distributed``). ``import regloss`` never imports this module.
+"""
+
+from __future__ import annotations
+
+try:
+    import dask
+    import dask.array as da
+    from dask.base import tokenize
+except ImportError as error:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        'regloss.dask requires Dask: pip install "dask[array]" (or pip install "regloss[dask]", '
+        "which also installs dask[dataframe] and distributed)"
+    ) from error
+
+import contextlib
+import functools
+import math
+import numbers
+import threading
+
+import numpy as np
+
+from . import config
+from ._xp import received
+from .metrics.classes import (
+    METRIC_CLASSES,
+    CosineSimilarity,
+    Huber,
+    LogCoshError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Metric,
+    R2Score,
+    RootMeanSquaredError,
+)
+from .metrics.statistics import MeanStatistic, R2Statistic
+
+__all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
+
+SPLIT_EVERY = 8
+"""The default fan-in of the merge tree: each merge task takes at most this many states."""
+
+_SHORT_NAMES = {
+    "mse": MeanSquaredError,
+    "rmse": RootMeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "huber": Huber,
+    "logcosh": LogCoshError,
+    "cosine": CosineSimilarity,
+    "r2": R2Score,
+}
+
+METRIC_NAMES: dict = {
+    **_SHORT_NAMES,
+    **METRIC_CLASSES,
+    **{cls.default_name: cls for cls in METRIC_CLASSES.values()},
+}
+"""The metric names :func:`evaluate` takes: the short names (``"mse"``, ``"rmse"``, ``"mae"``,
+``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``), the class names
+(``"MeanSquaredError"``...) and the classes' default names (``"mean_squared_error"``,
+``"r2_score"``...), each to its class (built with its default arguments)."""
+
+
+# ------------------------------------------------------------------------------ the public API
+
+
+def evaluate(
+    y_true,
+    y_pred,
+    metrics,
+    sample_weight=None,
+    *,
+    mask=None,
+    compute: bool = True,
+    dtype: str = "float64",
+    split_every: int = SPLIT_EVERY,
+    kernel_threads: int = 1,
+):
+    """The metrics of Dask data, in one pass over it: per-chunk states, a merge tree, the results.
+
+    Parameters
+    ----------
+    y_true, y_pred
+        Dask arrays, Dask Series/DataFrames, NumPy arrays or pandas objects, axis 0 the samples
+        (module docstring: alignment of chunks, 1-D inputs).
+    metrics
+        A list of metric instances of :mod:`regloss.metrics` (their configuration and ``dtype``;
+        their state is neither read nor changed) and names of :data:`METRIC_NAMES`; or one of them.
+    sample_weight
+        ``None``, a number (every sample weighs it), or an array of per-sample weights (leading axes
+        of the per-sample values, as the metric classes take them).
+    mask
+        ``None`` or an array multiplied into the weight (non-zero: kept), as the classes take it.
+    compute
+        ``True``: compute now (the active scheduler, or the ``distributed`` client) and return the
+        results. ``False``: return a ``dask.delayed`` object of the same dict; nothing is computed
+        (or read) until it is.
+    dtype
+        The result dtype of the metrics given by name (instances keep their own ``dtype``).
+    split_every
+        The fan-in of the merge tree (an int >= 2).
+    kernel_threads
+        Threads of the fused kernels inside each task (an int >= 1; default 1).
+
+    Returns
+    -------
+    dict
+        ``{key: result}``, keys the names as given, or ``metric.name`` for instances (they must be
+        distinct); each result a NumPy scalar of the metric's dtype, or a 1-D NumPy array
+        (``R2Score(class_aggregation=None)``, one score per output). Equal, up to float64 rounding,
+        to the result of the metric class after ``update_state`` with the whole arrays.
+
+    >>> import numpy as np, dask.array as da
+    >>> from regloss.dask import evaluate
+    >>> t = da.from_array(np.array([0.0, 1.0, 2.0, 3.0]), chunks=3)
+    >>> p = da.from_array(np.array([1.0, 1.0, 2.0, 1.0]), chunks=2)
+    >>> results = evaluate(t, p, ["mse", "mae"])
+    >>> float(results["mse"]), float(results["mae"])
+    (1.25, 0.75)
+    """
+    keys, chosen = _resolve_metrics(metrics, dtype)
+    root, plan = _states_graph(
+        y_true,
+        y_pred,
+        [metric.statistic for metric in chosen],
+        sample_weight,
+        mask,
+        split_every,
+        kernel_threads,
+    )
+    dtypes = tuple(metric.dtype for metric in chosen)
+    finish = functools.partial(_finish, plan["statistics"], tuple(keys), dtypes)
+    name = f"regloss-evaluate-{tokenize(plan['token'], keys, dtypes)}"
+    results = dask.delayed(finish, pure=True)(root, dask_key_name=name)
+    return results.compute() if compute else results
+
+
+def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kernel_threads: int = 1):
+    """Add one batch of Dask data to metric instances, eagerly: the batch's states are computed now
+    (one pass over the data for all the metrics, as :func:`evaluate` does) and merged into each
+    metric's state with ``statistic.merge``, so the state stays a few NumPy numbers.
+
+    ``metrics`` is one metric instance or a list of them. If the computation or a merge fails, no
+    state is changed. Returns None.
+
+    >>> import numpy as np, dask.array as da
+    >>> from regloss.metrics import MeanAbsoluteError
+    >>> from regloss.dask import update_state
+    >>> m = MeanAbsoluteError(dtype="float64")
+    >>> update_state(m, da.from_array(np.zeros(4), chunks=2), da.from_array(np.arange(4.0), chunks=3))
+    >>> float(m.result())
+    1.5
+    """
+    chosen = [metrics] if isinstance(metrics, Metric) else metrics
+    if not isinstance(chosen, list | tuple) or not chosen:
+        raise TypeError(
+            f"metrics must be a metric instance or a non-empty list of them; received {received(metrics)}"
+        )
+    for position, metric in enumerate(chosen):
+        if not isinstance(metric, Metric):
+            raise TypeError(
+                f"update_state takes regloss.metrics instances; received {received(metric)} "
+                f"at position {position}"
+            )
+    root, _ = _states_graph(
+        y_true, y_pred, [m.statistic for m in chosen], sample_weight, mask, SPLIT_EVERY, kernel_threads
+    )
+    (states,) = dask.compute(root)
+    merged = [
+        state if metric.state is None else metric.statistic.merge(metric.state, state)
+        for metric, state in zip(chosen, states, strict=True)
+    ]
+    for metric, state in zip(chosen, merged, strict=True):
+        metric.state = state
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def _resolve_metrics(metrics, dtype):
+    """``(keys, metric instances)`` of the ``metrics`` argument."""
+    items = [metrics] if isinstance(metrics, str | Metric) else metrics
+    if not isinstance(items, list | tuple):
+        raise TypeError(
+            "metrics must be a list of metric names and regloss.metrics instances; "
+            f"received {received(metrics)}"
+        )
+    if not items:
+        raise ValueError("metrics must name at least one metric; received an empty list")
+    keys, chosen = [], []
+    for position, item in enumerate(items):
+        if isinstance(item, str):
+            cls = METRIC_NAMES.get(item)
+            if cls is None:
+                raise ValueError(
+                    f"unknown metric name {item!r} (position {position} of metrics); valid names: "
+                    f"{', '.join(sorted(METRIC_NAMES, key=lambda n: (n not in _SHORT_NAMES, n)))}"
+                )
+            keys.append(item)
+            chosen.append(cls(dtype=dtype))
+        elif isinstance(item, Metric):
+            keys.append(item.name)
+            chosen.append(item)
+        elif isinstance(item, type) and issubclass(item, Metric):
+            raise TypeError(
+                f"metrics takes metric instances, not classes: pass {item.__name__}() (position {position})"
+            )
+        else:
+            raise TypeError(
+                f"metrics takes metric names and regloss.metrics instances; received {received(item)} "
+                f"at position {position}"
+            )
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(
+            f"metrics must have distinct names (the keys of the result); {', '.join(map(repr, repeated))} "
+            "appears more than once: give the instances distinct name= arguments"
+        )
+    return keys, chosen
+
+
+def _check_statistic(statistic, ndim: int) -> None:
+    """Raise when a metric would reduce over the samples axis (chunks split it) or cannot take the
+    inputs' rank; ``ndim`` is the rank of ``y_pred`` as the tasks see it (1-D read as 2-D)."""
+    if isinstance(statistic, MeanStatistic):
+        reduced = statistic.formula.reduced_axes(ndim, statistic.params)
+        if 0 in reduced:
+            raise ValueError(
+                f"a metric with per-sample reduction over axes {reduced} of {ndim}-D inputs reduces over "
+                "axis 0, the samples axis that evaluate splits into chunks (CosineSimilarity's axis must "
+                f"leave axis 0 out); received {statistic!r}"
+            )
+    elif isinstance(statistic, R2Statistic) and ndim > 2:
+        raise ValueError(
+            "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
+            f"received {ndim}-D inputs"
+        )
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def _is_dask(value) -> bool:
+    return dask.is_dask_collection(value)
+
+
+def _as_array(value, argument: str):
+    """A Dask array or a NumPy array of an input (a TypeError for anything else)."""
+    if isinstance(value, da.Array):
+        return value
+    if _is_dask(value) and hasattr(value, "to_dask_array"):  # Dask Series / DataFrame
+        return value.to_dask_array()
+    if isinstance(value, np.ndarray):
+        return value
+    if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "to_numpy"):
+        return value.to_numpy()
+    raise TypeError(
+        f"{argument} must be a Dask array, a Dask Series or DataFrame, or a NumPy array; received "
+        f"{received(value)} (convert other arrays with dask.array.from_array or numpy.asarray)"
+    )
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    return isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+
+
+def _known(array) -> bool:
+    return not any(math.isnan(size) for size in array.chunks[0])
+
+
+def _align(arrays: dict) -> dict:
+    """The inputs as Dask arrays with paired row chunks and one chunk along every other axis."""
+    for argument, array in arrays.items():
+        if array.ndim == 0:
+            raise ValueError(
+                f"{argument} must have a samples axis (axis 0); received a 0-d {type(array).__name__}"
+            )
+    lazy = {name: array for name, array in arrays.items() if isinstance(array, da.Array)}
+    if not lazy:
+        pred = arrays["y_pred"]
+        chunks = ("auto",) + tuple(-1 for _ in pred.shape[1:])
+        lazy["y_pred"] = da.from_array(pred, chunks=chunks)
+    reference_name = next(name for name in ("y_pred", "y_true", "sample_weight", "mask") if name in lazy)
+    reference = lazy[reference_name]
+    if not all(_known(array) for array in lazy.values()):
+        counts = {name: array.numblocks[0] for name, array in lazy.items()}
+        numpy_names = [name for name in arrays if name not in lazy]
+        if numpy_names:
+            raise ValueError(
+                f"{', '.join(numpy_names)} is a NumPy array and cannot be paired with the row chunks of "
+                "Dask inputs of unknown chunk sizes; call compute_chunk_sizes() on the Dask arrays (or "
+                "to_dask_array(lengths=True) on Dask DataFrame columns), or pass Dask arrays"
+            )
+        if len(set(counts.values())) > 1:
+            shown = ", ".join(f"{name}: {count}" for name, count in counts.items())
+            raise ValueError(
+                "inputs with unknown chunk sizes are paired chunk by chunk and must have as many row "
+                f"chunks; received {shown} row chunks. Call compute_chunk_sizes() (or "
+                "to_dask_array(lengths=True)) so that they can be rechunked to one another"
+            )
+        aligned = lazy
+    else:
+        rows = reference.shape[0]
+        for name, array in arrays.items():
+            if array.shape[0] != rows:
+                raise ValueError(
+                    f"{name} has {array.shape[0]} samples (axis 0) and {reference_name} has {rows}; "
+                    f"received {name} of shape {array.shape} and {reference_name} of shape {reference.shape}"
+                )
+        aligned = {}
+        for name, array in arrays.items():
+            if not isinstance(array, da.Array):
+                array = da.from_array(array, chunks=(reference.chunks[0],) + tuple(array.shape[1:]))
+            elif array.chunks[0] != reference.chunks[0]:
+                array = array.rechunk({0: reference.chunks[0]})
+            aligned[name] = array
+    return {
+        name: array.rechunk({axis: -1 for axis in range(1, array.ndim)})
+        if any(count > 1 for count in array.numblocks[1:])
+        else array
+        for name, array in aligned.items()
+    }
+
+
+def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, kernel_threads):
+    """``(delayed root, plan)``: the lazy tuple of merged states, one per statistic."""
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+        raise ValueError(f"split_every must be an int >= 2; received split_every={split_every!r}")
+    if isinstance(kernel_threads, bool) or not isinstance(kernel_threads, int) or kernel_threads < 1:
+        raise ValueError(f"kernel_threads must be an int >= 1; received kernel_threads={kernel_threads!r}")
+    arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
+    weight_number = None
+    if sample_weight is not None:
+        if _is_number(sample_weight):
+            weight_number = float(sample_weight)
+        else:
+            arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
+    if mask is not None:
+        arrays["mask"] = _as_array(mask, "mask")
+    arrays = _align(arrays)
+    ndim = max(2, arrays["y_pred"].ndim)
+    for statistic in statistics:
+        _check_statistic(statistic, ndim)
+    names = tuple(arrays)
+    settings = (kernel_threads, config.epsilon(), config.floatx())
+    token = tokenize(
+        [arrays[name].name for name in names],
+        [repr(s) for s in statistics],
+        weight_number,
+        settings,
+        split_every,
+    )
+    plan = {"statistics": tuple(statistics), "token": token}
+    block = functools.partial(_block_states, tuple(statistics), names, weight_number, settings)
+    arguments = []
+    for position, name in enumerate(names):
+        array = arrays[name]
+        trailing = "".join(chr(ord("a") + 4 * position + axis) for axis in range(array.ndim - 1))
+        arguments += [array, "i" + trailing]
+    states = da.blockwise(
+        block,
+        "i",
+        *arguments,
+        name=f"regloss-states-{token}",
+        dtype=object,
+        meta=np.empty((0,), dtype=object),
+        adjust_chunks={"i": 1},
+        align_arrays=False,
+        concatenate=False,
+    )
+    parts = list(states.to_delayed().ravel())
+    if not parts:  # no chunk at all: the empty states
+        empty = np.empty((0,) + tuple(arrays["y_pred"].shape[1:]), dtype=arrays["y_pred"].dtype)
+        parts = [
+            dask.delayed(block, pure=True)(*[empty] * len(names), dask_key_name=f"regloss-empty-{token}")
+        ]
+    merge = functools.partial(_merge_states, plan["statistics"])
+    level = 0
+    while len(parts) > 1:
+        parts = [
+            dask.delayed(merge, pure=True)(
+                *parts[start : start + split_every], dask_key_name=f"regloss-merge-{level}-{start}-{token}"
+            )
+            for start in range(0, len(parts), split_every)
+        ]
+        level += 1
+    return parts[0], plan
+
+
+# ------------------------------------------------------------------------------ tasks
+
+
+def _single_block(value):
+    """A block given by ``blockwise(concatenate=False)``: nested one-element lists along the
+    single-chunk trailing axes are unwrapped; NumPy subclasses (memory maps) become plain arrays,
+    which the fused kernels take."""
+    while isinstance(value, list):
+        if len(value) != 1:  # pragma: no cover - the trailing axes are one chunk
+            raise RuntimeError(f"expected one block along a trailing axis; received {len(value)}")
+        value = value[0]
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        value = np.asarray(value)
+    return value
+
+
+def _block_states(statistics, names, weight_number, settings, *blocks):
+    """The states of one chunk, one per statistic (each from ``init`` and one ``update``)."""
+    given = dict(zip(names, map(_single_block, blocks), strict=True))
+    true, pred = given["y_true"], given["y_pred"]
+    rows = {name: block.shape[0] for name, block in given.items()}
+    if len(set(rows.values())) > 1:
+        shown = ", ".join(f"{name} {count}" for name, count in rows.items())
+        raise ValueError(
+            f"paired chunks of the inputs have different numbers of rows ({shown}): inputs of unknown "
+            "chunk sizes must be partitioned alike (call compute_chunk_sizes() or "
+            "to_dask_array(lengths=True) to let regloss.dask rechunk them)"
+        )
+    if true.ndim == 1:
+        true = true[:, None]
+    if pred.ndim == 1:
+        pred = pred[:, None]
+    weight = given.get("sample_weight")
+    if weight_number is not None:
+        weight = _full_like(pred, pred.shape[0], weight_number)
+    mask = given.get("mask")
+    states = []
+    with _TASK_SETTINGS.applied(settings):
+        for statistic in statistics:
+            state = statistic.init(pred)
+            if pred.shape[0]:
+                state = statistic.update(state, true, pred, weight, mask)
+            states.append(state)
+    return tuple(states)
+
+
+def _full_like(like, rows: int, value: float):
+    """A float64 vector of ``rows`` copies of ``value`` on ``like``'s library."""
+    if isinstance(like, np.ndarray):
+        return np.full((rows,), value)
+    from array_api_compat import array_namespace
+
+    xp = array_namespace(like)
+    return xp.full((rows,), value, dtype=xp.float64)
+
+
+def _merge_states(statistics, *groups):
+    """The merge of several tuples of states, statistic by statistic, in order."""
+    merged = list(groups[0])
+    for group in groups[1:]:
+        merged = [s.merge(a, b) for s, a, b in zip(statistics, merged, group, strict=True)]
+    return tuple(merged)
+
+
+def _finish(statistics, keys, dtypes, states):
+    return {
+        key: _to_numpy(statistic.result(state, dtype))
+        for key, statistic, dtype, state in zip(keys, statistics, dtypes, states, strict=True)
+    }
+
+
+def _to_numpy(value):
+    """A 0-d result as a NumPy scalar, any other as a NumPy array (from any array library)."""
+    if type(value).__module__.split(".")[0] == "cupy":
+        value = value.get()
+    return np.asarray(value)[()]
+
+
+class _TaskSettings:
+    """The :mod:`regloss.config` values the tasks run with, shared by concurrent tasks.
+
+    ``config`` is process-global, so a task cannot set a thread-local value: the first task to
+    enter saves the process's values and applies its own, later tasks wanting the same values share
+    them, tasks wanting other values wait until no task holds any, and the last task to leave
+    restores the saved values.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._holders = 0
+        self._active = None
+        self._saved = None
+
+    @staticmethod
+    def _read():
+        # The raw thread setting (None: the default), which config.num_threads() resolves.
+        return (config._settings.get("num_threads"), config.epsilon(), config.floatx())
+
+    @staticmethod
+    def _write(values) -> None:
+        threads, epsilon, floatx = values
+        config.set_num_threads(threads)
+        config.set_epsilon(epsilon)
+        config.set_floatx(floatx)
+
+    @contextlib.contextmanager
+    def applied(self, wanted: tuple):
+        with self._condition:
+            while self._holders and self._active != wanted:
+                self._condition.wait()
+            if not self._holders:
+                self._saved = self._read()
+                self._write(wanted)
+                self._active = wanted
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._holders -= 1
+                if not self._holders:
+                    self._write(self._saved)
+                    self._active = self._saved = None
+                    self._condition.notify_all()
+
+
+_TASK_SETTINGS = _TaskSettings()

@@ -1,0 +1,138 @@
+"""An independent float64 reference for the streaming metrics of ``regloss.metrics``.
+
+Nothing here imports regloss.  The per-sample values come from :mod:`tests.reference` (the float64
+reference of the losses); this module adds what a streaming metric does with them, written from
+the rules of Keras 3's ``Mean`` metric and ``R2Score`` (and regloss's documented choices):
+
+* a batch is ``(y_true, y_pred, sample_weight, mask)`` of NumPy arrays (weight and mask may be
+  None); the mask is per-sample (the shape of the per-sample values), non-zero meaning present,
+  and multiplies into the weight, a weight of lower rank aligned with the mask's leading axes;
+* mean metrics: the weight is reconciled with the per-sample values (Keras's squeeze-or-expand of
+  a trailing 1), the values are averaged over the axes the weight lacks, multiplied by the weight
+  (broadcast), then every sample's weighted value and weight is averaged over its non-batch axes;
+  the result is the sum of those values over the sum of those weights (an unweighted batch counts
+  weight 1 per sample), 0 when nothing was counted;
+* R2: everything is concatenated and computed by the two-pass formula
+  ``SST_j = sum(w (y_j - ybar_j)**2)`` (not the one-pass sums the metric keeps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.reference import ref_per_sample
+
+# regloss class name -> (per-sample reference name, sign, root)
+MEAN_METRICS = {
+    "MeanSquaredError": ("mean_squared_error", 1.0, False),
+    "RootMeanSquaredError": ("mean_squared_error", 1.0, True),
+    "MeanAbsoluteError": ("mean_absolute_error", 1.0, False),
+    "MeanAbsolutePercentageError": ("mean_absolute_percentage_error", 1.0, False),
+    "MeanSquaredLogarithmicError": ("mean_squared_logarithmic_error", 1.0, False),
+    "LogCoshError": ("log_cosh", 1.0, False),
+    "Huber": ("huber", 1.0, False),
+    "CosineSimilarity": ("cosine_similarity", -1.0, False),  # the metric is +cos, the loss -cos
+}
+
+
+def _f64(x):
+    return None if x is None else np.asarray(x, dtype=np.float64)
+
+
+def combined_weight(sample_weight, mask):
+    """``sample_weight * (mask != 0)`` with a lower-rank factor aligned on the leading axes."""
+    weight = _f64(sample_weight)
+    if mask is None:
+        return weight
+    present = (np.asarray(mask) != 0).astype(np.float64)
+    if weight is None:
+        return present
+    if weight.ndim and present.ndim:
+        rank = max(weight.ndim, present.ndim)
+        weight = weight.reshape(weight.shape + (1,) * (rank - weight.ndim))
+        present = present.reshape(present.shape + (1,) * (rank - present.ndim))
+    return weight * present
+
+
+def _reconcile(weight, values):
+    """Keras's squeeze-or-expand of the weight against the values (a trailing 1, rank +-1)."""
+    if weight.ndim == values.ndim + 1 and weight.shape[-1] == 1:
+        return weight[..., 0]
+    if values.ndim == weight.ndim + 1 and values.shape[-1] == 1:
+        return weight[..., None]
+    return weight
+
+
+def batch_contribution(values, weight):
+    """``(weighted value sum, weight sum)`` that one batch adds to a mean metric."""
+    values = _f64(values)
+    if weight is None:
+        if values.ndim == 0:
+            return float(values), 1.0
+        per_sample = values.reshape(values.shape[0], -1).mean(axis=1)
+        return float(per_sample.sum()), float(values.shape[0])
+    weight = _reconcile(_f64(weight), values)
+    k = weight.ndim
+    if values.ndim > k:
+        values = values.mean(axis=tuple(range(k, values.ndim)))
+    weight = np.broadcast_to(weight, values.shape)
+    weighted = values * weight
+    if k == 0:
+        return float(weighted), float(weight)
+    total = weighted.reshape(weighted.shape[0], -1).mean(axis=1).sum()
+    count = weight.reshape(weight.shape[0], -1).mean(axis=1).sum()
+    return float(total), float(count)
+
+
+def per_sample_values(metric, y_true, y_pred, **params):
+    """The per-sample values of a mean metric (float64), with the metric's sign."""
+    name, sign, _ = MEAN_METRICS[metric]
+    values, _ = ref_per_sample(name, _f64(y_true), _f64(y_pred), **params)
+    return sign * values
+
+
+def ref_mean_metric(metric, batches, **params):
+    """The mean metric ``metric`` (a regloss class name) of a stream of batches, float64."""
+    total = count = 0.0
+    for y_true, y_pred, sample_weight, mask in batches:
+        values = per_sample_values(metric, y_true, y_pred, **params)
+        t, c = batch_contribution(values, combined_weight(sample_weight, mask))
+        total += t
+        count += c
+    mean = total / count if count != 0 else 0.0
+    return float(np.sqrt(mean)) if MEAN_METRICS[metric][2] else float(mean)
+
+
+def ref_r2(batches, class_aggregation="uniform_average", num_regressors=0):
+    """R2 of a stream of batches of shape (B,) or (B, D), float64, by the two-pass formula.
+
+    ``n`` for the adjusted score is the number of rows with a non-zero weight (regloss's rule).
+    """
+    trues, preds, weights = [], [], []
+    for y_true, y_pred, sample_weight, mask in batches:
+        t, p = _f64(y_true), _f64(y_pred)
+        if t.ndim == 1:
+            t, p = t[:, None], p[:, None]
+        w = combined_weight(sample_weight, mask)
+        if w is None:
+            w = np.ones(t.shape)
+        elif w.ndim == 1:
+            w = w[:, None]
+        trues.append(t)
+        preds.append(p)
+        weights.append(np.broadcast_to(w, t.shape))
+    t, p, w = np.concatenate(trues), np.concatenate(preds), np.concatenate(weights)
+    with np.errstate(all="ignore"):
+        mean = (w * t).sum(axis=0) / w.sum(axis=0)
+        sst = (w * (t - mean) ** 2).sum(axis=0)
+        ssr = (w * (t - p) ** 2).sum(axis=0)
+        scores = 1.0 - ssr / sst
+    scores = np.where(np.isinf(scores), 0.0, scores)
+    if class_aggregation == "uniform_average":
+        scores = scores.mean()
+    elif class_aggregation == "variance_weighted_average":
+        scores = (sst * scores).sum() / sst.sum()
+    n = int(np.count_nonzero(np.any(w != 0, axis=1)))
+    if num_regressors and n - num_regressors - 1 > 0:
+        scores = 1.0 - (1.0 - scores) * (n - 1) / (n - num_regressors - 1)
+    return np.asarray(scores, dtype=np.float64)

@@ -255,7 +255,7 @@ def _resolve_metrics(metrics, dtype):
             if cls is None:
                 raise ValueError(
                     f"unknown metric name {item!r} (position {position} of metrics); valid names: "
-                    f"{', '.join(sorted(METRIC_NAMES, key=lambda n: (n not in _SHORT_NAMES, n)))}"
+                    f"{', '.join(METRIC_NAMES)}"
                 )
             keys.append(item)
             chosen.append(cls(dtype=dtype))

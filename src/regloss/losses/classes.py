@@ -13,6 +13,7 @@ A call runs one pipeline (:meth:`Loss.__call__`):
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 
@@ -30,7 +31,7 @@ from .._shapes import (
     standardize_axis_argument,
 )
 from .._xp import cast, compute_dtype_name, resolve, standardize_dtype
-from ..reduction import reduce_weighted, standardize_reduction
+from ..reduction import Reduction, reduce_weighted, standardize_reduction
 from . import formulas
 from .functional import check_delta, check_real, finish, plain_number, prepare_inputs
 
@@ -81,6 +82,10 @@ def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
         )
     # Broadcast lazily against the inputs (Dask arrays may not know their length).
     return xp.logical_and(mask, xp.ones_like(like, dtype=xp.bool))
+
+
+# Reductions that divide the unweighted sum by the number of per-sample losses.
+_MEAN_REDUCTIONS = (Reduction.SUM_OVER_BATCH_SIZE, Reduction.MEAN, Reduction.MEAN_WITH_SAMPLE_WEIGHT)
 
 
 class Loss:
@@ -174,6 +179,10 @@ class Loss:
             )
             if fused is not None:
                 return fused
+        if element_mask is None and arrays["sample_weight"] is None:
+            mean = self._mean_of_all_errors(xp, formula, y_true, y_pred)
+            if mean is not None:
+                return finish(xp, mean, self.dtype)
         if element_mask is not None:
             zeros = xp.zeros_like(y_pred)
             y_true = xp.where(element_mask, y_true, zeros)
@@ -192,6 +201,21 @@ class Loss:
         weight = self._fit_weight(xp, arrays["sample_weight"], shape_of(losses))
         result = reduce_weighted(xp, losses, weight, sample_mask, self.reduction)
         return finish(xp, result, self.dtype)
+
+    def _mean_of_all_errors(self, xp, formula, y_true, y_pred):
+        """``scale * mean(error)`` over every element, for a mean-over-outputs loss reduced by
+        ``"sum_over_batch_size"``/``"mean"`` without weights or masks (equal to the mean of the
+        per-sample means, as every sample has the same number of outputs): one reduction instead
+        of two, a noticeable share of a small call. None when that does not apply."""
+        if (
+            not isinstance(formula, formulas.MeanOverOutputs)
+            or self.reduction not in _MEAN_REDUCTIONS
+            or not all(isinstance(d, int) for d in shape_of(y_pred))
+            or not math.prod(shape_of(y_pred))
+        ):
+            return None
+        mean = xp.mean(formula.error(xp, y_true, y_pred, **self._params))
+        return mean if formula.scale == 1.0 else formula.scale * mean
 
     def _fit_weight(self, xp, weight, losses_shape):
         if weight is None:

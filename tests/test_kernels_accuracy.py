@@ -1,0 +1,92 @@
+"""Accuracy of the fused path on 1e8 float32 elements (issue 11's accuracy targets).
+
+The inputs are float32; regloss computes each error in float32 and sums in float64. The exact
+reference computes each error in float64 from the same float32 values, chunk by chunk, and adds the
+chunk sums with ``math.fsum``. Targets: relative error below 1e-9 for MSE and MAE (the float64 value
+before the final rounding) and below 1e-7 for LogCosh and MSLE, on every tier that is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import numpy as np
+import pytest
+
+import regloss
+from regloss import losses
+from tests._helpers import threads
+from tests.test_kernels import accelerator
+
+ELEMENTS = 10**8
+CHUNK = 1 << 22
+EPS = 1e-7
+
+
+def _squared(t, p):
+    return np.square(t - p)
+
+
+def _absolute(t, p):
+    return np.abs(t - p)
+
+
+def _log_cosh(t, p):
+    x = np.abs(p - t)
+    return x + np.log1p(np.exp(-2.0 * x)) - math.log(2.0)
+
+
+def _squared_log(t, p):
+    return np.square(np.log1p(np.maximum(p, EPS)) - np.log1p(np.maximum(t, EPS)))
+
+
+CASES = {
+    "mean_squared_error": (losses.MeanSquaredError, _squared, 1e-9),
+    "mean_absolute_error": (losses.MeanAbsoluteError, _absolute, 1e-9),
+    "log_cosh": (losses.LogCosh, _log_cosh, 1e-7),
+    "mean_squared_logarithmic_error": (losses.MeanSquaredLogarithmicError, _squared_log, 1e-7),
+}
+TIERS = ["numpy"] + (["numba"] if importlib.util.find_spec("numba") else [])
+
+
+@pytest.fixture(scope="module")
+def hundred_million():
+    """(1e6, 100) float32 targets in [0, 2) and predictions near them (MSLE needs y >= -1)."""
+    rng = np.random.default_rng(2026)
+    y_true = rng.random((ELEMENTS // 100, 100), dtype=np.float32)
+    y_true *= 2
+    y_pred = rng.standard_normal((ELEMENTS // 100, 100), dtype=np.float32)
+    y_pred *= 0.5
+    y_pred += y_true
+    return y_true, y_pred
+
+
+@pytest.fixture(scope="module")
+def exact_means(hundred_million):
+    y_true, y_pred = (array.reshape(-1) for array in hundred_million)
+    means = {}
+    for name, (_, error, _) in CASES.items():
+        sums = [
+            float(
+                np.sum(
+                    error(y_true[i : i + CHUNK].astype(np.float64), y_pred[i : i + CHUNK].astype(np.float64))
+                )
+            )
+            for i in range(0, ELEMENTS, CHUNK)
+        ]
+        means[name] = math.fsum(sums) / ELEMENTS
+    return means
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("name", list(CASES))
+def test_1e8_float32_elements_against_the_exact_mean(hundred_million, exact_means, name, tier):
+    loss, _, target = CASES[name]
+    y_true, y_pred = hundred_million
+    formula = loss().formula
+    with accelerator(tier), threads(2):
+        value = regloss.kernels.evaluate(formula, {}, y_true, y_pred, None, None, "mean", "float64")
+    exact = exact_means[name]
+    assert value.dtype == np.float64
+    assert abs(float(value) - exact) / exact < target, (float(value), exact)

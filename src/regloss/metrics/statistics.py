@@ -41,7 +41,7 @@ from .. import config, kernels
 from .._shapes import reconcile_rank, shape_of, show
 from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, resolve
 from ..losses.classes import _keras_mask
-from ..losses.functional import prepare_inputs
+from ..losses.functional import finish, prepare_inputs
 from . import accumulate as acc
 
 
@@ -70,7 +70,8 @@ def _inputs(y_true, y_pred, sample_weight, mask):
         given = arrays[argument]
         if given is None:
             continue
-        present = cast(xp, given != 0 if is_float(xp, given) else given, dtype)
+        # non-zero means present, whatever the mask's dtype (an integer 2 counts once, as 2.0 does)
+        present = cast(xp, given if dtype_name(given.dtype) == "bool" else given != 0, dtype)
         weight = present if weight is None else _leading_product(xp, weight, present)
     return xp, true, pred, weight
 
@@ -212,7 +213,7 @@ class MeanStatistic:
         mean = xp.where(divisor == 0, xp.zeros_like(total), total / safe)
         if self.root:
             mean = xp.sqrt(mean)
-        return cast(xp, mean, result_dtype(precision, dtype))
+        return finish(xp, mean, result_dtype(precision, dtype))  # a NumPy scalar becomes a 0-d array
 
 
 _R2_SUMS = ("sum", "squares", "residual", "weight")
@@ -323,7 +324,7 @@ class R2Statistic:
             safe = xp.where(denominator > 0, denominator, xp.ones_like(denominator))
             adjusted = 1 - (1 - scores) * (n - 1) / safe
             scores = xp.where(denominator > 0, adjusted, scores)
-        return cast(xp, scores, result_dtype(precision, dtype))
+        return finish(xp, scores, result_dtype(precision, dtype))
 
 
 def _outputs_of(shape: tuple) -> int:

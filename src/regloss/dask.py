@@ -351,8 +351,9 @@ def _align(arrays: dict) -> dict:
         counts = {name: array.numblocks[0] for name, array in lazy.items()}
         numpy_names = [name for name in arrays if name not in lazy]
         if numpy_names:
+            verb = "is a NumPy array" if len(numpy_names) == 1 else "are NumPy arrays"
             raise ValueError(
-                f"{', '.join(numpy_names)} is a NumPy array and cannot be paired with the row chunks of "
+                f"{' and '.join(numpy_names)} {verb} and cannot be paired with the row chunks of "
                 "Dask inputs of unknown chunk sizes; call compute_chunk_sizes() on the Dask arrays (or "
                 "to_dask_array(lengths=True) on Dask DataFrame columns), or pass Dask arrays"
             )

@@ -162,6 +162,24 @@ def test_result_library_device_dtype_shape(xp, cls):
         assert state_dtypes == {"float64", "int64"}
 
 
+def test_first_batch_with_lists_builds_the_state_on_the_arrays_library(xp):
+    """A list y_pred (or y_true) with arrays of one library: the state, the result and every
+    later batch are of that library (not NumPy's, as for the list alone)."""
+    rng = np.random.default_rng(19)
+    for cls in (rm.MeanSquaredError, rm.R2Score):
+        batches = _stream(cls, rng, (4, 3), weights={0, 1})
+        y_true, y_pred, weight, _ = batches[0]
+        for args in ((_to(xp, y_true), y_pred.tolist(), None), (y_true.tolist(), y_pred, _to(xp, weight))):
+            metric = cls(dtype="float64")
+            metric.update_state(*args)
+            metric.update_state(*(_to(xp, a) for a in batches[1][:3]))
+            assert {library_of(value) for value in metric.state.values()} == {library_name(xp)}
+            assert library_of(metric.result()) == library_name(xp)
+            used = [(np.asarray(args[0]), np.asarray(args[1]), None if args[2] is None else weight, None)]
+            # a list y_pred computes in floatx (float32), as in Keras
+            _close(_value(metric), _reference(cls, used + batches[1:]), rtol=1e-6, atol=1e-7)
+
+
 def test_state_and_result_follow_the_input_device():
     """array-api-strict has several devices: the state and the result live on the inputs'."""
     xs = pytest.importorskip("array_api_strict")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 from .._shapes import standardize_axis_argument
-from .._xp import standardize_dtype
+from .._xp import resolve, standardize_dtype
 from ..losses import formulas
 from ..losses.functional import check_delta, plain_number
 from .statistics import MeanStatistic, R2Statistic
@@ -53,7 +53,11 @@ class Metric:
     def update_state(self, y_true, y_pred, sample_weight=None, *, mask=None):
         """Add one batch: per-sample values weighted by ``sample_weight`` times ``mask`` (a mask
         of the per-sample values' shape: Keras's ``"sum"`` semantics). Returns None."""
-        state = self.state if self.state is not None else self.statistic.init(y_pred)
+        state = self.state
+        if state is None:
+            # the batch's library and device: a list y_pred with a torch y_true is a torch batch
+            _, arrays, _ = resolve(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask)
+            state = self.statistic.init(arrays["y_pred"])
         self.state = self.statistic.update(state, y_true, y_pred, sample_weight, mask)
 
     def result(self):

@@ -60,7 +60,7 @@ def elementwise(kind, y_true, y_pred, a, b):
     """The restated error ``kind`` on every element, exactly, through the per-sample kernel with one
     column (``sum / 1`` of one float64 value)."""
     out = np.empty(y_true.size)
-    numba_tier._row_kernel(kind, y_true, y_pred, a, b, 1, 1.0, np.ones(1), False, out)
+    numba_tier._row_kernel(kind, y_true, y_pred, a, b, 1, 1.0, np.ones(1), False, 4096, out)
     return out
 
 
@@ -131,6 +131,8 @@ def calls(draw):
     shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
     if draw(st.booleans()):
         shape = (draw(st.integers(1, 300)),) + shape[1:]
+    if draw(st.booleans()):  # rows on both sides of numba_tier._SLICED_ROW_COLUMNS
+        shape = shape[:-1] + (draw(st.sampled_from([63, 64, 65, 130])),)
     params = {"delta": draw(st.sampled_from([1.0, 0.3, 2.5]))} if name == "huber" else {}
     dtype = draw(st.sampled_from(["float32", "float64"]))
     seed = draw(st.integers(0, 2**31))

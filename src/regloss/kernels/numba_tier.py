@@ -226,29 +226,57 @@ def _flat_kernel(kind, t, p, a, b, block, out):
         out[k] = _error_sum(kind, t[start:stop], p[start:stop], a, b)
 
 
-@numba.njit(cache=True)
-def _row_loss(kind, t, p, a, b, cols, scale, r):
-    """The per-sample loss of row ``r``: ``scale * mean(error over its cols elements)``."""
-    start = r * cols
-    loss = _error_sum(kind, t[start : start + cols], p[start : start + cols], a, b) / cols
-    if scale != 1.0:
-        loss *= scale
-    return loss
+_SLICED_ROW_COLUMNS = 64
+"""Rows at least this long are summed over their own slices (vectorised); shorter ones element by
+element. Measured (weighted MSE, 2 threads): (2.5e6, 1) took 40-100 ms with a slice or a kernel call
+per row, 3 ms with the loop below on a block's slices; (10, 1e6) 5.7 ms looped, 3.2 ms sliced."""
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
+def _rows_losses(kind, t, p, a, b, cols, scale, out):
+    """Per-sample losses ``scale * mean(error)`` of the whole rows held by the views ``t``/``p``
+    (``out.size`` rows of ``cols`` elements), into ``out``."""
+    for r in range(out.size):
+        start = r * cols
+        if cols >= _SLICED_ROW_COLUMNS:
+            total = _error_sum(kind, t[start : start + cols], p[start : start + cols], a, b)
+        else:
+            total = 0.0
+            for i in range(start, start + cols):
+                total += _error(kind, t[i], p[i], a, b)
+        loss = total / cols
+        if scale != 1.0:
+            loss *= scale
+        out[r] = loss
 
 
 @numba.njit(parallel=True, cache=True)
-def _row_kernel(kind, t, p, a, b, cols, scale, weight, weighted, out):
-    for r in numba.prange(out.size):
-        loss = _row_loss(kind, t, p, a, b, cols, scale, r)
-        out[r] = loss * weight[r] if weighted else loss
+def _row_kernel(kind, t, p, a, b, cols, scale, weight, weighted, per_block, out):
+    """Per-sample losses (times the weight), computed in row blocks of ``per_block`` samples."""
+    rows = out.size
+    for k in numba.prange(-(-rows // per_block)):
+        first, last = k * per_block, min((k + 1) * per_block, rows)
+        block = out[first:last]
+        _rows_losses(
+            kind, t[first * cols : last * cols], p[first * cols : last * cols], a, b, cols, scale, block
+        )
+        if weighted:
+            for r in range(block.size):
+                block[r] *= weight[first + r]
 
 
 @numba.njit(parallel=True, fastmath=_KERNEL_FLAGS, cache=True)
 def _row_block_kernel(kind, t, p, a, b, cols, scale, weight, per_block, count, out):
+    """The sums of the weighted per-sample losses over row blocks of ``per_block`` samples."""
     for k in numba.prange(out.size):
+        first, last = k * per_block, min((k + 1) * per_block, count)
+        losses = np.empty(last - first, dtype=np.float64)
+        _rows_losses(
+            kind, t[first * cols : last * cols], p[first * cols : last * cols], a, b, cols, scale, losses
+        )
         block_total = 0.0
-        for r in range(k * per_block, min((k + 1) * per_block, count)):
-            block_total += _row_loss(kind, t, p, a, b, cols, scale, r) * weight[r]
+        for r in range(losses.size):
+            block_total += losses[r] * weight[first + r]
         out[k] = block_total
 
 
@@ -317,7 +345,9 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         out = np.empty(rows, dtype=_F64)
         with _launch:
             _set_threads()
-            _row_kernel(kind, true, pred, a, b, cols, scale, weight, weighted, out)
+            _row_kernel(
+                kind, true, pred, a, b, cols, scale, weight, weighted, max(1, BLOCK_ELEMENTS // cols), out
+            )
         return out.astype(out_dtype).reshape(shape[:-1])
 
     per_block = max(1, BLOCK_ELEMENTS // cols)

@@ -1,0 +1,201 @@
+"""``regloss evaluate --engine dask``: a directory or glob of Parquet or CSV files through
+:func:`regloss.dask.evaluate`, on the local threads or on a distributed scheduler (``--scheduler``).
+
+The files are read as one Dask DataFrame (a partition per Parquet file or row group, per CSV
+block); the columns are chosen as for one file. Rows holding NaN or infinite values in the selected
+columns are counted in the same pass: an error, or with ``--drop-nan`` masked out (their values
+replaced by 0 under a zero mask, so that they add nothing). ``--chunk-rows`` and ``--plot`` do not
+apply here. Dask, and ``regloss.dask`` itself, are imported only when this engine runs.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .columns import select_one_file
+from .engine import Evaluation, MetricResult, check_outputs, make_metric
+from .errors import CliError
+from .names import MetricRequest
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz")
+
+
+def _import(module: str, hint: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise CliError(f"--engine dask needs {module}, which cannot be imported ({error}): {hint}") from error
+
+
+def _kind(name: str) -> str | None:
+    lower = name.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def input_files(pattern: str) -> tuple[list[str], str]:
+    """The files of a directory, a glob pattern or one file, and their format (all one format)."""
+    path = Path(pattern)
+    if path.is_dir():
+        files = sorted(str(child) for child in path.iterdir() if child.is_file() and _kind(child.name))
+        where = f"the directory {pattern}"
+    elif any(character in pattern for character in "*?["):
+        files = sorted(name for name in glob.glob(pattern) if os.path.isfile(name))
+        where = f"the pattern {pattern}"
+    elif path.is_file():
+        files = [pattern]
+        where = pattern
+    else:
+        raise CliError(f"no such file or directory: {pattern}")
+    if not files:
+        raise CliError(f"{where} holds no .parquet, .pq, .csv or .csv.gz files")
+    kinds = {_kind(name) for name in files}
+    if None in kinds:
+        odd = next(name for name in files if _kind(name) is None)
+        raise CliError(f"{odd} is neither Parquet nor CSV (--engine dask reads .parquet, .pq, .csv, .csv.gz)")
+    if len(kinds) > 1:
+        raise CliError(f"{where} mixes Parquet and CSV files; give a pattern that selects one kind")
+    return files, kinds.pop()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def evaluate_dask(
+    pattern: str,
+    *,
+    y_true: list[str] | None,
+    y_pred: list[str] | None,
+    weight: str | None,
+    requests: Sequence[MetricRequest],
+    huber_delta: float = 1.0,
+    drop_nan: bool = False,
+    scheduler: str | None = None,
+) -> Evaluation:
+    """The metrics of the files matching ``pattern``, computed by Dask in one pass."""
+    try:
+        regloss_dask = importlib.import_module("regloss.dask")
+    except ImportError as error:
+        raise CliError(f"--engine dask needs regloss.dask, which cannot be imported: {error}") from error
+    dask = _import("dask", 'pip install "regloss[dask]"')
+    da = _import("dask.array", 'pip install "regloss[dask]"')
+    dd = _import("dask.dataframe", 'pip install "regloss[dask]"')
+    import numpy as np
+
+    files, kind = input_files(pattern)
+    try:
+        if kind == "parquet":
+            frame = dd.read_parquet(files)
+        else:
+            compressed = any(name.lower().endswith(".gz") for name in files)
+            frame = dd.read_csv(files, blocksize=None if compressed else "64MB", skipinitialspace=True)
+    except ImportError as error:
+        raise CliError(f"--engine dask cannot read {kind} files: {error}") from error
+    except Exception as error:  # any failure to read the files' metadata or first block
+        raise CliError(f"cannot read {pattern}: {_first_line(error)}") from error
+
+    columns = [str(name) for name in frame.columns]
+    selection = select_one_file(columns, pattern, y_true, y_pred, weight)
+    check_outputs(requests, selection.y_true)
+    for name in selection.needed(0):
+        dtype = frame.dtypes[name]
+        if getattr(dtype, "kind", "O") not in "biuf":
+            raise CliError(f"column {name!r} of {pattern} holds {dtype} values, not numbers")
+
+    def column_array(names):
+        return frame[list(names)].to_dask_array().astype(np.float64)
+
+    true, pred = column_array(selection.y_true), column_array(selection.y_pred)
+    finite = da.isfinite(true).all(axis=1) & da.isfinite(pred).all(axis=1)
+    weights = None
+    if selection.weight is not None:
+        weights = column_array([selection.weight])[:, 0]
+        finite = finite & da.isfinite(weights)
+    true = da.where(finite[:, None], true, 0.0)
+    pred = da.where(finite[:, None], pred, 0.0)
+    if weights is not None:
+        weights = da.where(finite, weights, 0.0)
+
+    whole, per_column = [], [[] for _ in selection.y_true]
+    for request in requests:
+        if request.per_output and request.short != "r2":
+            for group in per_column:
+                group.append(make_metric(request.short, huber_delta, name=request.key))
+        else:
+            whole.append(make_metric(request.short, huber_delta, request.per_output, name=request.key))
+    lazy = []
+    if whole:
+        lazy.append(regloss_dask.evaluate(true, pred, whole, weights, mask=finite, compute=False))
+    for j, group in enumerate(per_column):
+        if group:
+            lazy.append(
+                regloss_dask.evaluate(
+                    true[:, j : j + 1], pred[:, j : j + 1], group, weights, mask=finite, compute=False
+                )
+            )
+    kept, dropped = finite.sum(), (~finite).sum()
+
+    client = None
+    try:
+        if scheduler is not None:
+            distributed = _import("distributed", 'pip install "regloss[dask]"')
+            try:
+                client = distributed.Client(scheduler, timeout="20s")
+            except Exception as error:
+                raise CliError(
+                    f"cannot connect to the Dask scheduler at {scheduler}: {_first_line(error)}"
+                ) from error
+        try:
+            *found, kept, dropped = dask.compute(*lazy, kept, dropped)
+        except CliError:
+            raise
+        except Exception as error:  # a file that fails to parse, a worker that dies...
+            raise CliError(f"the Dask computation over {pattern} failed: {_first_line(error)}") from error
+    finally:
+        if client is not None:
+            client.close()
+
+    kept, dropped = int(kept), int(dropped)
+    if dropped and not drop_nan:
+        raise CliError(
+            f"{dropped} row(s) hold NaN, missing or infinite values in the selected columns; "
+            "pass --drop-nan to leave them out"
+        )
+    if kept == 0:
+        if dropped:
+            raise CliError(f"no rows left: all {dropped} rows hold NaN, missing or infinite values")
+        raise CliError(f"{pattern} has no data rows")
+
+    whole_results = found.pop(0) if whole else {}
+    column_results = [found.pop(0) if group else {} for group in per_column]
+    results = []
+    for request in requests:
+        if request.per_output and request.short != "r2":
+            values = [float(np.asarray(group[request.key])) for group in column_results]
+            results.append(MetricResult(request.key, request.short, values, list(selection.y_true)))
+        else:
+            value = np.asarray(whole_results[request.key], dtype=np.float64)
+            if request.per_output:
+                results.append(
+                    MetricResult(
+                        request.key,
+                        request.short,
+                        [float(v) for v in value.reshape(-1)],
+                        list(selection.y_true),
+                    )
+                )
+            else:
+                results.append(MetricResult(request.key, request.short, float(value)))
+    return Evaluation(
+        rows=kept, dropped_rows=dropped, selection=selection, results=results, sample=None, inputs=files
+    )

@@ -1,0 +1,256 @@
+"""The local engine of ``regloss evaluate``: stream the files' rows through the streaming metrics.
+
+Chunks of rows are read from one file (truth and predictions side by side) or two (truth, then
+predictions, paired row by row), checked for NaN and infinite values, and passed to
+``update_state`` of float64 :mod:`regloss.metrics` instances; the memory used does not depend on
+the number of rows. A bounded, seeded reservoir sample of rows is kept for the plots when asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..metrics import classes as metric_classes
+from .columns import Selection, select_one_file, select_two_files
+from .errors import CliError
+from .names import METRICS, MetricRequest
+from .progress import Progress
+from .readers import Table, open_table
+
+DEFAULT_CHUNK_ROWS = 100_000
+SAMPLE_ROWS = 100_000
+SAMPLE_SEED = 0
+
+
+@dataclass
+class MetricResult:
+    """One metric's result: one value over all outputs, or one per output (``outputs`` names them)."""
+
+    key: str
+    short: str
+    value: float | list[float]
+    outputs: list[str] | None = None
+
+
+@dataclass
+class Evaluation:
+    """What ``regloss evaluate`` found: the rows used and dropped, the columns, the results."""
+
+    rows: int
+    dropped_rows: int
+    selection: Selection
+    results: list[MetricResult]
+    sample: Reservoir | None = None
+    inputs: list[str] = field(default_factory=list)
+
+
+def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> None:
+    """A CliError when a metric cannot take this number of outputs (cosine needs several)."""
+    if len(outputs) < 2 and any(request.short == "cosine" for request in requests):
+        raise CliError(
+            "cosine compares rows of several outputs, and one column each was selected for the truth "
+            "and the predictions: select several with --y-true a,b,... --y-pred c,d,..."
+        )
+
+
+def make_metric(short: str, huber_delta: float, per_output: bool = False, name: str | None = None):
+    """A float64 metric instance of a short name (``per_output`` matters to ``r2`` only: one score per
+    output instead of their uniform average)."""
+    cls = metric_classes.METRIC_CLASSES[METRICS[short].class_name]
+    if cls is metric_classes.R2Score:
+        return cls(None if per_output else "uniform_average", name=name, dtype="float64")
+    if cls is metric_classes.Huber:
+        return cls(delta=huber_delta, name=name, dtype="float64")
+    return cls(name=name, dtype="float64")
+
+
+class MetricSet:
+    """The float64 metric instances of the requested metrics, fed chunk by chunk.
+
+    A per-output mean metric is one instance per output column; ``r2_per_output`` is one
+    ``R2Score(class_aggregation=None)``; the others take all outputs at once.
+    """
+
+    def __init__(self, requests: Sequence[MetricRequest], outputs: Sequence[str], huber_delta: float):
+        check_outputs(requests, outputs)
+        self.requests = list(requests)
+        self.outputs = list(outputs)
+        self._instances: list[list[tuple[metric_classes.Metric, int | None]]] = []
+        for request in self.requests:
+            if request.per_output and request.short != "r2":
+                self._instances.append(
+                    [(make_metric(request.short, huber_delta), j) for j in range(len(outputs))]
+                )
+            else:
+                self._instances.append([(make_metric(request.short, huber_delta, request.per_output), None)])
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> None:
+        """Add a chunk: ``y_true`` and ``y_pred`` of shape ``(rows, outputs)``, ``weight`` ``(rows,)``."""
+        for instances in self._instances:
+            for metric, column in instances:
+                true = y_true if column is None else y_true[:, column : column + 1]
+                pred = y_pred if column is None else y_pred[:, column : column + 1]
+                if weight is None:
+                    metric.update_state(true, pred)
+                else:
+                    metric.update_state(true, pred, sample_weight=weight)
+
+    def results(self) -> list[MetricResult]:
+        found = []
+        for request, instances in zip(self.requests, self._instances, strict=True):
+            values = [np.asarray(metric.result(), dtype=np.float64) for metric, _ in instances]
+            if request.per_output:
+                flat = np.concatenate([value.reshape(-1) for value in values])
+                found.append(MetricResult(request.key, request.short, [float(v) for v in flat], self.outputs))
+            else:
+                found.append(MetricResult(request.key, request.short, float(values[0])))
+        return found
+
+
+class Reservoir:
+    """A uniform sample of at most ``capacity`` rows of a stream (each row gets a seeded random
+    key; the rows of the smallest keys are kept), for plots of files of any size."""
+
+    def __init__(self, capacity: int, outputs: int, seed: int = SAMPLE_SEED):
+        self.capacity = capacity
+        self.seen = 0
+        self._rng = np.random.default_rng(seed)
+        self._keys = np.empty(0)
+        self.y_true = np.empty((0, outputs))
+        self.y_pred = np.empty((0, outputs))
+
+    def add(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        keys = self._rng.random(len(y_true))
+        self.seen += len(y_true)
+        if len(self._keys) >= self.capacity:
+            candidates = keys < self._keys.max()
+            if not candidates.any():
+                return
+            keys, y_true, y_pred = keys[candidates], y_true[candidates], y_pred[candidates]
+        keys = np.concatenate([self._keys, keys])
+        y_true = np.concatenate([self.y_true, y_true])
+        y_pred = np.concatenate([self.y_pred, y_pred])
+        if len(keys) > self.capacity:
+            keep = np.argpartition(keys, self.capacity - 1)[: self.capacity]
+            keys, y_true, y_pred = keys[keep], y_true[keep], y_pred[keep]
+        self._keys, self.y_true, self.y_pred = keys, y_true, y_pred
+
+
+def _paired(streams: Sequence[Iterator[np.ndarray]], tables: Sequence[Table]) -> Iterator[list[np.ndarray]]:
+    """Chunks of several streams cut to equal numbers of rows (a CliError if their lengths differ)."""
+    pending: list[np.ndarray | None] = [None] * len(streams)
+    consumed = 0
+    while True:
+        for i, stream in enumerate(streams):
+            if pending[i] is None or not len(pending[i]):
+                pending[i] = next(stream, None)
+        ended = [chunk is None for chunk in pending]
+        if all(ended):
+            return
+        if any(ended):
+            lengths = []
+            for chunk, stream in zip(pending, streams, strict=True):
+                rest = 0 if chunk is None else len(chunk) + sum(len(more) for more in stream)
+                lengths.append(consumed + rest)
+            shown = ", ".join(f"{table.path} has {rows}" for table, rows in zip(tables, lengths, strict=True))
+            raise CliError(f"the files differ in length: {shown} rows")
+        rows = min(len(chunk) for chunk in pending)
+        yield [chunk[:rows] for chunk in pending]
+        pending = [chunk[rows:] for chunk in pending]
+        consumed += rows
+
+
+def _check_lengths(tables: Sequence[Table], selection: Selection) -> None:
+    """Length mismatches and empty files that the files' headers already tell."""
+    counts = [table.row_count(selection.needed(i)) for i, table in enumerate(tables)]
+    for table, count in zip(tables, counts, strict=True):
+        if count == 0:
+            raise CliError(f"{table.path} has no data rows")
+    if len(tables) == 2 and None not in counts and counts[0] != counts[1]:
+        raise CliError(
+            f"the files differ in length: {tables[0].path} has {counts[0]} rows, "
+            f"{tables[1].path} has {counts[1]}"
+        )
+
+
+def select(tables: Sequence[Table], y_true, y_pred, weight) -> Selection:
+    """The columns of one or two opened files (see :mod:`regloss.cli.columns`)."""
+    if len(tables) == 1:
+        return select_one_file(tables[0].columns, str(tables[0].path), y_true, y_pred, weight)
+    return select_two_files(
+        tables[0].columns, str(tables[0].path), tables[1].columns, str(tables[1].path), y_true, y_pred, weight
+    )
+
+
+def evaluate_files(
+    paths: Sequence[str],
+    *,
+    y_true: list[str] | None,
+    y_pred: list[str] | None,
+    weight: str | None,
+    requests: Sequence[MetricRequest],
+    huber_delta: float = 1.0,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    drop_nan: bool = False,
+    progress: Progress | None = None,
+    sample_rows: int = 0,
+) -> Evaluation:
+    """Stream one file (truth and predictions) or two (truth, predictions) through the metrics."""
+    with contextlib.ExitStack() as stack:
+        tables = [stack.enter_context(open_table(path)) for path in paths]
+        selection = select(tables, y_true, y_pred, weight)
+        metrics = MetricSet(requests, selection.y_true, huber_delta)
+        _check_lengths(tables, selection)
+        needed = [selection.needed(i) for i in range(len(tables))]
+        sample = Reservoir(sample_rows, selection.outputs) if sample_rows else None
+
+        def columns_of(source: int, names: Sequence[str], blocks: list[np.ndarray]) -> np.ndarray:
+            return blocks[source][:, [needed[source].index(name) for name in names]]
+
+        rows = dropped = 0
+        first_bad = None
+        streams = [table.chunks(names, chunk_rows) for table, names in zip(tables, needed, strict=True)]
+        for blocks in _paired(streams, tables):
+            true = columns_of(0, selection.y_true, blocks)
+            pred = columns_of(selection.pred_source, selection.y_pred, blocks)
+            weights = None
+            if selection.weight is not None:
+                weights = columns_of(selection.weight_source, [selection.weight], blocks)[:, 0]
+            finite = np.isfinite(true).all(axis=1) & np.isfinite(pred).all(axis=1)
+            if weights is not None:
+                finite &= np.isfinite(weights)
+            bad = len(finite) - int(np.count_nonzero(finite))
+            if bad:
+                if first_bad is None:
+                    first_bad = rows + dropped + int(np.argmin(finite)) + 1
+                dropped += bad
+                true, pred = true[finite], pred[finite]
+                weights = weights[finite] if weights is not None else None
+            rows += len(true)
+            if len(true) and (drop_nan or not dropped):
+                metrics.update(true, pred, weights)
+                if sample is not None:
+                    sample.add(true, pred)
+            if progress is not None:
+                progress.update(tables[0].fraction_read(), rows + dropped)
+        if dropped and not drop_nan:
+            raise CliError(
+                f"{dropped} row(s) hold NaN, missing or infinite values in the selected columns (the first "
+                f"is row {first_bad}); pass --drop-nan to leave them out"
+            )
+        if rows == 0:
+            if dropped:
+                raise CliError(f"no rows left: all {dropped} rows hold NaN, missing or infinite values")
+            raise CliError(f"{paths[0]} has no data rows")
+        return Evaluation(
+            rows=rows,
+            dropped_rows=dropped,
+            selection=selection,
+            results=metrics.results(),
+            sample=sample,
+            inputs=[str(path) for path in paths],
+        )

@@ -1,0 +1,241 @@
+"""``regloss``: the command line's arguments and dispatch (``regloss evaluate``, ``regloss losses``).
+
+Exit status: 0 on success; 2 for bad input or usage, with one line ``regloss: error: ...`` on
+stderr and nothing written; 1 for an unexpected failure (one line too; set the environment
+variable ``REGLOSS_TRACEBACK=1`` to see the traceback); 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from .engine import DEFAULT_CHUNK_ROWS, SAMPLE_ROWS, Evaluation, evaluate_files
+from .errors import CliError
+from .files import StagedFile, check_destination, commit_all
+from .names import DEFAULT_METRICS, METRICS, PER_OUTPUT, catalogue, parse_metrics
+from .progress import Progress
+from .report import FORMATS, render
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``regloss: error:`` line (exit status 2)."""
+
+    def error(self, message: str):
+        raise CliError(f"{message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}")
+    return value
+
+
+def _huber_delta(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise CliError(f"bad --huber-delta {text!r}: it must be a finite number > 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="regloss",
+        description="Score regression predictions stored in files with the regloss metrics.",
+    )
+    parser.add_argument("--version", action="version", version=f"regloss {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="compute metrics of predictions against the truth, streaming files of any size",
+        description=(
+            "Compute metrics of predictions against the truth. PATH holds both (columns y_true and "
+            "y_pred, target and prediction, y_true_* and y_pred_*, or those named by --y-true and "
+            "--y-pred); with PATH_PRED, PATH holds the truth and PATH_PRED the predictions, row by row. "
+            "Formats: .csv, .csv.gz, .parquet, .npy, .npz."
+        ),
+    )
+    evaluate.add_argument("path", metavar="PATH", help="the file of truth (and predictions)")
+    evaluate.add_argument("path_pred", metavar="PATH_PRED", nargs="?", help="a file of predictions")
+    evaluate.add_argument("--y-true", metavar="COL[,COL...]", help="the truth column(s): one per output")
+    evaluate.add_argument(
+        "--y-pred", metavar="COL[,COL...]", help="the prediction column(s), paired in order"
+    )
+    evaluate.add_argument("--weight", metavar="COL", help="a column of per-row sample weights")
+    evaluate.add_argument(
+        "--metrics",
+        default=DEFAULT_METRICS,
+        metavar="NAME[,NAME...]",
+        help=f"metrics among {', '.join(METRICS)} or their aliases (regloss losses lists them); "
+        f"NAME{PER_OUTPUT} gives one value per output (default: {DEFAULT_METRICS})",
+    )
+    evaluate.add_argument("--huber-delta", metavar="D", default="1.0", help="delta of huber (default 1.0)")
+    evaluate.add_argument(
+        "--chunk-rows",
+        type=_positive_int,
+        default=DEFAULT_CHUNK_ROWS,
+        metavar="N",
+        help=f"rows read at a time (default {DEFAULT_CHUNK_ROWS})",
+    )
+    evaluate.add_argument("--format", choices=FORMATS, default="table", help="report format (default table)")
+    evaluate.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    evaluate.add_argument(
+        "--plot", metavar="FILE.png", help="draw diagnostic plots into FILE.png (matplotlib)"
+    )
+    evaluate.add_argument(
+        "--engine", choices=("local", "dask"), default="local", help="local streaming (default) or Dask"
+    )
+    evaluate.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler (--engine dask)"
+    )
+    evaluate.add_argument(
+        "--drop-nan", action="store_true", help="leave out rows with NaN or infinite values"
+    )
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar and no notes on stderr")
+    evaluate.set_defaults(run=run_evaluate)
+
+    losses = commands.add_parser("losses", help="list the losses and metrics with formulas and aliases")
+    losses.set_defaults(run=run_losses)
+    return parser
+
+
+def _split(text: str | None, flag: str) -> list[str] | None:
+    from .columns import split_names
+
+    return split_names(text, flag)
+
+
+def _evaluate(args: argparse.Namespace, requests, delta: float, sample_rows: int) -> Evaluation:
+    columns = {
+        "y_true": _split(args.y_true, "--y-true"),
+        "y_pred": _split(args.y_pred, "--y-pred"),
+        "weight": args.weight,
+    }
+    if args.engine == "dask":
+        from .dask_engine import evaluate_dask
+
+        return evaluate_dask(
+            args.path,
+            **columns,
+            requests=requests,
+            huber_delta=delta,
+            drop_nan=args.drop_nan,
+            scheduler=args.scheduler,
+        )
+    paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
+    progress = Progress() if Progress.wanted(args.quiet) else None
+    try:
+        return evaluate_files(
+            paths,
+            **columns,
+            requests=requests,
+            huber_delta=delta,
+            chunk_rows=args.chunk_rows,
+            drop_nan=args.drop_nan,
+            progress=progress,
+            sample_rows=sample_rows,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``regloss evaluate``: check every option, stream the data, then write every output."""
+    requests = parse_metrics(args.metrics)
+    delta = _huber_delta(args.huber_delta)
+    if args.engine == "dask":
+        if args.path_pred is not None:
+            raise CliError("--engine dask takes one PATH (a file, a directory or a glob of files)")
+        if args.plot is not None:
+            raise CliError("--plot works with --engine local only")
+    elif args.scheduler is not None:
+        raise CliError("--scheduler needs --engine dask")
+    output = check_destination(args.output, "--output") if args.output is not None else None
+    plot_path = plot_form = None
+    if args.plot is not None:
+        from .plot import plot_format
+
+        plot_path = check_destination(args.plot, "--plot")
+        plot_form = plot_format(plot_path)
+
+    evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0)
+    text = render(evaluation, args.format)
+
+    staged = []
+    try:
+        if plot_path is not None:
+            from .plot import draw
+
+            figure = StagedFile(plot_path, "--plot")
+            staged.append(figure)
+            figure.write(lambda temporary: draw(temporary, plot_form, evaluation))
+        if output is not None:
+            report = StagedFile(output, "--output")
+            staged.append(report)
+            report.write_text(text)
+        commit_all(staged)
+    finally:
+        for file in staged:
+            file.discard()
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if evaluation.dropped_rows and not args.quiet:
+        print(
+            f"regloss: note: left out {evaluation.dropped_rows} row(s) holding NaN or infinite values",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def run_losses(args: argparse.Namespace) -> int:
+    """``regloss losses``: the catalogue of losses, reductions and metrics."""
+    sys.stdout.write(catalogue())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except CliError as error:
+        print(f"regloss: error: {error.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("regloss: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (| head): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        if os.environ.get("REGLOSS_TRACEBACK"):
+            raise
+        lines = str(error).strip().splitlines()
+        detail = f": {lines[0]}" if lines else ""
+        print(
+            f"regloss: error: unexpected {type(error).__name__}{detail} "
+            "(set REGLOSS_TRACEBACK=1 to see the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -136,3 +136,24 @@ def ref_r2(batches, class_aggregation="uniform_average", num_regressors=0):
     if num_regressors and n - num_regressors - 1 > 0:
         scores = 1.0 - (1.0 - scores) * (n - 1) / (n - num_regressors - 1)
     return np.asarray(scores, dtype=np.float64)
+
+
+def r2_amplification(batches):
+    """How much R2 amplifies a relative rounding error of the one-pass sums it is computed from:
+    ``max_j |1 - r2_j| * Q_j / SST_j`` (``Q_j = sum(w y_j**2)``).  Keras keeps those sums in
+    float32, so its R2 is only accurate to about ``float32 eps`` times this."""
+    trues, weights = [], []
+    for y_true, _, sample_weight, mask in batches:
+        t = _f64(y_true)
+        t = t[:, None] if t.ndim == 1 else t
+        w = combined_weight(sample_weight, mask)
+        w = np.ones(t.shape) if w is None else (w[:, None] if w.ndim == 1 else w)
+        trues.append(t)
+        weights.append(np.broadcast_to(w, t.shape))
+    t, w = np.concatenate(trues), np.concatenate(weights)
+    with np.errstate(all="ignore"):
+        mean = (w * t).sum(axis=0) / w.sum(axis=0)
+        sst = (w * (t - mean) ** 2).sum(axis=0)
+        amplification = (w * t * t).sum(axis=0) / sst
+    r2 = ref_r2(batches, class_aggregation=None)
+    return float(np.nanmax(np.abs(1.0 - r2) * amplification, initial=1.0))

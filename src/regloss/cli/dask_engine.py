@@ -150,7 +150,7 @@ def evaluate_dask(
         if scheduler is not None:
             distributed = _import("distributed", 'pip install "regloss[dask]"')
             try:
-                client = distributed.Client(scheduler, timeout="20s")
+                client = distributed.Client(scheduler, timeout="10s")
             except Exception as error:
                 raise CliError(
                     f"cannot connect to the Dask scheduler at {scheduler}: {_first_line(error)}"

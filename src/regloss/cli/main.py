@@ -11,6 +11,7 @@ import argparse
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
@@ -172,7 +173,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         plot_path = check_destination(args.plot, "--plot")
         plot_form = plot_format(plot_path)
 
-    evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0)
+    with warnings.catch_warnings():
+        # 0/0 and x/0 in a result (an r2 of constant truth) are reported as null/nan, not warned about
+        warnings.simplefilter("ignore", RuntimeWarning)
+        evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0)
     text = render(evaluation, args.format)
 
     staged = []

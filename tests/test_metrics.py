@@ -133,6 +133,12 @@ def _close(actual, expected, rtol=REL, atol=1e-14, what=""):
 # ----------------------------------------------------------------------------------------------
 
 
+def state_library(xp) -> str:
+    """The library of a metric's state and result after batches of ``xp``: that library, but NumPy
+    for Dask (a class computes a Dask batch's sums at once: the documented exception to laziness)."""
+    return "numpy" if library_name(xp) == "dask" else library_name(xp)
+
+
 @pytest.mark.parametrize("cls", CLASSES, ids=CLASS_IDS)
 def test_result_library_device_dtype_shape(xp, cls):
     rng = np.random.default_rng(1)
@@ -145,16 +151,17 @@ def test_result_library_device_dtype_shape(xp, cls):
         full = _feed(cls(dtype="float64", **kwargs), xp, batches64)
         expected = _reference(cls, batches64, **kwargs)
         inputs = _to(xp, batches32[0][1])
+        library = state_library(xp)
         for metric, dtype in ((default, "float32"), (full, "float64")):
             result = metric.result()
-            assert library_of(result) == library_name(xp)
-            if library_name(xp) == "numpy":
+            assert library_of(result) == library
+            if library == "numpy":
                 assert type(result) is np.ndarray  # a 0-d array, not a NumPy scalar
             assert array_api_compat.device(result) == array_api_compat.device(inputs)
             assert result.dtype == getattr(xp, dtype)
             assert tuple(result.shape) == ((3,) if aggregation is None else ())
             for value in metric.state.values():
-                assert library_of(value) == library_name(xp)
+                assert library_of(value) == library
                 assert array_api_compat.device(value) == array_api_compat.device(inputs)
         _close(_value(default), expected, rtol=1e-5, atol=1e-6, what="float32")
         _close(_value(full), expected, what="float64")
@@ -173,8 +180,8 @@ def test_first_batch_with_lists_builds_the_state_on_the_arrays_library(xp):
             metric = cls(dtype="float64")
             metric.update_state(*args)
             metric.update_state(*(_to(xp, a) for a in batches[1][:3]))
-            assert {library_of(value) for value in metric.state.values()} == {library_name(xp)}
-            assert library_of(metric.result()) == library_name(xp)
+            assert {library_of(value) for value in metric.state.values()} == {state_library(xp)}
+            assert library_of(metric.result()) == state_library(xp)
             used = [(np.asarray(args[0]), np.asarray(args[1]), None if args[2] is None else weight, None)]
             # a list y_pred computes in floatx (float32), as in Keras
             _close(_value(metric), _reference(cls, used + batches[1:]), rtol=1e-6, atol=1e-7)
@@ -443,7 +450,7 @@ def test_pickle_and_deepcopy_keep_the_state(xp, cls):
     more = _stream(cls, rng, (5,), masks={0})
     for clone in (pickle.loads(pickle.dumps(metric)), copy.deepcopy(metric)):
         assert type(clone) is cls and clone.get_config() == metric.get_config()
-        assert library_of(clone.result()) == library_name(xp)
+        assert library_of(clone.result()) == state_library(xp)
         assert np.array_equal(_value(clone), expected, equal_nan=True)
         _feed(clone, xp, more)  # the copy streams on; the original is untouched
         assert np.array_equal(_value(metric), expected, equal_nan=True)
@@ -792,3 +799,60 @@ def test_jax32_compensated_sums_stay_accurate(jax32):
 def test_jax32_r2(jax32):
     actual, expected = jax32["r2"]
     np.testing.assert_allclose(actual, expected, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------
+# Dask batches in a class, a change of library, NaN behind a mask, integer-like arguments.
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=CLASS_IDS)
+def test_a_class_computes_dask_batches_into_a_small_numpy_state(cls):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(7)
+    batches = _stream(cls, rng, (4, 3, 5), weights={1}, masks={2}, dtype=np.float64)
+    lazy = cls(dtype="float64")
+    for y_true, y_pred, weight, mask in batches:
+        lazy.update_state(
+            da.from_array(y_true, chunks=2),
+            da.from_array(y_pred, chunks=2),
+            None if weight is None else da.from_array(weight, chunks=2),
+            mask=None if mask is None else da.from_array(mask, chunks=2),
+        )
+        assert all(type(value).__module__.startswith("numpy") for value in lazy.state.values())
+    _close(_value(lazy), _reference(cls, batches), what="dask batches")
+
+
+def test_a_stream_cannot_change_library_and_the_state_is_kept():
+    torch = pytest.importorskip("torch")
+    metric = rm.MeanSquaredError(dtype="float64")
+    metric.update_state(np.ones((3, 2)), np.zeros((3, 2)))
+    before = {name: np.array(value) for name, value in metric.state.items()}
+    with pytest.raises(TypeError, match="one array library"):
+        metric.update_state(torch.ones(3, 2), torch.zeros(3, 2))
+    for name, value in metric.state.items():
+        np.testing.assert_array_equal(np.asarray(value), before[name])
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=CLASS_IDS)
+def test_nan_behind_a_mask_never_reaches_the_result(cls):
+    """A masked-out sample holding NaN (a padded time step) is left out, as the losses do."""
+    rng = np.random.default_rng(3)
+    y_true, y_pred = rng.random((6, 3)) + 0.5, rng.random((6, 3)) + 0.5
+    mask = np.array([True, True, False, True, False, True])
+    poisoned_true, poisoned_pred = y_true.copy(), y_pred.copy()
+    poisoned_true[~mask], poisoned_pred[~mask] = np.nan, np.inf
+    masked = cls(dtype="float64")
+    masked.update_state(poisoned_true, poisoned_pred, mask=mask)
+    kept = cls(dtype="float64")
+    kept.update_state(y_true[mask], y_pred[mask])
+    assert np.all(np.isfinite(_value(masked)))
+    _close(_value(masked), _value(kept), what="NaN behind a mask")
+
+
+def test_num_regressors_takes_any_integer():
+    metric = rm.R2Score(num_regressors=np.int64(2))
+    assert metric.num_regressors == 2 and type(metric.num_regressors) is int
+    assert rm.R2Score.from_config(json.loads(json.dumps(metric.get_config()))).num_regressors == 2
+    with pytest.raises(ValueError, match="num_regressors"):
+        rm.R2Score(num_regressors=1.5)

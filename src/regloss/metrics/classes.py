@@ -10,12 +10,23 @@ state is replaced, so the state is exactly what it was.
 from __future__ import annotations
 
 import copy
+import numbers
 
 from .._shapes import standardize_axis_argument
 from .._xp import resolve, standardize_dtype
 from ..losses import formulas
 from ..losses.functional import check_delta, plain_number
 from .statistics import MeanStatistic, R2Statistic
+
+
+def _computed(state: dict) -> dict:
+    """``state`` with its Dask arrays computed (in one pass); any other state unchanged."""
+    if not any(hasattr(value, "__dask_graph__") for value in state.values()):
+        return state
+    import dask
+
+    (computed,) = dask.compute(state)
+    return computed
 
 
 class Metric:
@@ -52,13 +63,17 @@ class Metric:
 
     def update_state(self, y_true, y_pred, sample_weight=None, *, mask=None):
         """Add one batch: per-sample values weighted by ``sample_weight`` times ``mask`` (a mask
-        of the per-sample values' shape: Keras's ``"sum"`` semantics). Returns None."""
+        of the per-sample values' shape: Keras's ``"sum"`` semantics). Returns None.
+
+        A batch of Dask arrays is computed here (its few sums only): the one exception to Dask's
+        laziness, so that the state stays a few NumPy numbers instead of a task graph that grows
+        with every batch. To evaluate a whole data set lazily, use :func:`regloss.dask.evaluate`."""
         state = self.state
         if state is None:
             # the batch's library and device: a list y_pred with a torch y_true is a torch batch
             _, arrays, _ = resolve(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask)
             state = self.statistic.init(arrays["y_pred"])
-        self.state = self.statistic.update(state, y_true, y_pred, sample_weight, mask)
+        self.state = _computed(self.statistic.update(state, y_true, y_pred, sample_weight, mask))
 
     def result(self):
         """The metric of everything seen so far, a 0-d array (per output for ``R2Score`` with
@@ -275,12 +290,16 @@ class R2Score(Metric):
                 f"class_aggregation must be one of {_CLASS_AGGREGATIONS}; received "
                 f"class_aggregation={class_aggregation!r}"
             )
-        if isinstance(num_regressors, bool) or not isinstance(num_regressors, int) or num_regressors < 0:
+        if (
+            isinstance(num_regressors, bool)
+            or not isinstance(num_regressors, numbers.Integral)
+            or num_regressors < 0
+        ):
             raise ValueError(
                 f"num_regressors must be an integer >= 0; received num_regressors={num_regressors!r}"
             )
         self.class_aggregation = class_aggregation
-        self.num_regressors = num_regressors
+        self.num_regressors = int(num_regressors)
         super().__init__(name=name, dtype=dtype)
 
     def _make_statistic(self):

@@ -46,9 +46,10 @@ from . import accumulate as acc
 
 
 def _inputs(y_true, y_pred, sample_weight, mask):
-    """``(xp, y_true, y_pred, weight)``: the inputs converted, cast to their compute dtype (a float
-    ``y_pred`` keeps its dtype; float16/bfloat16 compute in float32; anything else in
-    ``floatx``), ranks reconciled and shapes checked; the mask folded into the weight (or None)."""
+    """``(xp, y_true, y_pred, weight, present)``: the inputs converted, cast to their compute dtype
+    (a float ``y_pred`` keeps its dtype; float16/bfloat16 compute in float32; anything else in
+    ``floatx``), ranks reconciled and shapes checked; ``present`` the boolean mask (``mask=`` and a
+    Keras mask on ``y_pred``, non-zero meaning present) or None, also folded into ``weight``."""
     for argument, value in (("y_true", y_true), ("y_pred", y_pred)):
         if value is None:
             raise TypeError(f"{argument} must be an array; received None")
@@ -66,14 +67,18 @@ def _inputs(y_true, y_pred, sample_weight, mask):
     weight = arrays["sample_weight"]
     if weight is not None:
         weight = cast(xp, weight, dtype)
+    present = None
     for argument in ("mask", "keras_mask"):
         given = arrays[argument]
         if given is None:
             continue
         # non-zero means present, whatever the mask's dtype (an integer 2 counts once, as 2.0 does)
-        present = cast(xp, given if dtype_name(given.dtype) == "bool" else given != 0, dtype)
-        weight = present if weight is None else _leading_product(xp, weight, present)
-    return xp, true, pred, weight
+        found = given if dtype_name(given.dtype) == "bool" else given != 0
+        present = found if present is None else _leading_product(xp, present, found)
+    if present is not None:
+        as_weight = cast(xp, present, dtype)
+        weight = as_weight if weight is None else _leading_product(xp, weight, as_weight)
+    return xp, true, pred, weight, present
 
 
 def _leading_product(xp, first, second):
@@ -83,6 +88,8 @@ def _leading_product(xp, first, second):
     if first.ndim and second.ndim:
         first = xp.reshape(first, shape_of(first) + (1,) * (rank - first.ndim))
         second = xp.reshape(second, shape_of(second) + (1,) * (rank - second.ndim))
+    if dtype_name(first.dtype) == "bool":
+        return first & second
     return first * second
 
 
@@ -100,6 +107,33 @@ def _fit_leading(xp, weight, values_shape: tuple):
             f"the leading axes of the per-sample values of shape {show(values_shape)}"
         )
     return weight, k
+
+
+def _check_state_library(xp, state: dict) -> None:
+    """A state must be of the batch's library: ``TypeError`` otherwise (a stream cannot change
+    library half-way; merge states of one library)."""
+    sample = next(iter(state.values()))
+    try:
+        state_xp, _, _ = resolve(y_pred=sample)
+    except TypeError:
+        state_xp = None
+    if state_xp is not xp and not _dask_state_with_numpy(xp, state_xp):
+        raise TypeError(
+            f"this metric's state holds {type(sample).__module__}.{type(sample).__name__} values, "
+            f"but the batch is of {getattr(xp, '__name__', xp)}: a stream must stay in one array "
+            "library (reset_state() first, or use another metric)"
+        )
+
+
+def _dask_state_with_numpy(xp, state_xp) -> bool:
+    """A NumPy state may take a Dask batch (the classes compute Dask batches into NumPy states)."""
+    import array_api_compat
+
+    return (
+        array_api_compat.is_dask_namespace(xp)
+        and state_xp is not None
+        and (array_api_compat.is_numpy_namespace(state_xp))
+    )
 
 
 def _state_like(xp, array):
@@ -147,9 +181,10 @@ class MeanStatistic:
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
         """The state after one more batch (``state`` is not modified)."""
-        xp, true, pred, weight = _inputs(y_true, y_pred, sample_weight, mask)
+        xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
+        _check_state_library(xp, state)
         precision = acc.precision_of(xp)
-        total, weight_total, rows = self._batch_sums(xp, precision, true, pred, weight)
+        total, weight_total, rows = self._batch_sums(xp, precision, true, pred, weight, present)
         new = dict(state)
         new["total"] = acc.add_sum(xp, precision, state["total"], total)
         if weight_total is not None:
@@ -158,8 +193,9 @@ class MeanStatistic:
             new["rows"] = acc.add_count(xp, precision, state["rows"], rows)
         return new
 
-    def _batch_sums(self, xp, precision, true, pred, weight):
-        """``(total, weight_sum or None, rows)`` of one batch."""
+    def _batch_sums(self, xp, precision, true, pred, weight, present=None):
+        """``(total, weight_sum or None, rows)`` of one batch. Masked-out samples' values are
+        replaced by 0 before weighting, so a NaN or inf there never reaches the sums."""
         reduced = self.formula.reduced_axes(pred.ndim, self.params)
         values_shape = tuple(d for i, d in enumerate(shape_of(pred)) if i not in reduced)
         k = None
@@ -170,11 +206,17 @@ class MeanStatistic:
         expanded = None
         if weight is not None:
             expanded = xp.reshape(weight, shape_of(weight) + (1,) * (len(values_shape) - k)) if k else weight
-        fused = self._fused_sum(true, pred, expanded) if precision == acc.WIDE else None
+        fused = None
+        if precision == acc.WIDE and present is None:
+            fused = self._fused_sum(true, pred, expanded)
         if fused is not None:
             total = xp.asarray(fused)
         else:
             values = xp.astype(self.formula.per_sample(xp, true, pred, self.params), wide)
+            if present is not None:
+                present, rank = reconcile_rank(xp, present, values_shape), len(values_shape)
+                present = xp.reshape(present, shape_of(present) + (1,) * (rank - present.ndim))
+                values = xp.where(present, values, xp.zeros_like(values))
             if expanded is not None:
                 values = values * xp.astype(expanded, wide)
             total = xp.sum(values)
@@ -250,7 +292,8 @@ class R2Statistic:
         return {**sums, "samples": acc.zeros_count(xp, precision, device=device)}
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
-        xp, true, pred, weight = _inputs(y_true, y_pred, sample_weight, mask)
+        xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
+        _check_state_library(xp, state)
         if pred.ndim == 1:
             true, pred = true[:, None], pred[:, None]
         if pred.ndim != 2:
@@ -268,8 +311,18 @@ class R2Statistic:
         precision = acc.precision_of(xp)
         wide = acc.sum_dtype(xp, precision)
         true, pred = xp.astype(true, wide), xp.astype(pred, wide)
+        if present is not None:  # masked-out samples: zeros, so that NaN there never reaches a sum
+            present = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim else present
+            true = xp.where(present, true, xp.zeros_like(true))
+            pred = xp.where(present, pred, xp.zeros_like(pred))
+        squared_residuals = (true - pred) ** 2
         if weight is None:
-            weight = xp.ones_like(true)
+            sums = {
+                "sum": xp.sum(true, axis=0),
+                "squares": xp.sum(true * true, axis=0),
+                "residual": xp.sum(squared_residuals, axis=0),
+            }
+            sums["weight"] = xp.zeros_like(sums["sum"]) + rows
             samples = rows
         else:
             weight = xp.astype(weight, wide)
@@ -283,16 +336,15 @@ class R2Statistic:
                 )
             weight = xp.broadcast_to(weight, (rows, outputs))
             samples = xp.sum(xp.astype(xp.any(weight != 0, axis=1), xp.int32))
-        weighted_true = weight * true
-        new = {
-            "sum": acc.add_sum(xp, precision, state["sum"], xp.sum(weighted_true, axis=0)),
-            "squares": acc.add_sum(xp, precision, state["squares"], xp.sum(weighted_true * true, axis=0)),
-            "residual": acc.add_sum(
-                xp, precision, state["residual"], xp.sum(weight * (true - pred) ** 2, axis=0)
-            ),
-            "weight": acc.add_sum(xp, precision, state["weight"], xp.sum(weight, axis=0)),
-            "samples": acc.add_count(xp, precision, state["samples"], samples),
-        }
+            weighted_true = weight * true
+            sums = {
+                "sum": xp.sum(weighted_true, axis=0),
+                "squares": xp.sum(weighted_true * true, axis=0),
+                "residual": xp.sum(weight * squared_residuals, axis=0),
+                "weight": xp.sum(weight, axis=0),
+            }
+        new = {name: acc.add_sum(xp, precision, state[name], sums[name]) for name in _R2_SUMS}
+        new["samples"] = acc.add_count(xp, precision, state["samples"], samples)
         return new
 
     def merge(self, first: dict, second: dict) -> dict:

@@ -1,5 +1,6 @@
 """``python -m regloss``: the ``regloss`` command line (:mod:`regloss.cli`)."""
 
-from regloss.cli.main import main
+if __name__ == "__main__":
+    from regloss.cli.main import main
 
-raise SystemExit(main())
+    raise SystemExit(main())

@@ -779,3 +779,70 @@ def test_dask_engine_without_dask_is_a_one_line_error(tmp_path, single_csv):
         run_cli("evaluate", single_csv, "--engine", "dask", env=env), "--engine dask needs regloss.dask"
     )
     assert_error(run_cli("evaluate", single_csv, single_csv, "--engine", "dask"), "one PATH")
+
+
+@pytest.mark.cluster
+@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index")
+@pytest.mark.skipif(
+    not _has_regloss_dask(), reason="regloss.dask, dask.dataframe or pyarrow is not importable"
+)
+def test_dask_engine_on_a_distributed_scheduler(tmp_path, data):
+    distributed = pytest.importorskip("distributed")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t, p, w = data
+    (tmp_path / "parts").mkdir()
+    for part, rows in enumerate((slice(0, 700), slice(700, None))):
+        table = pa.table({"y_true": t[rows, 0], "y_pred": p[rows, 0], "w": w[rows]})
+        pq.write_table(table, tmp_path / "parts" / f"part{part}.parquet")
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        report = ok_json(
+            tmp_path / "parts", "--engine", "dask", "--scheduler", cluster.scheduler_address, "--weight", "w"
+        )
+    for name in ("mse", "rmse", "mae", "r2"):
+        assert_close(report["metrics"][name]["value"], reference(name, t[:, :1], p[:, :1], w), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------- progress bar
+
+
+def _stderr_on_a_terminal(*args) -> tuple[int, str]:
+    """Run the command with stderr on a pseudo-terminal; its exit status and what it drew there."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "regloss", *map(str, args)], stdout=subprocess.PIPE, stderr=slave
+        )
+    finally:
+        os.close(slave)
+    process.stdout.read()
+    status = process.wait(timeout=300)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal is closed once the child has exited and all is read
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    return status, drawn.decode(errors="replace")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals as on Linux")
+def test_progress_bar_only_on_a_terminal_and_not_quiet(single_csv):
+    status, drawn = _stderr_on_a_terminal("evaluate", single_csv, "--chunk-rows", "100")
+    assert status == 0
+    assert "regloss: [" in drawn and "rows" in drawn and drawn.endswith("\r\x1b[K")  # erased at the end
+    status, drawn = _stderr_on_a_terminal("evaluate", single_csv, "--chunk-rows", "100", "--quiet")
+    assert status == 0 and drawn == ""

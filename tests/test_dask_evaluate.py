@@ -31,7 +31,7 @@ from regloss.metrics import (  # noqa: E402
     R2Score,
     RootMeanSquaredError,
 )
-from regloss.metrics.statistics import MeanStatistic  # noqa: E402
+from regloss.metrics.statistics import _MeanBatch  # noqa: E402
 
 # dask's Parquet reader on pandas 3.1 (not regloss).
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index")
@@ -356,13 +356,13 @@ def test_settings_of_the_call_travel_with_the_graph():
 
 def test_tasks_run_the_kernels_with_one_thread_and_restore_the_setting(monkeypatch):
     seen = []
-    original = MeanStatistic._fused_sum
+    original = _MeanBatch.fused_total
 
     def recording(self, *args):
         seen.append(config.num_threads())
         return original(self, *args)
 
-    monkeypatch.setattr(MeanStatistic, "_fused_sum", recording)
+    monkeypatch.setattr(_MeanBatch, "fused_total", recording)
     y_true, y_pred, _ = _data(300_000, 2)
     t, p = da.from_array(y_true, chunks=60_000), da.from_array(y_pred, chunks=60_000)
     assert config._settings.get("num_threads") is None

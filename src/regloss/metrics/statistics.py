@@ -183,56 +183,25 @@ class MeanStatistic:
         """The state after one more batch (``state`` is not modified)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
         _check_state_library(xp, state)
-        precision = acc.precision_of(xp)
-        total, weight_total, rows = self._batch_sums(xp, precision, true, pred, weight, present)
-        new = dict(state)
+        batch = _MeanBatch(self, xp, true, pred, weight, present)
+        total = batch.fused_total()
+        if total is None:
+            total = xp.sum(batch.row_totals())
+        precision, new = batch.precision, dict(state)
         new["total"] = acc.add_sum(xp, precision, state["total"], total)
-        if weight_total is not None:
-            new["weight"] = acc.add_sum(xp, precision, state["weight"], weight_total)
+        if weight is None:
+            new["rows"] = acc.add_count(xp, precision, state["rows"], batch.rows)
         else:
-            new["rows"] = acc.add_count(xp, precision, state["rows"], rows)
+            new["weight"] = acc.add_sum(xp, precision, state["weight"], xp.sum(batch.row_weights()))
         return new
 
-    def _batch_sums(self, xp, precision, true, pred, weight, present=None):
-        """``(total, weight_sum or None, rows)`` of one batch. Masked-out samples' values are
-        replaced by 0 before weighting, so a NaN or inf there never reaches the sums."""
-        reduced = self.formula.reduced_axes(pred.ndim, self.params)
-        values_shape = tuple(d for i, d in enumerate(shape_of(pred)) if i not in reduced)
-        k = None
-        if weight is not None:
-            weight, k = _fit_leading(xp, weight, values_shape)
-        samples = math.prod(values_shape[1:]) if k != 0 else math.prod(values_shape)
-        wide = acc.sum_dtype(xp, precision)
-        expanded = None
-        if weight is not None:
-            expanded = xp.reshape(weight, shape_of(weight) + (1,) * (len(values_shape) - k)) if k else weight
-        fused = None
-        if precision == acc.WIDE and present is None:
-            fused = self._fused_sum(true, pred, expanded)
-        if fused is not None:
-            total = xp.asarray(fused)
-        else:
-            values = xp.astype(self.formula.per_sample(xp, true, pred, self.params), wide)
-            if present is not None:
-                present, rank = reconcile_rank(xp, present, values_shape), len(values_shape)
-                present = xp.reshape(present, shape_of(present) + (1,) * (rank - present.ndim))
-                values = xp.where(present, values, xp.zeros_like(values))
-            if expanded is not None:
-                values = values * xp.astype(expanded, wide)
-            total = xp.sum(values)
-        total = total * self.sign / samples if samples != 1 or self.sign != 1 else total
-        if weight is None:
-            return total, None, values_shape[0] if values_shape else 1
-        leading = xp.broadcast_to(xp.astype(weight, wide), values_shape[:k]) if k else xp.astype(weight, wide)
-        divisor = math.prod(values_shape[1:k]) if k else 1
-        weight_sum = xp.sum(leading) / divisor if divisor != 1 else xp.sum(leading)
-        return total, weight_sum, 0
-
-    def _fused_sum(self, true, pred, weight):
-        """``sum(v * w)`` in float64 from the fused kernels (NumPy inputs), or None."""
-        if not (kernels.numpy_arrays(true, pred, weight) and kernels.active()):
-            return None
-        return kernels.evaluate(self.formula, self.params, true, pred, None, weight, "sum", "float64")
+    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None):
+        """``(xp, {"total": t, "weight": w})``: what each row (sample along axis 0; a rank-1 batch
+        is one row) adds to the state's sums, arrays of shape ``(rows,)`` (``w`` is 1 for an
+        unweighted row). ``update`` adds their sums; the bootstrap adds them times Poisson counts."""
+        xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
+        batch = _MeanBatch(self, xp, true, pred, weight, present)
+        return xp, {"total": batch.row_totals(), "weight": batch.row_weights()}
 
     def merge(self, first: dict, second: dict) -> dict:
         """The state of both streams together (associative and commutative up to rounding)."""
@@ -256,6 +225,98 @@ class MeanStatistic:
         if self.root:
             mean = xp.sqrt(mean)
         return finish(xp, mean, result_dtype(precision, dtype))  # a NumPy scalar becomes a 0-d array
+
+
+class _MeanBatch:
+    """One batch of a :class:`MeanStatistic`: per-sample values ``v`` (shape ``V``, masked-out
+    samples zeroed, so that NaN or inf there never reaches a sum) and the weight ``w`` fitted to
+    the leading axes of ``V`` (rank ``k``); per row ``b`` (module docstring)::
+
+        no weight:  total_b = mean(v_b)                   weight_b = 1
+        k >= 1:     total_b = sum(v_b w_b) / prod(V[1:])  weight_b = sum(w_b) / prod(V[1:k])
+        k == 0:     total_b = mean(v_b) w / V[0]          weight_b = w / V[0]
+    """
+
+    def __init__(self, statistic, xp, true, pred, weight, present):
+        self.statistic, self.xp, self.true, self.pred, self.present = statistic, xp, true, pred, present
+        self.precision = acc.precision_of(xp)
+        self.wide = acc.sum_dtype(xp, self.precision)
+        reduced = statistic.formula.reduced_axes(pred.ndim, statistic.params)
+        self.shape = tuple(d for i, d in enumerate(shape_of(pred)) if i not in reduced)
+        self.rows = self.shape[0] if self.shape else 1
+        self.weight, self.k, self.expanded = weight, None, None
+        if weight is not None:
+            self.weight, self.k = _fit_leading(xp, weight, self.shape)
+            trailing = (1,) * (len(self.shape) - self.k)
+            self.expanded = (
+                xp.reshape(self.weight, shape_of(self.weight) + trailing) if self.k else self.weight
+            )
+
+    def _fusable(self, *arrays) -> bool:
+        return self.precision == acc.WIDE and kernels.numpy_arrays(*arrays) and kernels.active()
+
+    def fused_total(self):
+        """``sum_b total_b`` from the fused kernels (NumPy inputs without a mask), or None."""
+        if self.present is not None or not self._fusable(self.true, self.pred, self.expanded):
+            return None
+        statistic = self.statistic
+        total = kernels.evaluate(
+            statistic.formula, statistic.params, self.true, self.pred, None, self.expanded, "sum", "float64"
+        )
+        if total is None:
+            return None
+        samples = math.prod(self.shape[1:]) if self.k != 0 else math.prod(self.shape)
+        return self.xp.asarray(total * statistic.sign / samples)
+
+    def values(self):
+        """The per-sample values in the sum dtype, masked-out samples zeroed, signed."""
+        xp, statistic = self.xp, self.statistic
+        values = None
+        if self._fusable(self.true, self.pred):
+            values = kernels.evaluate(
+                statistic.formula, statistic.params, self.true, self.pred, None, None, None, "float64"
+            )
+        if values is None:
+            values = statistic.formula.per_sample(xp, self.true, self.pred, statistic.params)
+        values = xp.astype(xp.asarray(values), self.wide)
+        if self.present is not None:
+            present = reconcile_rank(xp, self.present, self.shape)
+            present = xp.reshape(present, shape_of(present) + (1,) * (len(self.shape) - present.ndim))
+            values = xp.where(present, values, xp.zeros_like(values))
+        return values if statistic.sign == 1.0 else statistic.sign * values
+
+    def _per_row(self, array):
+        """``array`` (of shape ``V``) as one value per row: summed over the trailing axes."""
+        xp = self.xp
+        if not self.shape:
+            return xp.reshape(array, (1,))
+        if len(self.shape) == 1:
+            return array
+        return xp.sum(array, axis=tuple(range(1, len(self.shape))))
+
+    def row_totals(self):
+        xp, values = self.xp, self.values()
+        if self.k:
+            values = values * xp.astype(self.expanded, self.wide)
+        totals = self._per_row(values)
+        trailing = math.prod(self.shape[1:])
+        if trailing != 1:
+            totals = totals / trailing
+        if self.k == 0:  # a scalar weight: the batch's mean times the weight, spread over its rows
+            totals = totals * (xp.astype(self.weight, self.wide) / self.rows)
+        return totals
+
+    def row_weights(self):
+        xp = self.xp
+        if self.weight is None:
+            return xp.ones((self.rows,), dtype=self.wide, device=device_of(xp, self.pred))
+        weight = xp.astype(self.weight, self.wide)
+        if self.k == 0:
+            return xp.broadcast_to(weight / self.rows, (self.rows,))
+        leading = xp.broadcast_to(weight, self.shape[: self.k])
+        per_row = leading if self.k == 1 else xp.sum(leading, axis=tuple(range(1, self.k)))
+        divisor = math.prod(self.shape[1 : self.k])
+        return per_row / divisor if divisor != 1 else per_row
 
 
 _R2_SUMS = ("sum", "squares", "residual", "weight")
@@ -294,6 +355,23 @@ class R2Statistic:
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
         _check_state_library(xp, state)
+        terms = self._terms(xp, state, true, pred, weight, present)
+        precision = acc.precision_of(xp)
+        new = {
+            name: acc.add_sum(xp, precision, state[name], xp.sum(terms[name], axis=0)) for name in _R2_SUMS
+        }
+        rows = shape_of(terms["samples"])[0]
+        samples = rows if weight is None else xp.sum(xp.astype(terms["samples"], xp.int32))
+        new["samples"] = acc.add_count(xp, precision, state["samples"], samples)
+        return new
+
+    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
+        """``(xp, terms)``: what each row adds to the sums, arrays of shape ``(rows, outputs)``
+        (``"samples"``: ``(rows,)``, 1 where the row's weight is non-zero); see ``update``."""
+        xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
+        return xp, self._terms(xp, None, true, pred, weight, present, outputs)
+
+    def _terms(self, xp, state, true, pred, weight, present, outputs=None):
         if pred.ndim == 1:
             true, pred = true[:, None], pred[:, None]
         if pred.ndim != 2:
@@ -301,15 +379,14 @@ class R2Statistic:
                 "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
                 f"received shape {show(shape_of(pred))}"
             )
-        rows, outputs = shape_of(pred)
-        expected = shape_of(state["sum"])[-1]
-        if outputs != expected:
+        rows, found = shape_of(pred)
+        expected = shape_of(state["sum"])[-1] if state is not None else outputs
+        if expected is not None and found != expected:
             raise ValueError(
-                f"R2Score has seen {expected} output(s) per sample; this batch has {outputs} "
+                f"R2Score has seen {expected} output(s) per sample; this batch has {found} "
                 f"(y_pred of shape {show(shape_of(pred))})"
             )
-        precision = acc.precision_of(xp)
-        wide = acc.sum_dtype(xp, precision)
+        wide = acc.sum_dtype(xp, acc.precision_of(xp))
         true, pred = xp.astype(true, wide), xp.astype(pred, wide)
         if present is not None:  # masked-out samples: zeros, so that NaN there never reaches a sum
             present = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim else present
@@ -317,35 +394,32 @@ class R2Statistic:
             pred = xp.where(present, pred, xp.zeros_like(pred))
         squared_residuals = (true - pred) ** 2
         if weight is None:
-            sums = {
-                "sum": xp.sum(true, axis=0),
-                "squares": xp.sum(true * true, axis=0),
-                "residual": xp.sum(squared_residuals, axis=0),
+            ones = xp.ones_like(true)
+            return {
+                "sum": true,
+                "squares": true * true,
+                "residual": squared_residuals,
+                "weight": ones,
+                "samples": ones[:, 0],
             }
-            sums["weight"] = xp.zeros_like(sums["sum"]) + rows
-            samples = rows
-        else:
-            weight = xp.astype(weight, wide)
-            if weight.ndim == 1:
-                weight = weight[:, None]
-            fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, outputs), strict=False))
-            if weight.ndim > 2 or not fits:
-                raise ValueError(
-                    f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast "
-                    f"to y_true of shape {show((rows, outputs))}"
-                )
-            weight = xp.broadcast_to(weight, (rows, outputs))
-            samples = xp.sum(xp.astype(xp.any(weight != 0, axis=1), xp.int32))
-            weighted_true = weight * true
-            sums = {
-                "sum": xp.sum(weighted_true, axis=0),
-                "squares": xp.sum(weighted_true * true, axis=0),
-                "residual": xp.sum(weight * squared_residuals, axis=0),
-                "weight": xp.sum(weight, axis=0),
-            }
-        new = {name: acc.add_sum(xp, precision, state[name], sums[name]) for name in _R2_SUMS}
-        new["samples"] = acc.add_count(xp, precision, state["samples"], samples)
-        return new
+        weight = xp.astype(weight, wide)
+        if weight.ndim == 1:
+            weight = weight[:, None]
+        fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, found), strict=False))
+        if weight.ndim > 2 or not fits:
+            raise ValueError(
+                f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast "
+                f"to y_true of shape {show((rows, found))}"
+            )
+        weight = xp.broadcast_to(weight, (rows, found))
+        weighted_true = weight * true
+        return {
+            "sum": weighted_true,
+            "squares": weighted_true * true,
+            "residual": weight * squared_residuals,
+            "weight": weight,
+            "samples": xp.astype(xp.any(weight != 0, axis=1), wide),
+        }
 
     def merge(self, first: dict, second: dict) -> dict:
         xp, precision = _merge_namespace(first, second)

@@ -21,6 +21,7 @@ from ..losses.functional import (
     mse,
     msle,
 )
+from .bootstrap import Bootstrap, BootstrapResult
 from .classes import (
     METRIC_CLASSES,
     CosineSimilarity,
@@ -47,6 +48,8 @@ __all__ = [
     "CosineSimilarity",
     "R2Score",
     "METRIC_CLASSES",
+    "Bootstrap",
+    "BootstrapResult",
     "MSE",
     "mse",
     "mean_squared_error",

@@ -115,7 +115,10 @@ def sum_value(xp, precision: str, total, dtype):
 
 
 def count_value(xp, precision: str, count, dtype):
-    """The count as a float array of ``dtype``."""
+    """The count as a float array of ``dtype`` (a float "count", such as a bootstrap replicate's
+    sum of Poisson-weighted indicators, is a sum: :func:`sum_value`)."""
+    if xp.isdtype(count.dtype, "real floating"):
+        return sum_value(xp, precision, count, dtype)
     if precision == WIDE:
         return xp.astype(count, dtype)
     return xp.astype(count[0], dtype) * _WORD + xp.astype(count[1], dtype)

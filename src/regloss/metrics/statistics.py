@@ -440,12 +440,15 @@ class R2Statistic:
         variation = squares - total * (total / weight)
         scores = 1 - residual / variation
         scores = xp.where(xp.isinf(scores), xp.zeros_like(scores), scores)
+        # axis=-1: the outputs (a bootstrap's replicate states add a leading axis)
         if self.class_aggregation == "uniform_average":
-            scores = xp.mean(scores)
+            scores = xp.mean(scores, axis=-1)
         elif self.class_aggregation == "variance_weighted_average":
-            scores = xp.sum(variation * scores) / xp.sum(variation)
+            scores = xp.sum(variation * scores, axis=-1) / xp.sum(variation, axis=-1)
         if self.num_regressors:
             n = acc.count_value(xp, precision, state["samples"], wide)
+            if scores.ndim > n.ndim:
+                n = xp.reshape(n, shape_of(n) + (1,) * (scores.ndim - n.ndim))
             denominator = n - self.num_regressors - 1
             safe = xp.where(denominator > 0, denominator, xp.ones_like(denominator))
             adjusted = 1 - (1 - scores) * (n - 1) / safe

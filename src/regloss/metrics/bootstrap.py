@@ -1,0 +1,302 @@
+"""Confidence intervals for every streaming metric: a Poisson bootstrap that streams and merges.
+
+Every row ``i`` (its global index: the position in the whole data set) gets, for every replicate
+``r``, a Poisson(1) count ``P[r, i]`` that is a pure function of ``(seed, i, r)``
+(:mod:`regloss.metrics.poisson`). Replicate ``r`` is the metric computed with every row's weight
+multiplied by ``P[r, i]``: its sums are ``sum_i P[r, i] * term_i`` of the statistic's per-row
+terms (:meth:`~regloss.metrics.statistics.MeanStatistic.row_terms`), one small state per replicate
+(O(num_replicates) memory, whatever the number of rows). Since the counts depend on the row and
+not on the batch, the process or the order, any split of the data into batches, merged in any
+order or evaluated on a cluster, gives the same replicate sums up to float64 rounding, and exactly
+when every sum is exact.
+
+The result (:meth:`BootstrapStatistic.result`): the point estimate (the plain metric of the
+data), the percentile interval of the replicates' values at ``(1 - confidence) / 2`` and
+``(1 + confidence) / 2`` (NumPy's default ``"linear"`` quantile: ``h = (R - 1) q``,
+``x[floor(h)] + (h - floor(h)) (x[floor(h) + 1] - x[floor(h)])`` of the sorted values), and the
+bootstrap standard error (their standard deviation, ``ddof=1``).
+
+Row indices: ``update_state(..., row_offset=k)`` says that the batch's rows are ``k, k+1, ...``;
+without it a :class:`Bootstrap` counts the rows it has seen, which is right when batches arrive
+in order. Streams that are merged must use distinct global row indices (pass ``row_offset``, as
+:func:`regloss.dask.evaluate` does from the chunk positions).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from .._xp import cast, device_of
+from ..losses.functional import finish
+from . import accumulate as acc
+from . import poisson
+from .statistics import MeanStatistic, _check_state_library, _namespace_of, result_dtype
+
+_ROWS_PER_STEP = 1 << 13
+"""Rows whose Poisson counts are drawn at once: a (replicates, rows) block of float64 (12.5 MiB
+for 200 replicates), so memory does not grow with the batch."""
+
+
+class BootstrapStatistic:
+    """The pure state machine of a bootstrapped statistic (see the module docstring)."""
+
+    __slots__ = ("statistic", "replicates", "seed")
+
+    def __init__(self, statistic, replicates: int = 200, seed: int = 0):
+        self.statistic, self.replicates, self.seed = statistic, replicates, seed
+
+    def _key(self):
+        return (self.statistic, self.replicates, self.seed)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._key() == self._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def init(self, like) -> dict:
+        """The empty state: the point estimate's state, one state per replicate, a row count."""
+        xp, array = _namespace_of(like)
+        point = self.statistic.init(like)
+        precision, device = acc.precision_of(xp), device_of(xp, array)
+        replicates = {}
+        for name in self._sum_names():
+            # a point sum is () or (outputs,), with a leading (hi, lo) axis of 2 when paired
+            shape = (
+                tuple(point[name].shape[1 if precision == acc.PAIRED else 0 :]) if name != "samples" else ()
+            )
+            replicates[name] = acc.zeros_sum(xp, precision, (self.replicates, *shape), device)
+        return {"point": point, "replicates": replicates, "rows": acc.zeros_count(xp, precision, device)}
+
+    def _sum_names(self):
+        if isinstance(self.statistic, MeanStatistic):
+            return ("total", "weight")
+        return ("sum", "squares", "residual", "weight", "samples")
+
+    def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None, row_offset: int = 0) -> dict:
+        """The state after one more batch whose rows are ``row_offset, row_offset + 1, ...``."""
+        statistic = self.statistic
+        point = statistic.update(state["point"], y_true, y_pred, sample_weight, mask)
+        if isinstance(statistic, MeanStatistic):
+            xp, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask)
+        else:
+            outputs = state["point"]["sum"].shape[-1]
+            xp, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
+        _check_state_library(xp, state["point"])
+        precision = acc.precision_of(xp)
+        wide = acc.sum_dtype(xp, precision)
+        rows = terms["weight"].shape[0]
+        device = device_of(xp, terms["weight"])
+        replicates = dict(state["replicates"])
+        for first in range(0, rows, _ROWS_PER_STEP):
+            last = min(first + _ROWS_PER_STEP, rows)
+            counts = poisson.poisson_weights(
+                xp, self.seed, row_offset + first, last - first, self.replicates, wide, device
+            )
+            for name in replicates:
+                term = terms[name][first:last]
+                multiplier = xp.astype(counts != 0, wide) if name == "samples" else counts
+                flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
+                added = xp.matmul(multiplier, xp.astype(flat, wide))
+                added = xp.reshape(added, (self.replicates, *term.shape[1:]))
+                replicates[name] = acc.add_sum(xp, precision, replicates[name], added)
+        new_rows = acc.add_count(xp, precision, state["rows"], rows)
+        return {"point": point, "replicates": replicates, "rows": new_rows}
+
+    def merge(self, first: dict, second: dict) -> dict:
+        xp, _ = _namespace_of(first["rows"])
+        precision = acc.precision_of(xp)
+        return {
+            "point": self.statistic.merge(first["point"], second["point"]),
+            "replicates": {
+                name: acc.merge_sums(xp, precision, first["replicates"][name], second["replicates"][name])
+                for name in first["replicates"]
+            },
+            "rows": acc.merge_counts(xp, precision, first["rows"], second["rows"]),
+        }
+
+    def replicate_values(self, state: dict, dtype: str = "float64"):
+        """The metric of every replicate, shape ``(replicates,)`` (``(replicates, outputs)`` for
+        R2 without aggregation)."""
+        statistic, replicates = self.statistic, dict(state["replicates"])
+        if isinstance(statistic, MeanStatistic):
+            xp, _ = _namespace_of(state["rows"])
+            replicates["rows"] = acc.zeros_count(xp, acc.precision_of(xp))
+        return statistic.result(replicates, dtype)
+
+    def result(self, state: dict, confidence: float = 0.95, dtype: str = "float32") -> dict:
+        """``{"value", "ci_low", "ci_high", "se"}``: arrays of ``dtype`` (see the module docstring)."""
+        xp, _ = _namespace_of(state["rows"])
+        precision = acc.precision_of(xp)
+        values = self.replicate_values(state, result_dtype(precision, "float64"))
+        ordered = xp.sort(values, axis=0)
+        low, high = (_linear_quantile(xp, ordered, q) for q in ((1 - confidence) / 2, (1 + confidence) / 2))
+        se = xp.std(values, axis=0, correction=1)
+        out = result_dtype(precision, dtype)
+        cast = _caster(xp, out)
+        return {
+            "value": self.statistic.result(state["point"], dtype),
+            "ci_low": cast(low),
+            "ci_high": cast(high),
+            "se": cast(se),
+        }
+
+
+def _caster(xp, name):
+    return lambda array: finish(xp, cast(xp, array, name), name)
+
+
+def _linear_quantile(xp, ordered, q: float):
+    """NumPy's ``"linear"`` quantile of values sorted along axis 0 (static indices: jit-safe)."""
+    count = ordered.shape[0]
+    position = (count - 1) * q
+    below = math.floor(position)
+    fraction = position - below
+    above = min(below + 1, count - 1)
+    low_values = ordered[below, ...]
+    return low_values + fraction * (ordered[above, ...] - low_values)
+
+
+class Bootstrap:
+    """A streaming metric with a confidence interval: ``Bootstrap(metric)``.
+
+    Parameters
+    ----------
+    metric : regloss.metrics.Metric
+        Any streaming metric (its configuration is copied; its state is not used).
+    num_replicates : int
+        Bootstrap replicates (200 by default): the state holds this many copies of the metric's
+        few sums.
+    confidence : float
+        The interval's coverage, in (0, 1).
+    seed : int
+        In [0, 2**32): the Poisson counts are a function of ``(seed, row, replicate)`` only.
+
+    ``result()`` returns a :class:`BootstrapResult` (``value``, ``ci_low``, ``ci_high``, ``se``,
+    ``confidence``, ``num_replicates``, ``seed``; ``as_dict()``).
+
+    >>> import numpy as np
+    >>> from regloss.metrics import Bootstrap, MeanAbsoluteError
+    >>> rng = np.random.default_rng(0)
+    >>> y_true = rng.normal(size=(1000, 1))
+    >>> y_pred = y_true + rng.normal(scale=0.5, size=(1000, 1))
+    >>> m = Bootstrap(MeanAbsoluteError(dtype="float64"), seed=1)
+    >>> for start in range(0, 1000, 250):
+    ...     m.update_state(y_true[start : start + 250], y_pred[start : start + 250])
+    >>> r = m.result()
+    >>> bool(r.ci_low < r.value < r.ci_high)
+    True
+    """
+
+    def __init__(self, metric, num_replicates: int = 200, confidence: float = 0.95, seed: int = 0, name=None):
+        from .classes import Metric
+
+        if not isinstance(metric, Metric):
+            raise TypeError(f"metric must be a regloss.metrics metric; received {type(metric).__name__}")
+        if isinstance(num_replicates, bool) or not isinstance(num_replicates, int) or num_replicates < 2:
+            raise ValueError(
+                f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
+            )
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+            raise ValueError(f"confidence must be a number in (0, 1); received confidence={confidence!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+        self.metric = type(metric).from_config(metric.get_config())
+        self.num_replicates, self.confidence, self.seed = num_replicates, float(confidence), seed
+        self.name = name or f"{self.metric.name}_bootstrap"
+        self.statistic = BootstrapStatistic(self.metric.statistic, num_replicates, seed)
+        self.state = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None, *, mask=None, row_offset=None):
+        """Add a batch whose rows are ``row_offset, row_offset + 1, ...`` (by default, the rows
+        seen so far: batches in order). On any error the state is unchanged."""
+        from .classes import _computed
+
+        state = self.state if self.state is not None else self.statistic.init(y_pred)
+        if row_offset is None:
+            row_offset = acc.count_as_int(state["rows"])
+        elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
+            raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
+        new = self.statistic.update(state, y_true, y_pred, sample_weight, mask, row_offset)
+        self.state = {
+            "point": _computed(new["point"]),
+            "replicates": _computed(new["replicates"]),
+            "rows": new["rows"],
+        }
+
+    def result(self):
+        if self.state is None:
+            raise ValueError("Bootstrap.result() needs at least one batch (update_state first)")
+        parts = self.statistic.result(self.state, self.confidence, self.metric.dtype)
+        return BootstrapResult(
+            **parts, confidence=self.confidence, num_replicates=self.num_replicates, seed=self.seed
+        )
+
+    def reset_state(self):
+        self.state = None
+
+    def merge_state(self, *others):
+        merged = self.state
+        for position, other in enumerate(others):
+            if type(other) is not type(self):
+                raise TypeError(
+                    f"merge_state takes Bootstrap metrics; received {type(other).__name__} "
+                    f"as argument {position}"
+                )
+            if other.get_config() | {"name": None} != self.get_config() | {"name": None}:
+                raise ValueError(
+                    f"merge_state takes Bootstrap metrics of one configuration; this one has "
+                    f"{self.get_config()}, argument {position} has {other.get_config()}"
+                )
+            if other.state is not None:
+                merged = other.state if merged is None else self.statistic.merge(merged, other.state)
+        self.state = merged
+
+    def get_config(self) -> dict:
+        return {
+            "metric": {"class_name": type(self.metric).__name__, "config": self.metric.get_config()},
+            "num_replicates": self.num_replicates,
+            "confidence": self.confidence,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        from .classes import METRIC_CLASSES
+
+        config = dict(config)
+        spec = config.pop("metric")
+        metric = METRIC_CLASSES[spec["class_name"]].from_config(spec["config"])
+        return cls(metric, **config)
+
+    def __deepcopy__(self, memo):
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            clone.__dict__[key] = copy.deepcopy(value, memo)
+        return clone
+
+    def __repr__(self):
+        return (
+            f"Bootstrap({self.metric!r}, num_replicates={self.num_replicates}, "
+            f"confidence={self.confidence}, seed={self.seed})"
+        )
+
+
+class BootstrapResult:
+    """A bootstrapped metric: ``value`` (the plain metric), ``ci_low``/``ci_high`` (the percentile
+    interval), ``se`` (the bootstrap standard error), and the settings that produced them."""
+
+    __slots__ = ("value", "ci_low", "ci_high", "se", "confidence", "num_replicates", "seed")
+
+    def __init__(self, value, ci_low, ci_high, se, confidence, num_replicates, seed):
+        self.value, self.ci_low, self.ci_high, self.se = value, ci_low, ci_high, se
+        self.confidence, self.num_replicates, self.seed = confidence, num_replicates, seed
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __repr__(self):
+        return "BootstrapResult(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"

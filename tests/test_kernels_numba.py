@@ -316,3 +316,63 @@ def test_the_settings_accept_numba():
     with accelerator("numba"):
         assert config.accelerator() == "numba"
         assert regloss.kernels.active()
+
+
+# ---------------------------------------------------------------- the bootstrap's Poisson counts
+
+
+def test_restated_poisson_hash_and_counts_are_the_generic_ones_bit_for_bit():
+    import array_api_compat.numpy as xnp
+
+    from regloss.metrics import poisson
+
+    rows, replicates = 3000, 7
+    for seed, first_row in ((0, 0), (12345, 2**32 - 1000), (2**32 - 1, 2**64 - rows)):
+        row_keys = poisson.row_keys(xnp, seed, first_row, rows)
+        replicate_keys = poisson.replicate_keys(xnp, replicates)
+        expected_bits = poisson.bits(xnp, seed, first_row, rows, replicates)
+        expected_counts = poisson.counts_from_bits(xnp, expected_bits, np.int64)
+        thresholds = np.asarray(poisson.THRESHOLDS, dtype=np.uint64)
+        for r in range(replicates):
+            for b in range(0, rows, 97):
+                word = numba_tier.poisson_mix(np.uint64(row_keys[b]) ^ np.uint64(replicate_keys[r]))
+                assert word == expected_bits[r, b]
+                assert numba_tier.poisson_count(np.uint64(word), thresholds) == expected_counts[r, b]
+
+
+@pytest.mark.parametrize("rows", [1, 4095, 4096, 10_001])
+def test_poisson_weighted_sums_equal_the_counts_times_the_terms(rows):
+    import array_api_compat.numpy as xnp
+
+    from regloss.metrics import poisson
+
+    rng = np.random.default_rng(rows)
+    terms = rng.integers(-50, 50, size=(rows, 3)).astype(np.float64)  # every sum exact
+    counts = poisson.poisson_weights(xnp, 9, 77, rows, 11)
+    expected = counts @ terms
+    expected[:, 2] = (counts != 0).astype(np.float64) @ terms[:, 2]
+    sums = numba_tier.poisson_weighted_sums(
+        poisson.row_keys(xnp, 9, 77, rows),
+        poisson.replicate_keys(xnp, 11),
+        poisson.THRESHOLDS,
+        terms,
+        [False, False, True],
+    )
+    np.testing.assert_array_equal(sums, expected)
+    with threads(1):
+        single = numba_tier.poisson_weighted_sums(
+            poisson.row_keys(xnp, 9, 77, rows),
+            poisson.replicate_keys(xnp, 11),
+            poisson.THRESHOLDS,
+            terms + 0.1,
+            [False] * 3,
+        )
+    with threads(2):
+        double = numba_tier.poisson_weighted_sums(
+            poisson.row_keys(xnp, 9, 77, rows),
+            poisson.replicate_keys(xnp, 11),
+            poisson.THRESHOLDS,
+            terms + 0.1,
+            [False] * 3,
+        )
+    np.testing.assert_array_equal(single, double)

@@ -121,3 +121,15 @@ def evaluate(formula, params: dict, y_true, y_pred, element_mask, sample_weight,
     """
     out_dtype = np.dtype(namespace_dtype(blocked.numpy_namespace(), dtype))
     return _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)
+
+
+def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator):
+    """The bootstrap's replicate sums from the numba tier
+    (:func:`regloss.kernels.numba_tier.poisson_weighted_sums`), or None when NumPy inputs do not
+    take the accelerated tier (numba missing, ``accelerator()`` not ``"auto"``/``"numba"``)."""
+    if config.accelerator() not in ("auto", "numba"):
+        return None
+    tier = _numba_tier()
+    if tier is None:
+        return None
+    return tier.poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator)

@@ -10,6 +10,11 @@ not on the batch, the process or the order, any split of the data into batches, 
 order or evaluated on a cluster, gives the same replicate sums up to float64 rounding, and exactly
 when every sum is exact.
 
+A replicate is a resample: row ``i`` appears ``P[r, i]`` times in it. For the sums that is the
+weight times ``P[r, i]``; R2's sample count ``n`` (of the adjusted score) is likewise the sum of the
+counts of the rows with a non-zero weight, not the number of distinct rows drawn, so that an
+adjusted R2 replicate has ``n`` near the data's, as in a classical bootstrap resample.
+
 The result (:meth:`BootstrapStatistic.result`): the point estimate (the plain metric of the
 data), the percentile interval of the replicates' values at ``(1 - confidence) / 2`` and
 ``(1 + confidence) / 2`` (NumPy's default ``"linear"`` quantile: ``h = (R - 1) q``,
@@ -27,6 +32,9 @@ from __future__ import annotations
 import copy
 import math
 
+import array_api_compat
+
+from .. import kernels
 from .._xp import cast, device_of
 from ..losses.functional import finish
 from . import accumulate as acc
@@ -36,6 +44,10 @@ from .statistics import MeanStatistic, _check_state_library, _namespace_of, resu
 _ROWS_PER_STEP = 1 << 13
 """Rows whose Poisson counts are drawn at once: a (replicates, rows) block of float64 (12.5 MiB
 for 200 replicates), so memory does not grow with the batch."""
+
+
+_ACCELERATED_COUNTS = 1 << 16
+"""Counts (rows x replicates) from which a NumPy batch takes the numba tier's fused kernel."""
 
 
 class BootstrapStatistic:
@@ -89,20 +101,53 @@ class BootstrapStatistic:
         rows = terms["weight"].shape[0]
         device = device_of(xp, terms["weight"])
         replicates = dict(state["replicates"])
-        for first in range(0, rows, _ROWS_PER_STEP):
+        accelerated = self._accelerated_sums(xp, precision, terms, rows, row_offset, replicates)
+        for first in range(0, 0 if accelerated else rows, _ROWS_PER_STEP):
             last = min(first + _ROWS_PER_STEP, rows)
             counts = poisson.poisson_weights(
                 xp, self.seed, row_offset + first, last - first, self.replicates, wide, device
             )
             for name in replicates:
-                term = terms[name][first:last]
-                multiplier = xp.astype(counts != 0, wide) if name == "samples" else counts
+                term = terms[name][first:last, ...]  # `...`: array-api-strict indexes every axis
+                # every sum, R2's sample count included, takes the counts: a row is repeated
+                # P[r, i] times in replicate r, as in a resample (module docstring)
                 flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
-                added = xp.matmul(multiplier, xp.astype(flat, wide))
+                added = xp.matmul(counts, xp.astype(flat, wide))
                 added = xp.reshape(added, (self.replicates, *term.shape[1:]))
+                replicates[name] = acc.add_sum(xp, precision, replicates[name], added)
+        if accelerated:
+            for name, added in accelerated.items():
                 replicates[name] = acc.add_sum(xp, precision, replicates[name], added)
         new_rows = acc.add_count(xp, precision, state["rows"], rows)
         return {"point": point, "replicates": replicates, "rows": new_rows}
+
+    def _accelerated_sums(self, xp, precision, terms, rows, row_offset, names):
+        """``{name: (replicates, ...) sums}`` from the numba tier for NumPy batches of at least
+        :data:`_ACCELERATED_COUNTS` counts, else None (the blocks of NumPy operations run)."""
+        if (
+            precision != acc.WIDE
+            or not array_api_compat.is_numpy_namespace(xp)
+            or rows * self.replicates < _ACCELERATED_COUNTS
+        ):
+            return None
+        columns = [xp.reshape(xp.astype(terms[name], xp.float64), (rows, -1)) for name in names]
+        widths = [column.shape[1] for column in columns]
+        indicator = [False] * sum(widths)  # R2's sample count takes the counts too (see update)
+        sums = kernels.poisson_weighted_sums(
+            poisson.row_keys(xp, self.seed, row_offset, rows),
+            poisson.replicate_keys(xp, self.replicates),
+            poisson.THRESHOLDS,
+            xp.concat(columns, axis=1),
+            indicator,
+        )
+        if sums is None:
+            return None
+        added, start = {}, 0
+        for name, width in zip(names, widths, strict=True):
+            shape = (self.replicates, *terms[name].shape[1:])
+            added[name] = xp.reshape(sums[:, start : start + width], shape)
+            start += width
+        return added
 
     def merge(self, first: dict, second: dict) -> dict:
         xp, _ = _namespace_of(first["rows"])
@@ -219,10 +264,16 @@ class Bootstrap:
         elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
             raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
         new = self.statistic.update(state, y_true, y_pred, sample_weight, mask, row_offset)
+        # Dask batches: every array of the state computed in one pass, the row count included (a
+        # lazy count would make result() take the Dask namespace for NumPy replicate sums)
+        flat = _computed(
+            {(part, name): value for part in ("point", "replicates") for name, value in new[part].items()}
+            | {("rows", ""): new["rows"]}
+        )
         self.state = {
-            "point": _computed(new["point"]),
-            "replicates": _computed(new["replicates"]),
-            "rows": new["rows"],
+            "point": {name: flat["point", name] for name in new["point"]},
+            "replicates": {name: flat["replicates", name] for name in new["replicates"]},
+            "rows": flat["rows", ""],
         }
 
     def result(self):

@@ -415,3 +415,26 @@ def test_a_bad_environment_variable_is_a_clear_error(variable, value):
     output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert output.returncode != 0
     assert f"ValueError: {variable} must be" in output.stderr and repr(value) in output.stderr
+
+
+def test_a_memory_map_takes_the_fused_path(tmp_path, monkeypatch):
+    """np.load(..., mmap_mode="r") gives a numpy.memmap: the fused path takes it like an ndarray."""
+    y_true, y_pred = inputs("mean_squared_error", (300, 4), np.float32, 8)
+    np.save(tmp_path / "t.npy", y_true)
+    np.save(tmp_path / "p.npy", y_pred)
+    mapped_true = np.load(tmp_path / "t.npy", mmap_mode="r")
+    mapped_pred = np.load(tmp_path / "p.npy", mmap_mode="r")
+    calls = []
+    original = blocked.evaluate
+
+    def recording(*args):
+        calls.append(type(args[2]))
+        return original(*args)
+
+    monkeypatch.setattr(blocked, "evaluate", recording)
+    with accelerator("numpy"):
+        mapped = losses.MeanSquaredError()(mapped_true, mapped_pred)
+        plain = losses.MeanSquaredError()(y_true, y_pred)
+    assert calls and calls[0] is np.memmap
+    assert type(mapped) is np.ndarray
+    np.testing.assert_array_equal(mapped, plain)

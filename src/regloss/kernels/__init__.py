@@ -1,7 +1,8 @@
 """The fused CPU path for NumPy inputs: the one place where ``np.`` appears in the numeric path.
 
 Entered from :meth:`regloss.losses.Loss.__call__` and the functional losses when every array
-argument is exactly a ``numpy.ndarray`` (``type(x) is np.ndarray``), a Python number or ``None``, and
+argument is exactly a ``numpy.ndarray`` (``type(x) is np.ndarray``; a ``numpy.memmap``, a file's
+data with the same arithmetic, too), a Python number or ``None``, and
 ``regloss.config.accelerator()`` is not ``"none"`` (``REGLOSS_ACCELERATOR=none`` forces the
 generic array-API path, which is the reference this path is tested against). Two entries:
 
@@ -37,12 +38,13 @@ def active() -> bool:
     return config.accelerator() != "none"
 
 
-_PLAIN_TYPES = (np.ndarray, float, int, bool, type(None))
+_ARRAY_TYPES = (np.ndarray, np.memmap)
+_PLAIN_TYPES = (*_ARRAY_TYPES, float, int, bool, type(None))
 
 
 def numpy_arrays(*values) -> bool:
-    """Whether every value is exactly a ``numpy.ndarray``, a Python number (a scalar sample weight)
-    or ``None``: no subclass, no list, no array of another library."""
+    """Whether every value is exactly a ``numpy.ndarray`` (or ``numpy.memmap``), a Python number (a
+    scalar sample weight) or ``None``: no other subclass, no list, no array of another library."""
     return all(type(value) in _PLAIN_TYPES for value in values)
 
 
@@ -89,7 +91,7 @@ def _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, redu
 
 def _direct_dtype(y_true, y_pred):
     """The dtype name when the generic validation would leave both inputs unchanged, else None."""
-    if type(y_pred) is not np.ndarray or type(y_true) is not np.ndarray:
+    if type(y_pred) not in _ARRAY_TYPES or type(y_true) not in _ARRAY_TYPES:
         return None
     dtype = y_pred.dtype
     shape = y_pred.shape

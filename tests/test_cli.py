@@ -846,3 +846,171 @@ def test_progress_bar_only_on_a_terminal_and_not_quiet(single_csv):
     assert "regloss: [" in drawn and "rows" in drawn and drawn.endswith("\r\x1b[K")  # erased at the end
     status, drawn = _stderr_on_a_terminal("evaluate", single_csv, "--chunk-rows", "100", "--quiet")
     assert status == 0 and drawn == ""
+
+
+# ------------------------------------------------------------------------- confidence intervals
+
+CI_FIELDS = ("value", "ci_low", "ci_high", "se")
+
+
+def bootstrap_of(name: str, t, p, w=None, *, confidence=0.95, replicates=200, seed=0) -> dict:
+    """The in-memory regloss.metrics.Bootstrap of a metric of ``--metrics`` on the whole arrays, rows
+    in file order: ``{field: float or list of floats}`` (per-output: one Bootstrap per column, but r2's)."""
+    classes = {
+        "mse": rm.MeanSquaredError,
+        "mae": rm.MeanAbsoluteError,
+        "msle": rm.MeanSquaredLogarithmicError,
+        "cosine": rm.CosineSimilarity,
+        "r2": rm.R2Score,
+    }
+    short = name.removesuffix("_per_output")
+    if name == "r2_per_output":
+        metrics = [(rm.R2Score(class_aggregation=None, dtype="float64"), slice(None))]
+    elif name != short:
+        metrics = [(classes[short](dtype="float64"), slice(j, j + 1)) for j in range(np.shape(t)[1])]
+    else:
+        metrics = [(classes[short](dtype="float64"), slice(None))]
+    found = {field: [] for field in CI_FIELDS}
+    for metric, columns in metrics:
+        bootstrap = rm.Bootstrap(metric, num_replicates=replicates, confidence=confidence, seed=seed)
+        bootstrap.update_state(t[:, columns], p[:, columns], w)
+        result = bootstrap.result()
+        for field in CI_FIELDS:
+            found[field] += [float(v) for v in np.asarray(getattr(result, field), np.float64).reshape(-1)]
+    per_output = name.endswith("_per_output")
+    return {field: values if per_output else values[0] for field, values in found.items()}
+
+
+@pytest.fixture(scope="module")
+def integer_data():
+    """900 rows of small integers (two outputs, integer weights): every sum of the metrics whose
+    per-row terms are integers (mse, mae, r2) is exact, so their intervals are equal bit for bit."""
+    rng = np.random.default_rng(16)
+    t = rng.integers(1, 7, size=(900, 2)).astype(np.float64)
+    p = rng.integers(1, 7, size=(900, 2)).astype(np.float64)
+    w = rng.integers(1, 4, size=900).astype(np.float64)
+    return t, p, w
+
+
+def _integer_columns(t, p, w) -> dict:
+    return {"weight": w, "y_true_a": t[:, 0], "y_true_b": t[:, 1], "y_pred_a": p[:, 0], "y_pred_b": p[:, 1]}
+
+
+CI_METRICS = "mse,mae,r2,r2_per_output,mae_per_output,cosine,msle"
+EXACT = ("mse", "mae", "r2", "r2_per_output", "mae_per_output")
+
+
+def test_ci_adds_intervals_to_json_csv_and_table(tmp_path, integer_data):
+    t, p, w = integer_data
+    path = write_csv(tmp_path / "ints.csv", _integer_columns(t, p, w))
+    flags = [
+        "--weight",
+        "weight",
+        "--metrics",
+        CI_METRICS,
+        "--ci",
+        "0.9",
+        "--replicates",
+        "60",
+        "--seed",
+        "5",
+    ]
+    report = ok_json(path, *flags, "--chunk-rows", "97")
+    for name, entry in report["metrics"].items():
+        expected_keys = [*CI_FIELDS, "confidence", "replicates", "seed"]
+        assert list(entry) == expected_keys + (["outputs"] if name.endswith("_per_output") else [])
+        assert (entry["confidence"], entry["replicates"], entry["seed"]) == (0.9, 60, 5)
+        want = bootstrap_of(name, t, p, w, confidence=0.9, replicates=60, seed=5)
+        for field in CI_FIELDS:
+            if name in EXACT:
+                assert entry[field] == want[field], (name, field)
+            else:
+                assert_close(entry[field], want[field], rtol=1e-12)
+        assert np.all(np.asarray(entry["ci_low"]) <= np.asarray(entry["ci_high"]))
+    assert len(report["metrics"]["r2_per_output"]["ci_low"]) == 2
+    assert report["metrics"]["mae_per_output"]["outputs"] == ["y_true_a", "y_true_b"]
+
+    csv_text = run_cli("evaluate", path, *flags, "--format", "csv")
+    assert csv_text.returncode == 0, csv_text.stderr
+    lines = csv_text.stdout.splitlines()
+    assert lines[0] == "metric,output,value,ci_low,ci_high,se,confidence,replicates,seed"
+    assert len(lines) == 1 + 5 + 2 + 2  # five single values, two outputs of two per-output metrics
+    metric, output, *numbers = lines[4].split(",")  # r2_per_output's first output
+    assert (metric, output) == ("r2_per_output", "y_true_a")
+    assert [float(x) for x in numbers[:4]] == [report["metrics"][metric][f][0] for f in CI_FIELDS]
+    assert numbers[4:] == ["0.9", "60", "5"]
+
+    table = run_cli("evaluate", path, *flags)
+    assert table.returncode == 0, table.stderr
+    text = table.stdout.splitlines()
+    assert "ci:      0.9 (Poisson bootstrap percentile interval; 60 replicates, seed 5)" in text
+    header = next(line for line in text if line.startswith("metric"))
+    assert header.split() == ["metric", "output", "value", "ci_low", "ci_high", "se"]
+    mse_line = next(line for line in text if line.startswith("mse "))
+    assert [float(x) for x in mse_line.split()[1:]] == pytest.approx(
+        [report["metrics"]["mse"][f] for f in CI_FIELDS], rel=1e-7
+    )
+    # Without --ci nothing changes.
+    plain = ok_json(path, "--weight", "weight", "--metrics", "mse")
+    assert (
+        list(plain["metrics"]["mse"]) == ["value"]
+        and plain["metrics"]["mse"]["value"] == report["metrics"]["mse"]["value"]
+    )
+
+
+@pytest.mark.skipif(
+    not _has_regloss_dask(), reason="regloss.dask, dask.dataframe or pyarrow is not importable"
+)
+def test_ci_local_and_dask_engines_give_the_same_intervals(tmp_path, integer_data):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t, p, w = integer_data
+    t, p, w = t.copy(), p.copy(), w.copy()
+    t[3, 0], p[450, 1], w[801] = np.nan, np.inf, np.nan  # dropped rows keep their neighbours' indices
+    columns = _integer_columns(t, p, w)
+    write_csv(tmp_path / "all.csv", columns)
+    (tmp_path / "parts").mkdir()
+    for part, rows in enumerate((slice(0, 300), slice(300, 301), slice(301, None))):
+        pq.write_table(
+            pa.table({name: values[rows] for name, values in columns.items()}),
+            tmp_path / "parts" / f"part{part}.parquet",
+        )
+    flags = [
+        "--weight",
+        "weight",
+        "--metrics",
+        CI_METRICS,
+        "--ci",
+        "0.95",
+        "--replicates",
+        "50",
+        "--drop-nan",
+    ]
+    local = ok_json(tmp_path / "all.csv", *flags, "--chunk-rows", "64", "--quiet")
+    dask_report = ok_json(tmp_path / "parts", "--engine", "dask", *flags, "--quiet")
+    assert local["rows"] == dask_report["rows"] == 897 and local["dropped_rows"] == 3
+    for name, entry in local["metrics"].items():
+        other = dask_report["metrics"][name]
+        assert list(other) == list(entry)
+        for field in CI_FIELDS:
+            if name in EXACT:
+                assert other[field] == entry[field], (name, field)
+            else:
+                assert_close(other[field], entry[field], rtol=1e-12)
+    # The same numbers without the NaN rows' indices would differ: the rows keep their file positions.
+    kept = np.isfinite(t).all(axis=1) & np.isfinite(p).all(axis=1) & np.isfinite(w)
+    shifted = bootstrap_of("mse", t[kept], p[kept], w[kept], replicates=50)
+    assert shifted["value"] == local["metrics"]["mse"]["value"]
+    assert shifted["ci_low"] != local["metrics"]["mse"]["ci_low"]
+
+
+def test_ci_bad_values_exit_2(single_csv):
+    cases = [
+        (("--ci", "1.5"), "bad --ci '1.5'"),
+        (("--ci", "0.9", "--replicates", "1"), "bad --replicates '1'"),
+        (("--ci", "0.9", "--seed", "-1"), "bad --seed '-1'"),
+        (("--seed", "3"), "--seed needs --ci"),
+    ]
+    for flags, fragment in cases:
+        assert_error(run_cli("evaluate", single_csv, *flags), fragment)

@@ -1,5 +1,5 @@
-"""regloss.dask.evaluate on a real distributed cluster: 2e7 rows from partitioned files, and a worker
-killed while the evaluation runs.
+"""regloss.dask.evaluate on a real distributed cluster: 2e7 rows from partitioned files, a worker
+killed while the evaluation runs, and bootstrap intervals (small files) equal to the in-memory ones.
 
 One ``LocalCluster`` of two single-threaded worker processes serves the module. The data (float32
 y_true, y_pred and sample weights, written once per module as Parquet files and as one .npy file
@@ -210,3 +210,39 @@ def test_killing_a_worker_mid_evaluation_reruns_its_tasks(client, data, tmp_path
             break
     else:
         pytest.fail(f"no task of the killed worker was re-run according to the scheduler: {story}")
+
+
+# ------------------------------------------------------------------------------ confidence intervals
+
+
+def test_bootstrap_intervals_on_a_cluster_equal_the_in_memory_bootstrap(client, tmp_path):
+    """Small-integer data (exact sums): the intervals from Parquet partitions of unknown sizes and from
+    arrays of known chunks, computed by the two worker processes, equal Bootstrap's bit for bit."""
+    from regloss.metrics import Bootstrap
+
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(15)
+    rows = 30_000
+    t, p = (rng.integers(0, 8, rows).astype(np.float64) for _ in range(2))
+    w = rng.integers(0, 3, rows).astype(np.float64)
+    (tmp_path / "parts").mkdir()
+    for k, (start, stop) in enumerate(((0, 9000), (9000, 9001), (9001, 21_000), (21_000, rows))):
+        table = pa.table({"t": t[start:stop], "p": p[start:stop], "w": w[start:stop]})
+        pq.write_table(table, tmp_path / "parts" / f"part-{k}.parquet", row_group_size=4000)
+    settings = {"confidence": 0.9, "num_replicates": 100, "seed": 21}
+    names = ["mse", "mae", "r2"]
+    frame = dd.read_parquet(tmp_path / "parts")
+    from_files = rdask.evaluate(frame["t"], frame["p"], names, frame["w"], compute=False, **settings)
+    arrays = rdask.evaluate(
+        da.from_array(t, chunks=7000), da.from_array(p, chunks=4500), names, w, compute=False, **settings
+    )
+    results = client.compute([from_files, arrays], sync=True)
+    for name in names:
+        bootstrap = Bootstrap(rdask.METRIC_NAMES[name](dtype="float64"), **settings)
+        bootstrap.update_state(t[:, None], p[:, None], w)
+        want = bootstrap.result().as_dict()
+        for found in results:
+            got = found[name]
+            assert got["replicates"] == 100 and got["seed"] == 21 and got["confidence"] == 0.9
+            for field in ("value", "ci_low", "ci_high", "se"):
+                assert got[field] == want[field], (name, field, got[field], want[field])

@@ -486,3 +486,181 @@ def test_import_error_names_the_install_command():
     )
     assert out.returncode != 0
     assert 'pip install "dask[array]"' in out.stderr and "regloss[dask]" in out.stderr, out.stderr
+
+
+# ------------------------------------------------------------------------------ confidence intervals
+
+INTERVAL_FIELDS = ("value", "ci_low", "ci_high", "se")
+
+
+def _integer_data(rows, outputs, seed=0):
+    """Small integers (and integer weights): every bootstrap sum is exact in float64, so results
+    that do not depend on the order of the additions are equal bit for bit."""
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, 6, size=(rows, outputs)).astype(np.float64)
+    y_pred = rng.integers(0, 6, size=(rows, outputs)).astype(np.float64)
+    weight = rng.integers(0, 4, size=rows).astype(np.float64)
+    return y_true, y_pred, weight
+
+
+def bootstrap_reference(metric, y_true, y_pred, sample_weight=None, mask=None, **settings):
+    """``Bootstrap(metric, ...)`` updated once with the whole arrays (rows 0..n-1), as a dict."""
+    from regloss.metrics import Bootstrap
+
+    settings = {"confidence": 0.95, "num_replicates": 200, "seed": 0} | settings
+    bootstrap = Bootstrap(_fresh(metric), **settings)
+    bootstrap.update_state(_column(y_true), _column(y_pred), sample_weight, mask=mask)
+    return bootstrap.result().as_dict()
+
+
+def check_intervals(got, want, rtol):
+    """``got``: an evaluate result with confidence; ``want``: another one, or Bootstrap's as_dict()."""
+    assert list(got) == [*INTERVAL_FIELDS, "confidence", "replicates", "seed"]
+    assert type(got["confidence"]) is float and type(got["replicates"]) is int and type(got["seed"]) is int
+    assert got["confidence"] == want["confidence"] and got["seed"] == want["seed"]
+    assert got["replicates"] == want.get("replicates", want.get("num_replicates"))
+    for field in INTERVAL_FIELDS:
+        assert isinstance(got[field], np.ndarray | np.generic), (field, type(got[field]))
+        assert np.shape(got[field]) == np.shape(want[field]), field
+        if rtol == 0:
+            np.testing.assert_array_equal(got[field], want[field], err_msg=field)
+        else:
+            np.testing.assert_allclose(got[field], want[field], rtol=rtol, atol=0, err_msg=field)
+
+
+def test_intervals_do_not_depend_on_the_chunking_and_equal_the_in_memory_bootstrap():
+    y_true, y_pred, weight = _integer_data(4003, 2)
+    metrics = ["mse", "mae", "r2", R2Score(class_aggregation=None, dtype="float64", name="r2_outputs")]
+    settings = {"confidence": 0.9, "num_replicates": 60, "seed": 11}
+    t1, p1 = da.from_array(y_true, chunks=1000), da.from_array(y_pred, chunks=(1000, 1))
+    w1 = da.from_array(weight, chunks=1000)
+    t2, p2 = (
+        da.from_array(y_true, chunks=((3, 1500, 2000, 500),) + ((2,),)),
+        da.from_array(y_pred, chunks=777),
+    )
+    keep = da.from_array(np.ones(4003, dtype=bool), chunks=777)  # unknown chunk sizes, nothing filtered
+    runs = [
+        rdask.evaluate(t1, p1, metrics, w1, **settings),
+        rdask.evaluate(t2, p2, metrics, weight, split_every=2, **settings),
+        rdask.evaluate(
+            t2.rechunk(777)[keep], p2[keep], metrics, da.from_array(weight, 777)[keep], **settings
+        ),
+    ]
+    assert np.isnan(p2[keep].chunks[0]).all()
+    keys = ["mse", "mae", "r2", "r2_outputs"]
+    for key, metric in zip(keys, metrics, strict=True):
+        want = bootstrap_reference(
+            metric,
+            y_true,
+            y_pred,
+            weight,
+            confidence=0.9,
+            num_replicates=60,
+            seed=11,
+        )
+        for results in runs:
+            check_intervals(results[key], want, rtol=0)
+        assert runs[0][key]["ci_low"].dtype == np.float64
+    assert runs[0]["r2_outputs"]["ci_low"].shape == (2,)
+    low, high = runs[0]["mse"]["ci_low"], runs[0]["mse"]["ci_high"]
+    assert low < runs[0]["mse"]["value"] < high
+    # Another seed, other replicates, another interval.
+    other = rdask.evaluate(t1, p1, ["mse"], w1, confidence=0.9, num_replicates=60, seed=12)["mse"]
+    assert other["value"] == runs[0]["mse"]["value"] and other["ci_low"] != low
+
+
+def test_intervals_of_every_metric_on_real_data_agree_to_rounding():
+    y_true, y_pred, weight = _data(3001, 3)
+    t1, p1 = da.from_array(y_true, chunks=1000), da.from_array(y_pred, chunks=1000)
+    t2, p2 = da.from_array(y_true, chunks=401), da.from_array(y_pred, chunks=(1200, 2))
+    first = rdask.evaluate(t1, p1, NAMES, weight, confidence=0.95)  # 200 replicates, seed 0
+    second = rdask.evaluate(t2, p2, NAMES, da.from_array(weight, chunks=999), confidence=0.95)
+    for name in NAMES:
+        want = bootstrap_reference(name, y_true, y_pred, weight)
+        check_intervals(first[name], want, rtol=1e-12)
+        check_intervals(second[name], want, rtol=1e-12)
+        assert first[name]["se"] > 0, name
+
+
+def test_intervals_of_dataframe_columns_are_computed_lazily_in_one_pass(tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    y_true, y_pred, weight = _integer_data(9000, 1, seed=5)
+    columns = {"t": y_true[:, 0], "p": y_pred[:, 0], "w": weight}
+    frame = dd.read_parquet(_write_parquet(tmp_path / "data", columns, files=3, row_group_size=1100))
+    assert np.isnan(frame["t"].to_dask_array().chunks[0]).all(), "the test needs unknown chunk sizes"
+    settings = {"confidence": 0.8, "num_replicates": 40, "seed": 3}
+    with dask.config.set(scheduler=_refuse):
+        lazy = rdask.evaluate(frame["t"], frame["p"], ["mse", "r2"], frame["w"], compute=False, **settings)
+    graph = dict(lazy.__dask_graph__())
+    row_tasks = [key for key in graph if isinstance(key, tuple) and str(key[0]).startswith("regloss-rows")]
+    state_tasks = [
+        key for key in graph if isinstance(key, tuple) and str(key[0]).startswith("regloss-states")
+    ]
+    assert len(row_tasks) == len(state_tasks) >= 2  # a row count per chunk (Dask may join partitions)
+    results = lazy.compute()
+    for name in ("mse", "r2"):
+        check_intervals(results[name], bootstrap_reference(name, y_true, y_pred, weight, **settings), rtol=0)
+
+
+def test_intervals_with_unknown_chunks_read_each_chunk_once():
+    y_true, y_pred, _ = _integer_data(3000, 2, seed=2)
+    reads = []
+    lock = threading.Lock()
+
+    def load(source, name, start, stop):
+        with lock:
+            reads.append((name, start))
+        return source[start:stop]
+
+    def lazy(source, name):
+        bounds = [0, 700, 1500, 3000]
+        return da.concatenate(
+            [
+                da.from_delayed(
+                    dask.delayed(load, pure=True)(source, name, a, b), shape=(b - a, 2), dtype=source.dtype
+                )
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+        )
+
+    t, p = lazy(y_true, "t"), lazy(y_pred, "p")
+    keep = t[:, 0] > 0  # unknown chunk sizes: the offsets are counted in the graph
+    results = rdask.evaluate(t[keep], p[keep], ["mae"], confidence=0.95, num_replicates=30)
+    assert sorted(reads) == sorted((name, start) for name in "tp" for start in (0, 700, 1500))
+    selected = y_true[:, 0] > 0
+    want = bootstrap_reference("mae", y_true[selected], y_pred[selected], num_replicates=30)
+    check_intervals(results["mae"], want, rtol=0)
+
+
+def test_masked_rows_keep_their_global_indices():
+    y_true, y_pred, weight = _integer_data(2500, 2, seed=4)
+    mask = np.random.default_rng(1).random(2500) > 0.3
+    results = rdask.evaluate(
+        da.from_array(y_true, chunks=600),
+        da.from_array(y_pred, chunks=600),
+        ["mse", "r2"],
+        da.from_array(weight, chunks=800),
+        mask=da.from_array(mask, chunks=450),
+        confidence=0.95,
+        num_replicates=30,
+    )
+    for name in ("mse", "r2"):
+        want = bootstrap_reference(name, y_true, y_pred, weight, mask, num_replicates=30)
+        check_intervals(results[name], want, rtol=0)
+
+
+def test_bad_interval_settings_are_clear_errors():
+    t = da.from_array(np.ones((10, 2)), chunks=5)
+    for confidence in (0, 1, 1.5, -0.2, float("nan"), True, "0.9"):
+        with pytest.raises(ValueError, match=r"confidence must be a number in \(0, 1\)"):
+            rdask.evaluate(t, t, ["mse"], confidence=confidence)
+    for replicates in (1, 0, 2.5, True):
+        with pytest.raises(ValueError, match=r"num_replicates must be an integer >= 2"):
+            rdask.evaluate(t, t, ["mse"], confidence=0.9, num_replicates=replicates)
+    for seed in (-1, 2**32, 1.0):
+        with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):
+            rdask.evaluate(t, t, ["mse"], confidence=0.9, seed=seed)
+    with pytest.raises(ValueError, match=r"pass confidence= too"):
+        rdask.evaluate(t, t, ["mse"], seed=3)
+    results = rdask.evaluate(t, t, ["mse"], confidence=0.5, num_replicates=np.int64(2), seed=2**32 - 1)
+    assert results["mse"]["replicates"] == 2 and type(results["mse"]["replicates"]) is int

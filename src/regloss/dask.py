@@ -47,6 +47,21 @@ Threads and settings inside tasks
     any more; concurrent tasks that want other values wait. Threads of the same process outside
     the tasks (the client's, with the threaded scheduler) see these values meanwhile.
 
+Confidence intervals (``confidence=``)
+    Each metric is wrapped in a :class:`~regloss.metrics.bootstrap.BootstrapStatistic` (a Poisson
+    bootstrap whose row weights depend only on ``(seed, global row index, replicate)``): every
+    per-chunk task updates the bootstrap states with its chunk's global row offset (the number of
+    rows of the chunks before it along axis 0), the states are tree-merged like the plain ones, and
+    the result is the same, up to float64 rounding (exactly when the sums are exact), whatever the
+    chunking, the merge order or the cluster, and equal to :class:`~regloss.metrics.Bootstrap`
+    updated with the whole arrays. Known chunk sizes give the offsets directly. For unknown chunk
+    sizes (Dask DataFrame columns, boolean-filtered arrays) the offsets are part of the same graph:
+    a task per chunk counts its ``y_pred`` rows and a sequential cumulative sum (one tiny task per
+    chunk) gives each chunk's offset, so the data is still read once (no separate pass over the
+    files), but a chunk's state task waits for the row counts of the chunks before it (a chunk
+    read early stays in memory until then). Row indices count every row of the inputs, masked-out
+    rows included.
+
 The metric classes and Dask arrays
     ``metric.update_state(dask_true, dask_pred)`` (the class itself) makes the state lazy Dask
     arrays whose task graph grows with every batch and holds on to every batch's graph.
@@ -79,6 +94,7 @@ import numpy as np
 
 from . import config
 from ._xp import received
+from .metrics.bootstrap import BootstrapStatistic
 from .metrics.classes import (
     METRIC_CLASSES,
     CosineSimilarity,
@@ -136,6 +152,9 @@ def evaluate(
     dtype: str = "float64",
     split_every: int = SPLIT_EVERY,
     kernel_threads: int = 1,
+    confidence: float | None = None,
+    num_replicates: int = 200,
+    seed: int = 0,
 ):
     """The metrics of Dask data, in one pass over it: per-chunk states, a merge tree, the results.
 
@@ -162,6 +181,13 @@ def evaluate(
         The fan-in of the merge tree (an int >= 2).
     kernel_threads
         Threads of the fused kernels inside each task (an int >= 1; default 1).
+    confidence
+        ``None`` (default): plain values. A number in (0, 1): every metric is bootstrapped (module
+        docstring, "Confidence intervals") and its result is a dict (see Returns).
+    num_replicates
+        Bootstrap replicates (an int >= 2; default 200), with ``confidence`` only.
+    seed
+        The bootstrap's seed (an int in [0, 2**32); default 0), with ``confidence`` only.
 
     Returns
     -------
@@ -171,6 +197,13 @@ def evaluate(
         (``R2Score(class_aggregation=None)``, one score per output). Equal, up to float64 rounding,
         to the result of the metric class after ``update_state`` with the whole arrays.
 
+        With ``confidence``, each result is ``{"value", "ci_low", "ci_high", "se", "confidence",
+        "replicates", "seed"}``: the plain value, the percentile interval, the bootstrap standard
+        error (NumPy scalars of the metric's dtype, or 1-D arrays for a per-output metric), and the
+        settings (a float and two ints). Equal, up to float64 rounding, to
+        ``Bootstrap(metric, num_replicates, confidence, seed).result().as_dict()`` after one
+        ``update_state`` with the whole arrays (whose ``num_replicates`` is ``replicates`` here).
+
     >>> import numpy as np, dask.array as da
     >>> from regloss.dask import evaluate
     >>> t = da.from_array(np.array([0.0, 1.0, 2.0, 3.0]), chunks=3)
@@ -178,20 +211,30 @@ def evaluate(
     >>> results = evaluate(t, p, ["mse", "mae"])
     >>> float(results["mse"]), float(results["mae"])
     (1.25, 0.75)
+    >>> interval = evaluate(t, p, "mae", confidence=0.9, num_replicates=50, seed=3)["mae"]
+    >>> sorted(interval)
+    ['ci_high', 'ci_low', 'confidence', 'replicates', 'se', 'seed', 'value']
+    >>> bool(interval["ci_low"] <= interval["value"] <= interval["ci_high"])
+    True
     """
     keys, chosen = _resolve_metrics(metrics, dtype)
+    statistics = [metric.statistic for metric in chosen]
+    _check_bootstrap(confidence, num_replicates, seed)
+    if confidence is not None:
+        confidence, num_replicates, seed = float(confidence), int(num_replicates), int(seed)
+        statistics = [BootstrapStatistic(statistic, num_replicates, seed) for statistic in statistics]
     root, plan = _states_graph(
         y_true,
         y_pred,
-        [metric.statistic for metric in chosen],
+        statistics,
         sample_weight,
         mask,
         split_every,
         kernel_threads,
     )
     dtypes = tuple(metric.dtype for metric in chosen)
-    finish = functools.partial(_finish, plan["statistics"], tuple(keys), dtypes)
-    name = f"regloss-evaluate-{tokenize(plan['token'], keys, dtypes)}"
+    finish = functools.partial(_finish, plan["statistics"], tuple(keys), dtypes, confidence)
+    name = f"regloss-evaluate-{tokenize(plan['token'], keys, dtypes, confidence)}"
     results = dask.delayed(finish, pure=True)(root, dask_key_name=name)
     return results.compute() if compute else results
 
@@ -236,6 +279,40 @@ def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kern
 
 
 # ------------------------------------------------------------------------------ metrics
+
+
+def _check_bootstrap(confidence, num_replicates, seed) -> None:
+    """Raise a ValueError for settings that :class:`~regloss.metrics.Bootstrap` would refuse."""
+    if confidence is None:
+        if num_replicates != 200 or seed != 0:
+            raise ValueError(
+                "num_replicates and seed set the bootstrap of confidence intervals: pass confidence= too "
+                f"(received num_replicates={num_replicates!r}, seed={seed!r}, confidence=None)"
+            )
+        return
+    if (
+        isinstance(confidence, bool | np.bool_)
+        or not isinstance(confidence, numbers.Real)
+        or not 0 < confidence < 1
+    ):
+        raise ValueError(f"confidence must be a number in (0, 1) or None; received confidence={confidence!r}")
+    if (
+        isinstance(num_replicates, bool)
+        or not isinstance(num_replicates, numbers.Integral)
+        or num_replicates < 2
+    ):
+        raise ValueError(
+            f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+
+
+def _describe(statistic) -> str:
+    """A deterministic description of a statistic for graph keys (BootstrapStatistic has no repr)."""
+    if isinstance(statistic, BootstrapStatistic):
+        return f"bootstrap({statistic.statistic!r}, {statistic.replicates}, {statistic.seed})"
+    return repr(statistic)
 
 
 def _resolve_metrics(metrics, dtype):
@@ -283,6 +360,8 @@ def _resolve_metrics(metrics, dtype):
 def _check_statistic(statistic, ndim: int) -> None:
     """Raise when a metric would reduce over the samples axis (chunks split it) or cannot take the
     inputs' rank; ``ndim`` is the rank of ``y_pred`` as the tasks see it (1-D read as 2-D)."""
+    if isinstance(statistic, BootstrapStatistic):
+        statistic = statistic.statistic
     if isinstance(statistic, MeanStatistic):
         reduced = statistic.formula.reduced_axes(ndim, statistic.params)
         if 0 in reduced:
@@ -411,14 +490,19 @@ def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, 
     settings = (kernel_threads, config.epsilon(), config.floatx())
     token = tokenize(
         [arrays[name].name for name in names],
-        [repr(s) for s in statistics],
+        [_describe(s) for s in statistics],
         weight_number,
         settings,
         split_every,
     )
     plan = {"statistics": tuple(statistics), "token": token}
-    block = functools.partial(_block_states, tuple(statistics), names, weight_number, settings)
-    arguments = []
+    offsets = None
+    if any(isinstance(s, BootstrapStatistic) for s in statistics) and arrays["y_pred"].numblocks[0]:
+        offsets = _row_offsets(arrays["y_pred"], token)
+    block = functools.partial(
+        _block_states, tuple(statistics), names, weight_number, settings, offsets is not None
+    )
+    arguments = [] if offsets is None else [offsets, "i"]
     for position, name in enumerate(names):
         array = arrays[name]
         trailing = "".join(chr(ord("a") + 4 * position + axis) for axis in range(array.ndim - 1))
@@ -453,7 +537,37 @@ def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, 
     return parts[0], plan
 
 
+def _row_offsets(pred, token: str):
+    """A Dask array of the global index of each row chunk's first row, one element per chunk.
+
+    Known chunk sizes give them now; unknown ones (NaN) are counted in the graph: a task per chunk
+    takes ``len`` of the ``y_pred`` block that the state task reads too (the same keys: read once),
+    and an exclusive cumulative sum, sequential along the chunks, adds them up."""
+    if _known(pred):
+        starts = np.cumsum((0,) + tuple(int(size) for size in pred.chunks[0][:-1]), dtype=np.int64)
+        return da.from_array(starts, chunks=1, name=f"regloss-offsets-{token}")
+    trailing = "".join(chr(ord("a") + axis) for axis in range(pred.ndim - 1))
+    lengths = da.blockwise(
+        _block_rows,
+        "i",
+        pred,
+        "i" + trailing,
+        name=f"regloss-rows-{token}",
+        dtype=np.int64,
+        meta=np.empty((0,), dtype=np.int64),
+        adjust_chunks={"i": 1},
+        align_arrays=False,
+        concatenate=False,
+    )
+    return da.cumsum(lengths, method="sequential") - lengths
+
+
 # ------------------------------------------------------------------------------ tasks
+
+
+def _block_rows(block):
+    """The number of rows of a block, as a 1-element int64 array (one element per chunk)."""
+    return np.array([_single_block(block).shape[0]], dtype=np.int64)
 
 
 def _single_block(value):
@@ -469,8 +583,12 @@ def _single_block(value):
     return value
 
 
-def _block_states(statistics, names, weight_number, settings, *blocks):
-    """The states of one chunk, one per statistic (each from ``init`` and one ``update``)."""
+def _block_states(statistics, names, weight_number, settings, with_offset, *blocks):
+    """The states of one chunk, one per statistic (each from ``init`` and one ``update``); with
+    ``with_offset``, the first block holds the global index of the chunk's first row."""
+    row_offset = 0
+    if with_offset:
+        row_offset, blocks = int(np.asarray(_single_block(blocks[0])).reshape(-1)[0]), blocks[1:]
     given = dict(zip(names, map(_single_block, blocks), strict=True))
     true, pred = given["y_true"], given["y_pred"]
     rows = {name: block.shape[0] for name, block in given.items()}
@@ -494,7 +612,10 @@ def _block_states(statistics, names, weight_number, settings, *blocks):
         for statistic in statistics:
             state = statistic.init(pred)
             if pred.shape[0]:
-                state = statistic.update(state, true, pred, weight, mask)
+                if isinstance(statistic, BootstrapStatistic):
+                    state = statistic.update(state, true, pred, weight, mask, row_offset)
+                else:
+                    state = statistic.update(state, true, pred, weight, mask)
             states.append(state)
     return tuple(states)
 
@@ -517,11 +638,16 @@ def _merge_states(statistics, *groups):
     return tuple(merged)
 
 
-def _finish(statistics, keys, dtypes, states):
-    return {
-        key: _to_numpy(statistic.result(state, dtype))
-        for key, statistic, dtype, state in zip(keys, statistics, dtypes, states, strict=True)
-    }
+def _finish(statistics, keys, dtypes, confidence, states):
+    results = {}
+    for key, statistic, dtype, state in zip(keys, statistics, dtypes, states, strict=True):
+        if isinstance(statistic, BootstrapStatistic):
+            parts = statistic.result(state, confidence, dtype)
+            results[key] = {name: _to_numpy(parts[name]) for name in ("value", "ci_low", "ci_high", "se")}
+            results[key].update(confidence=confidence, replicates=statistic.replicates, seed=statistic.seed)
+        else:
+            results[key] = _to_numpy(statistic.result(state, dtype))
+    return results
 
 
 def _to_numpy(value):

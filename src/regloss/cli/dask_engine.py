@@ -6,6 +6,11 @@ block); the columns are chosen as for one file. Rows holding NaN or infinite val
 columns are counted in the same pass: an error, or with ``--drop-nan`` masked out (their values
 replaced by 0 under a zero mask, so that they add nothing). ``--chunk-rows`` and ``--plot`` do not
 apply here. Dask, and ``regloss.dask`` itself, are imported only when this engine runs.
+
+With ``--ci``, :func:`regloss.dask.evaluate` bootstraps every metric (``confidence=``): a row's
+global index is its position in the files taken in sorted order (rows holding NaN included),
+which is the local engine's index of the same rows in one file. The partitions' row counts are
+computed in the same graph as the metrics (no separate pass over the files).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .columns import select_one_file
-from .engine import Evaluation, MetricResult, check_outputs, make_metric
+from .engine import Evaluation, Interval, check_outputs, make_metric, result_of
 from .errors import CliError
 from .names import MetricRequest
 
@@ -81,6 +86,7 @@ def evaluate_dask(
     huber_delta: float = 1.0,
     drop_nan: bool = False,
     scheduler: str | None = None,
+    interval: Interval | None = None,
 ) -> Evaluation:
     """The metrics of the files matching ``pattern``, computed by Dask in one pass."""
     try:
@@ -133,14 +139,29 @@ def evaluate_dask(
                 group.append(make_metric(request.short, huber_delta, name=request.key))
         else:
             whole.append(make_metric(request.short, huber_delta, request.per_output, name=request.key))
+    bootstrap = {}
+    if interval is not None:
+        bootstrap = {
+            "confidence": interval.confidence,
+            "num_replicates": interval.replicates,
+            "seed": interval.seed,
+        }
     lazy = []
     if whole:
-        lazy.append(regloss_dask.evaluate(true, pred, whole, weights, mask=finite, compute=False))
+        lazy.append(
+            regloss_dask.evaluate(true, pred, whole, weights, mask=finite, compute=False, **bootstrap)
+        )
     for j, group in enumerate(per_column):
         if group:
             lazy.append(
                 regloss_dask.evaluate(
-                    true[:, j : j + 1], pred[:, j : j + 1], group, weights, mask=finite, compute=False
+                    true[:, j : j + 1],
+                    pred[:, j : j + 1],
+                    group,
+                    weights,
+                    mask=finite,
+                    compute=False,
+                    **bootstrap,
                 )
             )
     kept, dropped = finite.sum(), (~finite).sum()
@@ -178,24 +199,23 @@ def evaluate_dask(
 
     whole_results = found.pop(0) if whole else {}
     column_results = [found.pop(0) if group else {} for group in per_column]
+
+    def parts(found):
+        return found if interval is not None else {"value": found}
+
     results = []
     for request in requests:
         if request.per_output and request.short != "r2":
-            values = [float(np.asarray(group[request.key])) for group in column_results]
-            results.append(MetricResult(request.key, request.short, values, list(selection.y_true)))
+            pieces = [parts(group[request.key]) for group in column_results]
         else:
-            value = np.asarray(whole_results[request.key], dtype=np.float64)
-            if request.per_output:
-                results.append(
-                    MetricResult(
-                        request.key,
-                        request.short,
-                        [float(v) for v in value.reshape(-1)],
-                        list(selection.y_true),
-                    )
-                )
-            else:
-                results.append(MetricResult(request.key, request.short, float(value)))
+            pieces = [parts(whole_results[request.key])]
+        results.append(result_of(request, selection.y_true, pieces, interval))
     return Evaluation(
-        rows=kept, dropped_rows=dropped, selection=selection, results=results, sample=None, inputs=files
+        rows=kept,
+        dropped_rows=dropped,
+        selection=selection,
+        results=results,
+        sample=None,
+        inputs=files,
+        interval=interval,
     )

@@ -4,6 +4,12 @@ Chunks of rows are read from one file (truth and predictions side by side) or tw
 predictions, paired row by row), checked for NaN and infinite values, and passed to
 ``update_state`` of float64 :mod:`regloss.metrics` instances; the memory used does not depend on
 the number of rows. A bounded, seeded reservoir sample of rows is kept for the plots when asked.
+
+With ``--ci`` (an :class:`Interval`), every metric instance is wrapped in a
+:class:`regloss.metrics.Bootstrap` and updated chunk by chunk with the rows' global indices: a
+row's index is its position among the data rows of the file (0-based, rows holding NaN included),
+so that ``--drop-nan`` gives every kept row the index that the Dask engine gives it too (a chunk
+with dropped rows is passed whole, those rows zeroed and masked out).
 """
 
 from __future__ import annotations
@@ -26,14 +32,27 @@ SAMPLE_ROWS = 100_000
 SAMPLE_SEED = 0
 
 
+@dataclass(frozen=True)
+class Interval:
+    """The bootstrap settings of ``--ci``, ``--replicates`` and ``--seed``."""
+
+    confidence: float
+    replicates: int = 200
+    seed: int = 0
+
+
 @dataclass
 class MetricResult:
-    """One metric's result: one value over all outputs, or one per output (``outputs`` names them)."""
+    """One metric's result: one value over all outputs, or one per output (``outputs`` names them);
+    with ``--ci``, the interval's bounds and the standard error, shaped like ``value``."""
 
     key: str
     short: str
     value: float | list[float]
     outputs: list[str] | None = None
+    ci_low: float | list[float] | None = None
+    ci_high: float | list[float] | None = None
+    se: float | list[float] | None = None
 
 
 @dataclass
@@ -46,6 +65,7 @@ class Evaluation:
     results: list[MetricResult]
     sample: Reservoir | None = None
     inputs: list[str] = field(default_factory=list)
+    interval: Interval | None = None
 
 
 def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> None:
@@ -68,33 +88,79 @@ def make_metric(short: str, huber_delta: float, per_output: bool = False, name: 
     return cls(name=name, dtype="float64")
 
 
+def result_of(
+    request: MetricRequest, outputs: Sequence[str], parts: Sequence[dict], interval: Interval | None
+) -> MetricResult:
+    """The :class:`MetricResult` of a request from its instances' results, each a dict of arrays
+    (``"value"``, and ``"ci_low"``, ``"ci_high"``, ``"se"`` with an interval): one instance, or one
+    per output for a per-output mean metric (their values concatenated)."""
+    names = ("value", "ci_low", "ci_high", "se") if interval is not None else ("value",)
+    fields = {}
+    for name in names:
+        arrays = [np.asarray(part[name], dtype=np.float64) for part in parts]
+        if request.per_output:
+            fields[name] = [float(v) for v in np.concatenate([a.reshape(-1) for a in arrays])]
+        else:
+            fields[name] = float(arrays[0])
+    return MetricResult(
+        request.key, request.short, outputs=list(outputs) if request.per_output else None, **fields
+    )
+
+
 class MetricSet:
     """The float64 metric instances of the requested metrics, fed chunk by chunk.
 
     A per-output mean metric is one instance per output column; ``r2_per_output`` is one
-    ``R2Score(class_aggregation=None)``; the others take all outputs at once.
+    ``R2Score(class_aggregation=None)``; the others take all outputs at once. With an
+    :class:`Interval`, each instance is a :class:`regloss.metrics.Bootstrap` of it.
     """
 
-    def __init__(self, requests: Sequence[MetricRequest], outputs: Sequence[str], huber_delta: float):
+    def __init__(
+        self,
+        requests: Sequence[MetricRequest],
+        outputs: Sequence[str],
+        huber_delta: float,
+        interval: Interval | None = None,
+    ):
         check_outputs(requests, outputs)
         self.requests = list(requests)
         self.outputs = list(outputs)
-        self._instances: list[list[tuple[metric_classes.Metric, int | None]]] = []
+        self.interval = interval
+        self._instances: list[list[tuple[object, int | None]]] = []
         for request in self.requests:
             if request.per_output and request.short != "r2":
-                self._instances.append(
-                    [(make_metric(request.short, huber_delta), j) for j in range(len(outputs))]
-                )
+                found = [(make_metric(request.short, huber_delta), j) for j in range(len(outputs))]
             else:
-                self._instances.append([(make_metric(request.short, huber_delta, request.per_output), None)])
+                found = [(make_metric(request.short, huber_delta, request.per_output), None)]
+            if interval is not None:
+                found = [(self._bootstrap(metric), column) for metric, column in found]
+            self._instances.append(found)
 
-    def update(self, y_true: np.ndarray, y_pred: np.ndarray, weight: np.ndarray | None) -> None:
-        """Add a chunk: ``y_true`` and ``y_pred`` of shape ``(rows, outputs)``, ``weight`` ``(rows,)``."""
+    def _bootstrap(self, metric):
+        from ..metrics.bootstrap import Bootstrap
+
+        interval = self.interval
+        return Bootstrap(metric, interval.replicates, interval.confidence, interval.seed)
+
+    def update(
+        self,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        weight: np.ndarray | None,
+        *,
+        mask: np.ndarray | None = None,
+        row_offset: int = 0,
+    ) -> None:
+        """Add a chunk: ``y_true`` and ``y_pred`` of shape ``(rows, outputs)``, ``weight`` and ``mask``
+        ``(rows,)`` (``mask`` and ``row_offset``, the global index of the first row, only with an
+        interval)."""
         for instances in self._instances:
             for metric, column in instances:
                 true = y_true if column is None else y_true[:, column : column + 1]
                 pred = y_pred if column is None else y_pred[:, column : column + 1]
-                if weight is None:
+                if self.interval is not None:
+                    metric.update_state(true, pred, weight, mask=mask, row_offset=row_offset)
+                elif weight is None:
                     metric.update_state(true, pred)
                 else:
                     metric.update_state(true, pred, sample_weight=weight)
@@ -102,12 +168,11 @@ class MetricSet:
     def results(self) -> list[MetricResult]:
         found = []
         for request, instances in zip(self.requests, self._instances, strict=True):
-            values = [np.asarray(metric.result(), dtype=np.float64) for metric, _ in instances]
-            if request.per_output:
-                flat = np.concatenate([value.reshape(-1) for value in values])
-                found.append(MetricResult(request.key, request.short, [float(v) for v in flat], self.outputs))
+            if self.interval is not None:
+                parts = [metric.result().as_dict() for metric, _ in instances]
             else:
-                found.append(MetricResult(request.key, request.short, float(values[0])))
+                parts = [{"value": metric.result()} for metric, _ in instances]
+            found.append(result_of(request, self.outputs, parts, self.interval))
         return found
 
 
@@ -198,12 +263,13 @@ def evaluate_files(
     drop_nan: bool = False,
     progress: Progress | None = None,
     sample_rows: int = 0,
+    interval: Interval | None = None,
 ) -> Evaluation:
     """Stream one file (truth and predictions) or two (truth, predictions) through the metrics."""
     with contextlib.ExitStack() as stack:
         tables = [stack.enter_context(open_table(path)) for path in paths]
         selection = select(tables, y_true, y_pred, weight)
-        metrics = MetricSet(requests, selection.y_true, huber_delta)
+        metrics = MetricSet(requests, selection.y_true, huber_delta, interval)
         _check_lengths(tables, selection)
         needed = [selection.needed(i) for i in range(len(tables))]
         sample = Reservoir(sample_rows, selection.outputs) if sample_rows else None
@@ -220,21 +286,31 @@ def evaluate_files(
             weights = None
             if selection.weight is not None:
                 weights = columns_of(selection.weight_source, [selection.weight], blocks)[:, 0]
+            position = rows + dropped  # the global index of the chunk's first row
             finite = np.isfinite(true).all(axis=1) & np.isfinite(pred).all(axis=1)
             if weights is not None:
                 finite &= np.isfinite(weights)
             bad = len(finite) - int(np.count_nonzero(finite))
+            mask = None
+            kept_true, kept_pred = true, pred
             if bad:
                 if first_bad is None:
-                    first_bad = rows + dropped + int(np.argmin(finite)) + 1
+                    first_bad = position + int(np.argmin(finite)) + 1
                 dropped += bad
-                true, pred = true[finite], pred[finite]
-                weights = weights[finite] if weights is not None else None
-            rows += len(true)
-            if len(true) and (drop_nan or not dropped):
-                metrics.update(true, pred, weights)
+                kept_true, kept_pred = true[finite], pred[finite]
+                if interval is None:
+                    true, pred = kept_true, kept_pred
+                    weights = weights[finite] if weights is not None else None
+                else:  # the whole chunk, so that every row keeps its index; the bad rows add nothing
+                    mask = finite
+                    true = np.where(finite[:, None], true, 0.0)
+                    pred = np.where(finite[:, None], pred, 0.0)
+                    weights = np.where(finite, weights, 0.0) if weights is not None else None
+            rows += len(kept_true)
+            if len(kept_true) and (drop_nan or not dropped):
+                metrics.update(true, pred, weights, mask=mask, row_offset=position)
                 if sample is not None:
-                    sample.add(true, pred)
+                    sample.add(kept_true, kept_pred)
             if progress is not None:
                 progress.update(tables[0].fraction_read(), rows + dropped)
         if dropped and not drop_nan:
@@ -253,4 +329,5 @@ def evaluate_files(
             results=metrics.results(),
             sample=sample,
             inputs=[str(path) for path in paths],
+            interval=interval,
         )

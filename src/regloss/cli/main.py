@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from .engine import DEFAULT_CHUNK_ROWS, SAMPLE_ROWS, Evaluation, evaluate_files
+from .engine import DEFAULT_CHUNK_ROWS, SAMPLE_ROWS, Evaluation, Interval, evaluate_files
 from .errors import CliError
 from .files import StagedFile, check_destination, commit_all
 from .names import DEFAULT_METRICS, METRICS, PER_OUTPUT, catalogue, parse_metrics
@@ -48,6 +48,48 @@ def _huber_delta(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise CliError(f"bad --huber-delta {text!r}: it must be a finite number > 0")
     return value
+
+
+DEFAULT_REPLICATES = 200
+DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:  # NaN included
+        raise CliError(
+            f"bad --ci {text!r}: it must be a number strictly between 0 and 1 (0.95: a 95% interval)"
+        )
+    return value
+
+
+def _whole_number(text: str, flag: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise CliError(f"bad {flag} {text!r}: it must be a whole number {bound}")
+    return value
+
+
+def _interval(args: argparse.Namespace) -> Interval | None:
+    """The bootstrap settings of ``--ci``, ``--replicates`` and ``--seed`` (None without ``--ci``)."""
+    if args.ci is None:
+        given = [flag for flag, value in (("--replicates", args.replicates), ("--seed", args.seed)) if value]
+        if given:
+            raise CliError(f"{' and '.join(given)} need{'s' if len(given) == 1 else ''} --ci")
+        return None
+    replicates = DEFAULT_REPLICATES
+    if args.replicates is not None:
+        replicates = _whole_number(args.replicates, "--replicates", 2)
+    seed = DEFAULT_SEED if args.seed is None else _whole_number(args.seed, "--seed", 0, MAX_SEED)
+    return Interval(_confidence(args.ci), replicates, seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +147,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--drop-nan", action="store_true", help="leave out rows with NaN or infinite values"
     )
+    evaluate.add_argument(
+        "--ci",
+        metavar="C",
+        help="add a Poisson-bootstrap percentile interval of confidence C (0 < C < 1, e.g. 0.95) and "
+        "the standard error to every metric",
+    )
+    evaluate.add_argument(
+        "--replicates",
+        metavar="N",
+        help=f"bootstrap replicates of --ci (a whole number >= 2; default {DEFAULT_REPLICATES})",
+    )
+    evaluate.add_argument(
+        "--seed",
+        metavar="S",
+        help=f"seed of the bootstrap of --ci (0 to {MAX_SEED}; default {DEFAULT_SEED})",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar and no notes on stderr")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -119,7 +177,9 @@ def _split(text: str | None, flag: str) -> list[str] | None:
     return split_names(text, flag)
 
 
-def _evaluate(args: argparse.Namespace, requests, delta: float, sample_rows: int) -> Evaluation:
+def _evaluate(
+    args: argparse.Namespace, requests, delta: float, sample_rows: int, interval: Interval | None
+) -> Evaluation:
     columns = {
         "y_true": _split(args.y_true, "--y-true"),
         "y_pred": _split(args.y_pred, "--y-pred"),
@@ -135,6 +195,7 @@ def _evaluate(args: argparse.Namespace, requests, delta: float, sample_rows: int
             huber_delta=delta,
             drop_nan=args.drop_nan,
             scheduler=args.scheduler,
+            interval=interval,
         )
     paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
     progress = Progress() if Progress.wanted(args.quiet) else None
@@ -148,6 +209,7 @@ def _evaluate(args: argparse.Namespace, requests, delta: float, sample_rows: int
             drop_nan=args.drop_nan,
             progress=progress,
             sample_rows=sample_rows,
+            interval=interval,
         )
     finally:
         if progress is not None:
@@ -158,6 +220,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """``regloss evaluate``: check every option, stream the data, then write every output."""
     requests = parse_metrics(args.metrics)
     delta = _huber_delta(args.huber_delta)
+    interval = _interval(args)
     if args.engine == "dask":
         if args.path_pred is not None:
             raise CliError("--engine dask takes one PATH (a file, a directory or a glob of files)")
@@ -176,7 +239,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         # 0/0 and x/0 in a result (an r2 of constant truth) are reported as null/nan, not warned about
         warnings.simplefilter("ignore", RuntimeWarning)
-        evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0)
+        evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0, interval)
     text = render(evaluation, args.format)
 
     staged = []

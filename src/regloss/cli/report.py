@@ -10,6 +10,11 @@ Metric keys are the names as typed after ``--metrics``; a value is a float (``re
 reads back as the same float64) or a list of floats, one per output; NaN and infinities are
 ``null``. CSV has the header ``metric,output,value`` (``output`` empty for a value over all outputs;
 non-finite values as ``nan``, ``inf``, ``-inf``).
+
+With ``--ci`` each metric's object also has ``ci_low``, ``ci_high``, ``se`` (shaped like
+``value``), ``confidence``, ``replicates`` and ``seed``, right after ``value``; CSV appends the
+columns ``ci_low,ci_high,se,confidence,replicates,seed``; the table has the columns ``ci_low``,
+``ci_high`` and ``se`` and a line ``interval:`` with the settings.
 """
 
 from __future__ import annotations
@@ -23,31 +28,46 @@ from .._version import __version__
 from .engine import Evaluation, MetricResult
 
 FORMATS = ("table", "json", "csv")
+BOUNDS = ("ci_low", "ci_high", "se")
+SETTINGS = ("confidence", "replicates", "seed")
 
 
 def _json_number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _rows(result: MetricResult) -> list[tuple[str, str, float]]:
-    """``(metric, output, value)`` rows of one result (output empty for a single value)."""
+def _numbers(result: MetricResult, interval) -> list[str]:
+    """The names of a result's numbers: ``value``, and the interval's with ``--ci``."""
+    return ["value", *BOUNDS] if interval is not None else ["value"]
+
+
+def _rows(result: MetricResult, interval=None) -> list[tuple]:
+    """``(metric, output, value[, ci_low, ci_high, se])`` rows of one result (output empty for a
+    single value)."""
+    columns = [getattr(result, name) for name in _numbers(result, interval)]
     if isinstance(result.value, list):
         return [
-            (result.key, output, value) for output, value in zip(result.outputs, result.value, strict=True)
+            (result.key, output, *numbers) for output, *numbers in zip(result.outputs, *columns, strict=True)
         ]
-    return [(result.key, "", result.value)]
+    return [(result.key, "", *columns)]
 
 
 def as_json(evaluation: Evaluation) -> str:
+    interval = evaluation.interval
     metrics = {}
     for result in evaluation.results:
+        entry = {}
+        for name in _numbers(result, interval):
+            number = getattr(result, name)
+            if isinstance(number, list):
+                entry[name] = [_json_number(value) for value in number]
+            else:
+                entry[name] = _json_number(number)
+        if interval is not None:
+            entry.update({name: getattr(interval, name) for name in SETTINGS})
         if isinstance(result.value, list):
-            metrics[result.key] = {
-                "value": [_json_number(value) for value in result.value],
-                "outputs": list(result.outputs),
-            }
-        else:
-            metrics[result.key] = {"value": _json_number(result.value)}
+            entry["outputs"] = list(result.outputs)
+        metrics[result.key] = entry
     document = {
         "regloss": __version__,
         "rows": evaluation.rows,
@@ -63,10 +83,12 @@ def as_json(evaluation: Evaluation) -> str:
 def as_csv(evaluation: Evaluation) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["metric", "output", "value"])
+    interval = evaluation.interval
+    settings = [] if interval is None else [repr(interval.confidence), interval.replicates, interval.seed]
+    writer.writerow(["metric", "output", "value", *(() if interval is None else (*BOUNDS, *SETTINGS))])
     for result in evaluation.results:
-        for metric, output, value in _rows(result):
-            writer.writerow([metric, output, repr(value)])
+        for metric, output, *numbers in _rows(result, interval):
+            writer.writerow([metric, output, *map(repr, numbers), *settings])
     return buffer.getvalue()
 
 
@@ -78,18 +100,27 @@ def as_table(evaluation: Evaluation) -> str:
         f"weight:  {selection.weight if selection.weight is not None else 'none'}",
         f"y_true:  {', '.join(selection.y_true)}",
         f"y_pred:  {', '.join(selection.y_pred)}",
-        "",
     ]
-    rows = [("metric", "output", "value")]
+    interval = evaluation.interval
+    if interval is not None:
+        lines.append(
+            f"ci:      {interval.confidence:g} (Poisson bootstrap percentile interval; {interval.replicates} "
+            f"replicates, seed {interval.seed})"
+        )
+    lines.append("")
+    rows = [("metric", "output", "value", *(() if interval is None else BOUNDS))]
     for result in evaluation.results:
-        rows += [(metric, output, f"{value:.8g}") for metric, output, value in _rows(result)]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        rows += [
+            (metric, output, *(f"{number:.8g}" for number in numbers))
+            for metric, output, *numbers in _rows(result, interval)
+        ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     has_outputs = any(row[1] for row in rows[1:])
-    for metric, output, value in rows:
+    for metric, output, *numbers in rows:
         cells = [metric.ljust(widths[0])]
         if has_outputs:
             cells.append(output.ljust(widths[1]))
-        cells.append(value.rjust(widths[2]))
+        cells += [number.rjust(width) for number, width in zip(numbers, widths[2:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines) + "\n"
 

@@ -166,8 +166,8 @@ class BootstrapStatistic:
         R2 without aggregation)."""
         statistic, replicates = self.statistic, dict(state["replicates"])
         if isinstance(statistic, MeanStatistic):
-            xp, _ = _namespace_of(state["rows"])
-            replicates["rows"] = acc.zeros_count(xp, acc.precision_of(xp))
+            xp, rows = _namespace_of(state["rows"])  # a zero count on the state's device
+            replicates["rows"] = acc.zeros_count(xp, acc.precision_of(xp), device_of(xp, rows))
         return statistic.result(replicates, dtype)
 
     def result(self, state: dict, confidence: float = 0.95, dtype: str = "float32") -> dict:
@@ -186,6 +186,15 @@ class BootstrapStatistic:
             "ci_high": cast(high),
             "se": cast(se),
         }
+
+
+def _row_count(count) -> int:
+    """A concrete row count (int64 0-d, or two uint32 words) as a Python int, with ``int()`` of
+    each word: ``acc.count_as_int`` goes through NumPy, which array-api-strict arrays on a
+    non-default device refuse."""
+    if count.ndim == 0:
+        return int(count)
+    return int(count[0]) * 2**32 + int(count[1])
 
 
 def _caster(xp, name):
@@ -260,7 +269,7 @@ class Bootstrap:
 
         state = self.state if self.state is not None else self.statistic.init(y_pred)
         if row_offset is None:
-            row_offset = acc.count_as_int(state["rows"])
+            row_offset = _row_count(state["rows"])
         elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
             raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
         new = self.statistic.update(state, y_true, y_pred, sample_weight, mask, row_offset)

@@ -100,7 +100,8 @@ class _Words:
     def mul_constant(self, a, constant: int):
         """``a * constant`` modulo 2**32 (split into 16-bit halves in int64: no overflow)."""
         if not self.wide:
-            return a * self.constant(constant)
+            # the constant on ``a``'s device (array-api-strict refuses to mix devices)
+            return a * self.constant(constant, array_api_compat.device(a))
         low, high = constant & 0xFFFF, constant >> 16
         return (a * low + (((a * high) & 0xFFFF) << 16)) & MASK
 
@@ -156,10 +157,10 @@ def bits(xp, seed: int, first_row: int, rows: int, replicates: int, device=None)
 def counts_from_bits(xp, hashed, dtype):
     """The Poisson(1) counts of hash words, as ``dtype`` (a dtype object of ``xp``): the number of
     thresholds each word reaches, added up in uint8 (a fifth of the memory traffic of float64)."""
-    words = _words(xp)
-    count = xp.astype(hashed >= words.constant(THRESHOLDS[0]), xp.uint8)
+    words, device = _words(xp), array_api_compat.device(hashed)  # constants on the words' device
+    count = xp.astype(hashed >= words.constant(THRESHOLDS[0], device), xp.uint8)
     for threshold in THRESHOLDS[1:]:
-        count = count + xp.astype(hashed >= words.constant(threshold), xp.uint8)
+        count = count + xp.astype(hashed >= words.constant(threshold, device), xp.uint8)
     return xp.astype(count, dtype)
 
 

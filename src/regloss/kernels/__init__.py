@@ -125,7 +125,7 @@ def evaluate(formula, params: dict, y_true, y_pred, element_mask, sample_weight,
     return _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)
 
 
-def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator):
+def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms):
     """The bootstrap's replicate sums from the numba tier
     (:func:`regloss.kernels.numba_tier.poisson_weighted_sums`), or None when NumPy inputs do not
     take the accelerated tier (numba missing, ``accelerator()`` not ``"auto"``/``"numba"``)."""
@@ -134,4 +134,4 @@ def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator
     tier = _numba_tier()
     if tier is None:
         return None
-    return tier.poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator)
+    return tier.poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms)

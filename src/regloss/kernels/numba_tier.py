@@ -432,7 +432,7 @@ _POISSON_BLOCK = 4096
 
 
 @numba.njit(parallel=True, fastmath=_KERNEL_FLAGS, cache=True)
-def _poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms_by_column, indicator, out):
+def _poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms_by_column, out):
     columns, rows = terms_by_column.shape
     for r in numba.prange(replicate_keys.size):
         key = numba.uint64(replicate_keys[r])
@@ -444,20 +444,16 @@ def _poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms_by_column
                 counts[b] = poisson_count(poisson_mix(numba.uint64(row_keys[first + b]) ^ key), thresholds)
             for j in range(columns):
                 total = 0.0
-                if indicator[j]:
-                    for b in range(size):
-                        total += min(counts[b], 1.0) * terms_by_column[j, first + b]
-                else:
-                    for b in range(size):
-                        total += counts[b] * terms_by_column[j, first + b]
+                for b in range(size):
+                    total += counts[b] * terms_by_column[j, first + b]
                 sums[j] += total
         for j in range(columns):
             out[r, j] = sums[j]
 
 
-def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator):
-    """``out[r, j] = sum_b c(r, b, j) * terms[b, j]`` with ``c`` the Poisson count of row ``b`` in
-    replicate ``r`` (or 1 where it is non-zero, for the ``indicator`` columns): the bootstrap's
+def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms):
+    """``out[r, j] = sum_b c(r, b) * terms[b, j]`` with ``c`` the Poisson count of row ``b`` in
+    replicate ``r``: the bootstrap's
     replicate sums in one pass, parallel over replicates; each replicate's sum runs over blocks of
     rows in order, with a fixed vectorised order inside a block, so it is bit-identical for any
     thread count. ``row_keys``/``replicate_keys``: uint32 keys of :mod:`regloss.metrics.poisson`;
@@ -472,7 +468,6 @@ def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms, indicator
             np.ascontiguousarray(replicate_keys, dtype=np.uint32),
             np.asarray(thresholds, dtype=np.uint64),
             np.ascontiguousarray(np.asarray(terms, dtype=_F64).T),
-            np.asarray(indicator, dtype=np.bool_),
             out,
         )
     return out

@@ -132,13 +132,11 @@ class BootstrapStatistic:
             return None
         columns = [xp.reshape(xp.astype(terms[name], xp.float64), (rows, -1)) for name in names]
         widths = [column.shape[1] for column in columns]
-        indicator = [False] * sum(widths)  # R2's sample count takes the counts too (see update)
         sums = kernels.poisson_weighted_sums(
             poisson.row_keys(xp, self.seed, row_offset, rows),
             poisson.replicate_keys(xp, self.replicates),
             poisson.THRESHOLDS,
             xp.concat(columns, axis=1),
-            indicator,
         )
         if sums is None:
             return None

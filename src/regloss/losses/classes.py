@@ -163,6 +163,11 @@ class Loss:
             keras_mask=_keras_mask(y_pred),
         )
         y_true, y_pred = prepare_inputs(xp, arrays["y_true"], arrays["y_pred"], self.dtype)
+        plain = arrays["sample_weight"] is None and arrays["mask"] is None and arrays["keras_mask"] is None
+        if plain and not (fusable and kernels.active()):
+            mean = self._mean_of_all_errors(xp, formula, y_true, y_pred)
+            if mean is not None:
+                return finish(xp, mean, self.dtype)
         input_shape = shape_of(y_pred)
         axes = self._reduced_axes(len(input_shape))
         per_sample_shape = remove_axes(input_shape, axes)
@@ -179,10 +184,6 @@ class Loss:
             )
             if fused is not None:
                 return fused
-        if element_mask is None and arrays["sample_weight"] is None:
-            mean = self._mean_of_all_errors(xp, formula, y_true, y_pred)
-            if mean is not None:
-                return finish(xp, mean, self.dtype)
         if element_mask is not None:
             zeros = xp.zeros_like(y_pred)
             y_true = xp.where(element_mask, y_true, zeros)

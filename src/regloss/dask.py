@@ -63,10 +63,10 @@ Confidence intervals (``confidence=``)
     rows included.
 
 The metric classes and Dask arrays
-    ``metric.update_state(dask_true, dask_pred)`` (the class itself) makes the state lazy Dask
-    arrays whose task graph grows with every batch and holds on to every batch's graph.
-    :func:`update_state` here computes the batch's state eagerly (one pass) and merges it into the
-    metric's NumPy state, so the state stays a few numbers: the documented exception to laziness.
+    ``metric.update_state(dask_true, dask_pred)`` (the class itself) computes the batch's few sums
+    at once and keeps a NumPy state: the documented exception to laziness, so that the state does
+    not become a task graph that grows with every batch. :func:`update_state` here does the same for
+    several metrics in one pass over the batch (and counts a 1-D batch's rows as samples).
 
 Requires ``dask[array]`` (``pip install "regloss[dask]"``; Dask DataFrames need
 ``dask[dataframe]``, a cluster ``distributed``). ``import regloss`` never imports this module.

@@ -1,11 +1,8 @@
-"""Generate a forecasts dataset like examples/data/forecasts.csv: two years of daily temperatures
-at three stations, with a day-ahead forecast for each and a weight (weekend days count half).
+"""Generate examples/data/forecasts.csv: two years of daily temperatures at three stations, with a
+day-ahead forecast for each and a weight (weekend days count half).
 
-The shipped examples/data/forecasts.csv predates this script (no generator was recorded with it);
-this script makes data of the same columns and meaning, reproducibly (fixed seed: the same file
-every time), for examples and tests that need more or fresh data. It does not overwrite the shipped
-file unless told to: examples/quickstart.py's remarks describe that file (its MAPE explodes on a
-truth of -0.00).
+The shipped file is this script's output (``python examples/make_forecasts.py
+examples/data/forecasts.csv``; fixed seed: the same file every time).
 
 The truth at each station is a seasonal cycle (coldest in mid-January, warmest in mid-July) plus
 weather anomalies that persist for a few days (an AR(1) process) and are partly shared between the

@@ -1,0 +1,132 @@
+"""The command line on a big CSV: `regloss evaluate` beside `pandas.read_csv` plus scikit-learn.
+
+Writes a CSV of ``--gigabytes`` GB (columns ``y_true,y_pred``, six decimals; a block of one million
+random rows written again and again, so generating it is quick), then runs, each in a fresh
+process whose peak resident memory (``VmHWM``) is read at its end:
+
+* ``regloss evaluate FILE --metrics mse,rmse,mae,r2 --format json --quiet`` (the default
+  ``--chunk-rows``);
+* ``pandas.read_csv(FILE)`` then scikit-learn's ``mean_squared_error``, ``root_mean_squared_error``,
+  ``mean_absolute_error`` and ``r2_score`` (the whole file in memory).
+
+Prints, for each, the time, the peak resident memory, rows/s, and the metrics (which must agree).
+
+Run:  python benchmarks/cli.py [--gigabytes 2] [--dir PATH]
+Needs pandas and scikit-learn (``pip install pandas scikit-learn``) for the peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+BLOCK_ROWS = 1_000_000
+
+PEAK = textwrap.dedent(
+    """
+    def peak_mb():
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    """
+)
+
+REGLOSS = PEAK + textwrap.dedent(
+    """
+    import contextlib, io, json, sys
+    from regloss.cli.main import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["evaluate", sys.argv[1], "--metrics", "mse,rmse,mae,r2", "--format", "json", "--quiet"])
+    report = json.loads(out.getvalue())
+    values = {name: entry["value"] for name, entry in report["metrics"].items()}
+    print(json.dumps({"rows": report["rows"], "values": values, "peak_mb": peak_mb(), "code": code}))
+    """
+)
+
+PANDAS = PEAK + textwrap.dedent(
+    """
+    import json, sys
+    import pandas as pd
+    from sklearn import metrics
+    table = pd.read_csv(sys.argv[1])
+    y_true, y_pred = table["y_true"].to_numpy(), table["y_pred"].to_numpy()
+    values = {
+        "mse": metrics.mean_squared_error(y_true, y_pred),
+        "rmse": metrics.root_mean_squared_error(y_true, y_pred),
+        "mae": metrics.mean_absolute_error(y_true, y_pred),
+        "r2": metrics.r2_score(y_true, y_pred),
+    }
+    print(json.dumps({"rows": len(table), "values": values, "peak_mb": peak_mb(), "code": 0}))
+    """
+)
+
+
+def write_csv(path: Path, gigabytes: float) -> int:
+    rng = np.random.default_rng(0)
+    y_true = rng.normal(10.0, 5.0, BLOCK_ROWS)
+    y_pred = y_true + rng.normal(0.0, 1.5, BLOCK_ROWS)
+    block = "".join(f"{t:.6f},{p:.6f}\n" for t, p in zip(y_true, y_pred, strict=True)).encode()
+    repeats = max(1, round(gigabytes * 1e9 / len(block)))
+    with open(path, "wb") as file:
+        file.write(b"y_true,y_pred\n")
+        for _ in range(repeats):
+            file.write(block)
+    return repeats * BLOCK_ROWS
+
+
+def timed(script: str, path: Path) -> dict:
+    start = time.perf_counter()
+    output = subprocess.run(
+        [sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True
+    ).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    report["seconds"] = time.perf_counter() - start
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gigabytes", type=float, default=2.0)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+    temporary = None
+    if args.dir is None:
+        temporary = tempfile.TemporaryDirectory(prefix="regloss-cli-bench-")
+        args.dir = Path(temporary.name)
+    try:
+        path = args.dir / "big.csv"
+        start = time.perf_counter()
+        rows = write_csv(path, args.gigabytes)
+        size = path.stat().st_size
+        print(
+            f"{path}: {size / 1e9:.2f} GB, {rows:.3g} rows (written in {time.perf_counter() - start:.0f} s)"
+        )
+        results = {"regloss evaluate": timed(REGLOSS, path)}
+        try:
+            results["pandas.read_csv + scikit-learn"] = timed(PANDAS, path)
+        except subprocess.CalledProcessError as error:
+            print(f"pandas + scikit-learn did not run: {error.stderr.strip().splitlines()[-1]}")
+        print(f"{'':34}{'time':>9}{'peak RSS':>11}{'rows/s':>11}   mse, rmse, mae, r2")
+        for name, report in results.items():
+            values = ", ".join(f"{report['values'][key]:.9g}" for key in ("mse", "rmse", "mae", "r2"))
+            print(
+                f"{name:<34}{report['seconds']:8.1f}s{report['peak_mb']:9.0f} MB"
+                f"{report['rows'] / report['seconds']:11.3g}   {values}"
+            )
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+
+
+if __name__ == "__main__":
+    main()

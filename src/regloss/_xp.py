@@ -159,17 +159,21 @@ def _same_library_pair(arguments: dict):
     common call, whose general resolution is a noticeable share of a small eager call); else None."""
     y_true, y_pred = arguments.get("y_true"), arguments.get("y_pred")
     cls = type(y_pred)
-    if type(y_true) is not cls or any(
-        value is not None for name, value in arguments.items() if name not in ("y_true", "y_pred")
-    ):
+    if type(y_true) is not cls:
         return None
+    for name, value in arguments.items():
+        if value is not None and name != "y_true" and name != "y_pred":
+            return None
     xp = _NAMESPACE_BY_TYPE.get(cls)
     if xp is None:  # NumPy, array-likes, or a type not seen yet: the general path
         return None
     device = device_of(xp, y_pred)
     if device is None or device_of(xp, y_true) != device:
         return None
-    if not (_is_real_dtype_name(dtype_name(y_true.dtype)) and _is_real_dtype_name(dtype_name(y_pred.dtype))):
+    dtype = y_pred.dtype
+    if not _is_real_dtype_name(dtype_name(dtype)):
+        return None
+    if y_true.dtype != dtype and not _is_real_dtype_name(dtype_name(y_true.dtype)):
         return None
     return xp
 

@@ -45,7 +45,10 @@ _PLAIN_TYPES = (*_ARRAY_TYPES, float, int, bool, type(None))
 def numpy_arrays(*values) -> bool:
     """Whether every value is exactly a ``numpy.ndarray`` (or ``numpy.memmap``), a Python number (a
     scalar sample weight) or ``None``: no other subclass, no list, no array of another library."""
-    return all(type(value) in _PLAIN_TYPES for value in values)
+    for value in values:  # noqa: SIM110 - a loop, not all(<generator>): measured faster per call
+        if type(value) not in _PLAIN_TYPES:
+            return False
+    return True
 
 
 _numba = {"module": None, "available": None}

@@ -82,17 +82,20 @@ def log_cosh_error(xp, y_true, y_pred):
 # ------------------------------------------------------------------ per-sample over axes
 
 
-def l2_normalize(xp, x, axis):
-    """``x * rsqrt(max(sum(x**2, axis), eps**2))``: Keras's ``x / max(||x||, eps)``, with a
-    finite gradient at a zero vector."""
+def inverse_norm(xp, x, axis):
+    """``rsqrt(max(sum(x**2, axis), eps**2))``: ``1 / max(||x||, eps)`` as in Keras's
+    ``l2_normalize``, with a finite gradient at a zero vector."""
     eps = config.epsilon()
-    square_sum = xp.sum(x * x, axis=axis, keepdims=True)
-    return x * (1.0 / xp.sqrt(clip(xp, square_sum, lower=eps * eps)))
+    return 1.0 / xp.sqrt(clip(xp, xp.sum(x * x, axis=axis), lower=eps * eps))
 
 
 def negative_cosine_similarity(xp, y_true, y_pred, axis):
-    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``"""
-    return -xp.sum(l2_normalize(xp, y_true, axis) * l2_normalize(xp, y_pred, axis), axis=axis)
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``, computed as
+    ``-sum(y_true y_pred, axis) * inverse_norm(y_true) * inverse_norm(y_pred)``: the same value
+    (the norms are constant along ``axis``) in three passes over the inputs instead of six."""
+    return -xp.sum(y_true * y_pred, axis=axis) * (
+        inverse_norm(xp, y_true, axis) * inverse_norm(xp, y_pred, axis)
+    )
 
 
 def dice_loss(xp, y_true, y_pred, axis):

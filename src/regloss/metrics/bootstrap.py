@@ -29,7 +29,6 @@ in order. Streams that are merged must use distinct global row indices (pass ``r
 
 from __future__ import annotations
 
-import copy
 import math
 
 import array_api_compat
@@ -295,21 +294,16 @@ class Bootstrap:
         self.state = None
 
     def merge_state(self, *others):
-        merged = self.state
-        for position, other in enumerate(others):
-            if type(other) is not type(self):
-                raise TypeError(
-                    f"merge_state takes Bootstrap metrics; received {type(other).__name__} "
-                    f"as argument {position}"
-                )
-            if other.get_config() | {"name": None} != self.get_config() | {"name": None}:
-                raise ValueError(
-                    f"merge_state takes Bootstrap metrics of one configuration; this one has "
-                    f"{self.get_config()}, argument {position} has {other.get_config()}"
-                )
-            if other.state is not None:
-                merged = other.state if merged is None else self.statistic.merge(merged, other.state)
-        self.state = merged
+        """Add the states of other ``Bootstrap`` metrics of this configuration (their rows must have
+        other global indices); ``TypeError``/``ValueError`` otherwise, the state unchanged."""
+        from .classes import merged_state
+
+        self.state = merged_state(self, others)
+
+    def _comparable_config(self) -> dict:
+        config = self.get_config()
+        config.pop("name", None)
+        return config
 
     def get_config(self) -> dict:
         return {
@@ -328,13 +322,6 @@ class Bootstrap:
         spec = config.pop("metric")
         metric = METRIC_CLASSES[spec["class_name"]].from_config(spec["config"])
         return cls(metric, **config)
-
-    def __deepcopy__(self, memo):
-        clone = type(self).__new__(type(self))
-        memo[id(self)] = clone
-        for key, value in self.__dict__.items():
-            clone.__dict__[key] = copy.deepcopy(value, memo)
-        return clone
 
     def __repr__(self):
         return (

@@ -9,7 +9,6 @@ state is replaced, so the state is exactly what it was.
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 from .._shapes import standardize_axis_argument
@@ -27,6 +26,29 @@ def _computed(state: dict) -> dict:
 
     (computed,) = dask.compute(state)
     return computed
+
+
+def merged_state(metric, others):
+    """The state of ``metric`` merged with those of ``others`` (``merge_state``'s work, shared by
+    the metric classes and :class:`regloss.metrics.Bootstrap`): each must be of ``metric``'s class
+    and have its ``_comparable_config()``, else ``TypeError`` / ``ValueError`` before anything is
+    merged."""
+    merged = metric.state
+    for position, other in enumerate(others):
+        if type(other) is not type(metric):
+            raise TypeError(
+                f"merge_state takes {type(metric).__name__} metrics; received "
+                f"{type(other).__name__} as argument {position}"
+            )
+        mine, theirs = metric._comparable_config(), other._comparable_config()
+        if mine != theirs:
+            raise ValueError(
+                f"merge_state takes metrics of one configuration; this one has {mine}, "
+                f"argument {position} has {theirs}"
+            )
+        if other.state is not None:
+            merged = other.state if merged is None else metric.statistic.merge(merged, other.state)
+    return merged
 
 
 class Metric:
@@ -95,23 +117,7 @@ class Metric:
         """Add the states of other metrics of this class and configuration (their data, as if
         this metric had seen it too). ``TypeError`` for another class, ``ValueError`` for another
         configuration; on any error the state is unchanged."""
-        merged = self.state
-        for position, other in enumerate(others):
-            if type(other) is not type(self):
-                raise TypeError(
-                    f"merge_state takes {type(self).__name__} metrics; received "
-                    f"{type(other).__name__} as argument {position}"
-                )
-            mine, theirs = self._comparable_config(), other._comparable_config()
-            if mine != theirs:
-                raise ValueError(
-                    f"merge_state takes metrics of one configuration; this one has {mine}, "
-                    f"argument {position} has {theirs}"
-                )
-            if other.state is None:
-                continue
-            merged = other.state if merged is None else self.statistic.merge(merged, other.state)
-        self.state = merged
+        self.state = merged_state(self, others)
 
     def _comparable_config(self) -> dict:
         config = self.get_config()
@@ -130,18 +136,6 @@ class Metric:
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
         return cls(**config)
-
-    def __copy__(self):
-        clone = type(self).__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        return clone
-
-    def __deepcopy__(self, memo):
-        clone = type(self).__new__(type(self))
-        memo[id(self)] = clone
-        for key, value in self.__dict__.items():
-            clone.__dict__[key] = copy.deepcopy(value, memo)
-        return clone
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())

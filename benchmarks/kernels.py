@@ -476,19 +476,58 @@ def best_tier(name, times, large):
     return blocked_time, "numpy"
 
 
+BLOCKED_TARGETS = (
+    # the same, for the blocked NumPy tier (the class call under accelerator="numpy")
+    (("mean_squared_error",), "floor", 3.0, "within 3x of the floor"),
+    (("mean_absolute_error",), "floor", 4.0, "within 4x of the floor"),
+    (tuple(LOSSES), "numpy", 1.0, "faster than the plain NumPy formula"),
+    (tuple(LOSSES), "torch", 1.0, "faster than torch (2 threads)"),
+)
+
+SMALL_TARGETS = (
+    # (candidate, peer, limit, what) for the (32, 10) call of MSE
+    (
+        "mean_squared_error/class",
+        "mean_squared_error/numpy",
+        2.0,
+        "class call within 2x of np.mean(np.square(a - b))",
+    ),
+    (
+        "mean_squared_error/functional",
+        "mean_squared_error/numpy per sample",
+        1.3,
+        "functional within 1.3x of np.mean(np.square(a - b), axis=-1)",
+    ),
+)
+
+
+def verdict_line(label, what, mine, other, peer, limit):
+    if not mine or not other:
+        return f"  {label:8} {what}: no {peer} timing"
+    ratio = mine / other
+    return f"  {label:8} {what}: {ratio:.2f}x of {peer} -> {'holds' if ratio <= limit else 'MISSED'}"
+
+
 def verdicts(times, floor):
-    """The large-input targets of issue 11 for the best tier, each with its measured ratio."""
-    print("\ntargets (large, best tier):")
-    for names, peer, limit, what in TARGETS:
-        for name in names:
-            mine, _ = best_tier(name, times, True)
-            other = floor if peer == "floor" else median_iqr(times.get(f"{name}/{peer}", []))[0]
-            if not other:
-                print(f"  {SHORT[name]:8} {what}: no {peer} timing")
-                continue
-            ratio = mine / other
-            verdict = "holds" if ratio <= limit else "MISSED"
-            print(f"  {SHORT[name]:8} {what}: {ratio:.2f}x of {peer} -> {verdict}")
+    """The large-input targets of issue 11 for the best tier and for the blocked NumPy tier, each
+    with its measured ratio."""
+    for title, targets, tier_time in (
+        ("best tier", TARGETS, lambda name: best_tier(name, times, True)[0]),
+        ("blocked NumPy tier", BLOCKED_TARGETS, lambda name: median_iqr(times[f"{name}/class"])[0]),
+    ):
+        print(f"\ntargets (large, {title}):")
+        for names, peer, limit, what in targets:
+            for name in names:
+                other = floor if peer == "floor" else median_iqr(times.get(f"{name}/{peer}", []))[0]
+                print(verdict_line(SHORT[name], what, tier_time(name), other, peer, limit))
+
+
+def small_verdicts(times):
+    """The (32, 10) targets of issue 11 (blocked tier: small calls never take numba)."""
+    print("\ntargets (small):")
+    for candidate, peer, limit, what in SMALL_TARGETS:
+        mine, other = median_iqr(times.get(candidate, []))[0], median_iqr(times.get(peer, []))[0]
+        print(verdict_line("MSE", what, mine, other, peer.split("/")[1], limit))
 
 
 def report(label, a, b, times, candidates, large):
@@ -534,6 +573,8 @@ def report(label, a, b, times, candidates, large):
         print(f"{SHORT[name]:8}{best:>7}" + "".join(cells))
     if large and floor:
         verdicts(times, floor)
+    if not large:
+        small_verdicts(times)
 
     if not large:
         return

@@ -5,12 +5,14 @@ The inputs (already validated, of one shape and in the compute dtype) are seen a
 where the losses reduce the trailing axes ``k, ..., ndim - 1`` (the last axis for the
 mean-over-outputs losses; ``axis`` for cosine, Dice and Tversky when it names trailing axes).
 
-Partition (fixed by the shape alone, never by the thread count)
-    * *flat* blocks of :data:`BLOCK_ELEMENTS` consecutive elements, used when no statistic per
+Partition (fixed by the shape, the loss and the presence of a mask; never by the thread count)
+    * *flat* blocks of ``B`` consecutive elements (:data:`TEMPORARY_ELEMENTS`: from 13653 to 40960,
+      by how many arrays the loss's generic formula keeps alive), used when no statistic per
       sample is needed (a reducing mode without weights or masks of a mean-over-outputs loss, and the
       whole-batch Dice/Tversky with ``axis=None``);
-    * *row* blocks of ``max(1, BLOCK_ELEMENTS // cols)`` whole samples otherwise; a sample longer than
-      a block is summed over flat column blocks of its own, in order.
+    * *row* blocks of whole samples otherwise (as many as keep their elements' and per-sample values'
+      live arrays within :data:`TEMPORARY_ELEMENTS`, at least one); a sample longer than a flat
+      block is summed over flat column blocks of its own, in order.
 
 In a block the generic elementwise function of :mod:`regloss.losses.formulas` runs with
 ``xp = array_api_compat.numpy`` (see :func:`numpy_namespace`) in the
@@ -45,12 +47,21 @@ import numpy as np
 from .. import config
 from ..losses import formulas
 
-BLOCK_ELEMENTS = 22528
-"""Elements per block (88 KiB of float32 per temporary), chosen by measurement (MSE, 1e7 float32,
-2 threads): with 2**14 the second thread gained nothing (the per-block Python work holds the GIL
-long enough to serialise the threads), 2**15 cut the time by half; but the generic Huber and MSLE
-keep four temporaries of a block alive, and two threads of 2**15-element blocks took 1.33% of a
-1e7-element pair in tracemalloc's peak. 22528 keeps every loss below 1% and most of the gain."""
+TEMPORARY_ELEMENTS = 73728
+"""Elements that the live temporaries of one block may hold (288 KiB of float32): a loss whose generic
+formula keeps ``live_arrays`` block-sized arrays alive at once gets blocks of
+``TEMPORARY_ELEMENTS // live_arrays`` elements (:func:`block_elements`): 36864 for MSE, MAE and
+Dice and Tversky over every axis, 24576 for MAPE and LogCosh, 18432 for MSLE and Huber; a mask adds
+three live arrays. Row blocks also count the per-sample values (:meth:`_Call.rows_per_block`).
+
+Chosen by measurement (1e7 float32 elements, 2 threads, tracemalloc and the median of 15
+interleaved runs, the floor ``torch.sum(a) + torch.sum(b)`` 4.0 ms): the time falls steeply with
+the block (MSE: 14.3 ms with 22528 elements, 11.1 ms with 32768, 11.0 ms with 40960, 10.3 ms with
+65536; blocks of 16384 took 19-23 ms), because each NumPy call of a block releases and retakes the
+GIL, and on 2 cores the two threads then wait for each other; the tracemalloc peak grows with it
+(``live_arrays`` arrays per thread: MSE 0.47% of the inputs' bytes with 22528, 0.83% with 40960,
+1.00% with 49152). With 73728, every loss peaked at 0.57-0.79% of a 1e7-element float32 pair on 2
+threads (MSE 0.85% in 1 run of 40; with 81920 it reached 0.93%)."""
 
 PARALLEL_ELEMENTS = 1 << 18
 """Inputs with fewer elements run on the calling thread (a thread hand-off costs ~50 us)."""
@@ -102,6 +113,21 @@ def run_blocks(block, count: int, elements: int) -> list:
     return results
 
 
+OVERLAP_LIVE_ARRAYS = 2
+"""Live arrays of :meth:`_Call.overlap_sums` without a mask (one product; measured: about two)."""
+MASK_LIVE_ARRAYS = 3
+"""Live arrays a mask adds to a block: the inputs with masked entries zeroed, and the masked errors."""
+SAMPLE_LIVE_ARRAYS = 4
+"""Per-sample arrays of a row block besides its elements' (float64 sums, losses and weighted losses
+count twice for float32 inputs), or the formula's ``live_sample_arrays`` when larger."""
+
+
+def block_elements(live_arrays: int) -> int:
+    """Elements per block of a loss whose generic formula keeps ``live_arrays`` block-sized arrays
+    alive (see :data:`TEMPORARY_ELEMENTS`)."""
+    return max(1, TEMPORARY_ELEMENTS // live_arrays)
+
+
 def numpy_namespace():
     """The ``xp`` the generic formulas get on blocks: ``array_api_compat.numpy`` (imported at the
     first call, so that importing regloss stays light)."""
@@ -148,6 +174,12 @@ class _Call:
         self.size = self.rows * self.cols
         self.per_sample_shape = shape[:k]
         self.mean = isinstance(formula, formulas.MeanOverOutputs)
+        # the arrays a block keeps alive: the generic formula's, or those of overlap_sums for Dice
+        # and Tversky over every axis; with a mask, also the masked copies of both inputs and errors
+        live = formula.live_arrays if self.mean or k > 0 else OVERLAP_LIVE_ARRAYS
+        self.live = live + (MASK_LIVE_ARRAYS if element_mask is not None else 0)
+        self.block = block_elements(self.live)
+        self.live_per_sample = max(SAMPLE_LIVE_ARRAYS, getattr(formula, "live_sample_arrays", 0))
         self.true = y_true.reshape(self.rows, self.cols)
         self.pred = y_pred.reshape(self.rows, self.cols)
         self.mask = None if element_mask is None else element_mask.reshape(self.rows, self.cols)
@@ -165,12 +197,13 @@ class _Call:
         """Sum ``statistics(true, pred, mask)`` (a tuple of float64 sums) over flat blocks."""
         true, pred = self.true.reshape(-1), self.pred.reshape(-1)
         mask = None if self.mask is None else self.mask.reshape(-1)
+        step = self.block
 
         def block(index):
-            start, stop = index * BLOCK_ELEMENTS, (index + 1) * BLOCK_ELEMENTS
+            start, stop = index * step, (index + 1) * step
             return statistics(true[start:stop], pred[start:stop], None if mask is None else mask[start:stop])
 
-        results = run_blocks(block, -(-self.size // BLOCK_ELEMENTS), self.size)
+        results = run_blocks(block, -(-self.size // step), self.size)
         totals = [0.0] * len(results[0]) if results else []
         for result in results:
             totals = [total + value for total, value in zip(totals, result, strict=True)]
@@ -201,14 +234,16 @@ class _Call:
 
     # ---- row blocks: per-sample losses
     def rows_per_block(self) -> int:
-        return max(1, BLOCK_ELEMENTS // self.cols)
+        """Samples per row block: their elements' and their per-sample values' live arrays within
+        :data:`TEMPORARY_ELEMENTS`."""
+        return max(1, TEMPORARY_ELEMENTS // (self.live * self.cols + self.live_per_sample))
 
     def sample_losses(self, start, stop):
         """``(v, s)`` of the samples ``start..stop-1``: float64 losses and presence (or None)."""
-        if self.mean and self.cols > BLOCK_ELEMENTS:  # one long sample, summed over column blocks
+        if self.mean and self.cols > self.block:  # one long sample, summed over column blocks
             total = count = 0.0
-            for column in range(0, self.cols, BLOCK_ELEMENTS):
-                columns = slice(column, column + BLOCK_ELEMENTS)
+            for column in range(0, self.cols, self.block):
+                columns = slice(column, column + self.block)
                 mask = None if self.mask is None else self.mask[start, columns]
                 block_sum, block_count = self.error_sum(
                     self.true[start, columns], self.pred[start, columns], mask
@@ -248,8 +283,8 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
     if (
         element_mask is None
         and sample_weight is None
-        and 0 < y_pred.size <= BLOCK_ELEMENTS
         and type(formula) is formulas.MeanOverOutputs
+        and 0 < y_pred.size <= block_elements(formula.live_arrays)
         and not any(hasattr(value, "dtype") for value in params.values())
     ):
         return _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype)

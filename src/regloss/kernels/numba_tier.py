@@ -35,9 +35,10 @@ process; the floor ``torch.sum(a) + torch.sum(b)`` took 2.8-4.1 ms and ``jax.jit
       (41-47): the three kernels, every reduction, with or without a sample weight;
     * MSLE 24 ms (blocked 51) and LogCosh 26 ms (45): PyPI's numba has no SVML, so its
       ``log``/``exp``/``log1p`` are scalar libm calls (a numba MSLE took 253 ms and LogCosh 461 ms);
-      these two keep NumPy's SIMD ufuncs for the transcendental step, on flat blocks of the blocked
-      tier's size in its threads, with numba fusing the steps before it (into two block buffers)
-      and the float64 sum after it (:data:`HYBRID`; scalar reductions without weights only).
+      these two keep NumPy's SIMD ufuncs for the transcendental step, on flat blocks (of the blocked
+      tier's size for two live arrays) in its threads, with numba fusing the steps before it (into
+      two block buffers) and the float64 sum after it (:data:`HYBRID`; scalar reductions without
+      weights only).
 
     Not covered (``evaluate`` returns None and the blocked NumPy tier runs): element masks,
     cosine/Dice/Tversky, array-valued hyper-parameters, strided and rank-1 inputs, and MSLE and
@@ -390,8 +391,8 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
 
 def _hybrid(formula, params, y_true, y_pred, sample_weight, reduction, out_dtype):
     """MSLE and LogCosh reduced to a scalar without weights: flat blocks of
-    :data:`regloss.kernels.blocked.BLOCK_ELEMENTS` (so that the two buffers of a block stay in
-    L2), in the blocked tier's threads (the numba steps release the GIL), summed in block order."""
+    ``regloss.kernels.blocked.block_elements(2)`` elements (the two buffers of a block are its live
+    arrays), in the blocked tier's threads (the numba steps release the GIL), summed in block order."""
     shape, dtype = y_pred.shape, y_pred.dtype
     if (
         reduction is None
@@ -408,7 +409,7 @@ def _hybrid(formula, params, y_true, y_pred, sample_weight, reduction, out_dtype
     block_sum = HYBRID[formula.error]
     true, pred = y_true.reshape(-1), y_pred.reshape(-1)
     size = true.size
-    step = blocked.BLOCK_ELEMENTS
+    step = blocked.block_elements(2)
 
     def block(index):
         start, stop = index * step, (index + 1) * step

@@ -121,13 +121,21 @@ def tversky_loss(xp, y_true, y_pred, axis, alpha=0.5, beta=0.5):
 
 
 class MeanOverOutputs:
-    """A per-element ``error`` averaged over the last axis, then multiplied by ``scale``."""
+    """A per-element ``error`` averaged over the last axis, then multiplied by ``scale``.
 
-    __slots__ = ("error", "scale")
+    ``live_arrays``: the most input-sized arrays the formula keeps alive at once on NumPy arrays of
+    a block's size (its intermediates and result; NumPy reuses temporaries in place only above
+    256 KiB); the blocked NumPy tier sizes its blocks by it
+    (:func:`regloss.kernels.blocked.block_elements`), and tests/test_kernels.py checks it with
+    tracemalloc.
+    """
 
-    def __init__(self, error, scale: float = 1.0):
+    __slots__ = ("error", "scale", "live_arrays")
+
+    def __init__(self, error, scale: float = 1.0, live_arrays: int = 4):
         self.error = error
         self.scale = scale
+        self.live_arrays = live_arrays
 
     def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
         return (ndim - 1,)
@@ -145,13 +153,21 @@ class MeanOverOutputs:
 
 
 class OverAxes:
-    """A per-sample value of ``formula(xp, y_true, y_pred, axis, **params)`` over ``axis``."""
+    """A per-sample value of ``formula(xp, y_true, y_pred, axis, **params)`` over ``axis``.
 
-    __slots__ = ("formula", "default_axis")
+    ``live_arrays`` as in :class:`MeanOverOutputs`; ``live_sample_arrays``: the most per-sample
+    arrays (sums over ``axis``, in the inputs' dtype) alive at once besides them. A block of ``rows``
+    samples of ``cols`` elements keeps about ``live_arrays * rows * cols + live_sample_arrays * rows``
+    values alive.
+    """
 
-    def __init__(self, formula, default_axis: int | None = -1):
+    __slots__ = ("formula", "default_axis", "live_arrays", "live_sample_arrays")
+
+    def __init__(self, formula, default_axis=-1, live_arrays: int = 4, live_sample_arrays: int = 4):
         self.formula = formula
         self.default_axis = default_axis
+        self.live_arrays = live_arrays
+        self.live_sample_arrays = live_sample_arrays
 
     def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
         return normalize_axis(params.get("axis", self.default_axis), ndim)
@@ -162,12 +178,12 @@ class OverAxes:
         return self.formula(xp, y_true, y_pred, axes, **other)
 
 
-MEAN_SQUARED_ERROR = MeanOverOutputs(squared_error)
-MEAN_ABSOLUTE_ERROR = MeanOverOutputs(absolute_error)
-MEAN_ABSOLUTE_PERCENTAGE_ERROR = MeanOverOutputs(absolute_percentage_error, scale=100.0)
-MEAN_SQUARED_LOGARITHMIC_ERROR = MeanOverOutputs(squared_logarithmic_error)
-HUBER = MeanOverOutputs(huber_error)
-LOG_COSH = MeanOverOutputs(log_cosh_error)
-COSINE_SIMILARITY = OverAxes(negative_cosine_similarity, default_axis=-1)
-DICE = OverAxes(dice_loss, default_axis=None)
-TVERSKY = OverAxes(tversky_loss, default_axis=None)
+MEAN_SQUARED_ERROR = MeanOverOutputs(squared_error, live_arrays=2)
+MEAN_ABSOLUTE_ERROR = MeanOverOutputs(absolute_error, live_arrays=2)
+MEAN_ABSOLUTE_PERCENTAGE_ERROR = MeanOverOutputs(absolute_percentage_error, scale=100.0, live_arrays=3)
+MEAN_SQUARED_LOGARITHMIC_ERROR = MeanOverOutputs(squared_logarithmic_error, live_arrays=4)
+HUBER = MeanOverOutputs(huber_error, live_arrays=4)
+LOG_COSH = MeanOverOutputs(log_cosh_error, live_arrays=3)
+COSINE_SIMILARITY = OverAxes(negative_cosine_similarity, -1, live_arrays=1, live_sample_arrays=3)
+DICE = OverAxes(dice_loss, default_axis=None, live_arrays=1, live_sample_arrays=4)
+TVERSKY = OverAxes(tversky_loss, default_axis=None, live_arrays=2, live_sample_arrays=4)

@@ -312,8 +312,9 @@ def interleaved(
     """``{key: [seconds per call, one per round]}``, every candidate once per round, in an order
     shuffled each round (``random.Random(0)``), so that no candidate always follows the same one.
 
-    After two warm-up calls (JIT, thread pools, caches), each candidate's sample is a loop of up to
-    ``max_inner`` calls lasting about ``sample_seconds`` (one call when a call takes longer). Each
+    After four warm-up calls (JIT, thread pools, caches), each candidate's sample is a loop of up to
+    ``max_inner`` calls lasting about ``sample_seconds`` (one call when a call takes longer), judged
+    by the fastest warm-up call. Each
     sample starts after an untimed ``pause``: the thread pools of the previous candidate (XLA's,
     numba's, torch's) spin for a while after their work, and on 2 cores that halved the speed of
     whatever came next (numba's MSE: IQR 3.6 ms around a 6.9 ms median without the pause).
@@ -321,9 +322,11 @@ def interleaved(
     inner = {}
     for key, function in candidates.items():
         function()
-        start = time.perf_counter()
-        function()
-        once = time.perf_counter() - start
+        once = math.inf
+        for _ in range(3):  # the fastest of three: a slow first call must not shrink the sample
+            start = time.perf_counter()
+            function()
+            once = min(once, time.perf_counter() - start)
         inner[key] = max(1, min(max_inner, int(sample_seconds / max(once, 1e-9))))
     times = {key: [] for key in candidates}
     order = list(candidates)

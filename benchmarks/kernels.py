@@ -3,10 +3,11 @@
 Times, in one run, after a warm-up, interleaved (every round times every candidate once, in turn),
 the median and interquartile range of at least 15 rounds of:
 
-* regloss, a class instance built once (``loss(y_true, y_pred)``) and the functional form
-  (per-sample losses), on the blocked NumPy tier (``accelerator="numpy"``), the class on the numba
-  tier when numba is installed (``accelerator="numba"``: column ``numba``; the losses it does not
-  cover run the blocked tier there) and on the generic array-API path (``accelerator="none"``);
+* regloss, a class instance built once (``loss(y_true, y_pred)``) and, on small inputs, the
+  functional form (per-sample losses), on the blocked NumPy tier (``accelerator="numpy"``), the
+  class on the numba tier when numba is installed (``accelerator="numba"``: column ``numba``; the
+  losses it does not cover run the blocked tier there) and on the generic array-API path
+  (``accelerator="none"``);
 * the plain NumPy formula (float32, as written in issue 11), scalar and per sample;
 * torch with 2 threads: ``torch.nn.functional`` where it has the loss, the torch expression otherwise;
 * ``jax.jit`` of the jnp formula;
@@ -312,9 +313,9 @@ def interleaved(
     """``{key: [seconds per call, one per round]}``, every candidate once per round, in an order
     shuffled each round (``random.Random(0)``), so that no candidate always follows the same one.
 
-    After four warm-up calls (JIT, thread pools, caches), each candidate's sample is a loop of up to
+    After a warm-up call (JIT, thread pools, caches), each candidate's sample is a loop of up to
     ``max_inner`` calls lasting about ``sample_seconds`` (one call when a call takes longer), judged
-    by the fastest warm-up call. Each
+    by the fastest of three more warm-up calls (none when ``max_inner`` is 1). Each
     sample starts after an untimed ``pause``: the thread pools of the previous candidate (XLA's,
     numba's, torch's) spin for a while after their work, and on 2 cores that halved the speed of
     whatever came next (numba's MSE: IQR 3.6 ms around a 6.9 ms median without the pause).
@@ -322,6 +323,9 @@ def interleaved(
     inner = {}
     for key, function in candidates.items():
         function()
+        if max_inner == 1:  # one call per sample whatever its length: no need to time it
+            inner[key] = 1
+            continue
         once = math.inf
         for _ in range(3):  # the fastest of three: a slow first call must not shrink the sample
             start = time.perf_counter()
@@ -423,7 +427,8 @@ def main():
             instance = getattr(losses, cls)()
             function = getattr(losses, name)
             candidates[f"{name}/class"] = with_path("numpy", lambda i=instance, a=a, b=b: i(a, b))
-            candidates[f"{name}/functional"] = with_path("numpy", lambda f=function, a=a, b=b: f(a, b))
+            if label == "small":  # the functional target is a small-call one
+                candidates[f"{name}/functional"] = with_path("numpy", lambda f=function, a=a, b=b: f(a, b))
             if numba is not None and label == "large" and name in NUMBA_LOSSES:
                 candidates[f"{name}/numba"] = with_path("numba", lambda i=instance, a=a, b=b: i(a, b))
             candidates[f"{name}/generic"] = with_path("none", lambda i=instance, a=a, b=b: i(a, b))
@@ -570,9 +575,9 @@ def report(label, a, b, times, candidates, large):
             other, _ = median_iqr(times.get("floor" if peer == "floor" else f"{name}/{peer}", []))
             cells.append(f"{mine / other:13.2f}" if other else f"{'-':>13}")
         cells.append(f"{blocked_time / floor:14.2f}" if floor else f"{'-':>14}")
-        functional, _ = median_iqr(times[f"{name}/functional"])
+        functional, _ = median_iqr(times.get(f"{name}/functional", []))
         per_sample, _ = median_iqr(times.get(f"{name}/numpy per sample", []))
-        cells.append(f"{functional / per_sample:15.2f}" if per_sample else f"{'-':>15}")
+        cells.append(f"{functional / per_sample:15.2f}" if functional and per_sample else f"{'-':>15}")
         print(f"{SHORT[name]:8}{best:>7}" + "".join(cells))
     if large and floor:
         verdicts(times, floor)

@@ -434,6 +434,92 @@ def test_batches_in_order_without_row_offset_equal_one_shot(xp):
         _assert_equal_summaries(once, _summary(_one_shot(np, make, data)), exact=False, what="numpy")
 
 
+def _updated_together(xp, makes, data, batches, row_offset=True):
+    """Fresh bootstraps from ``makes``, fed ``batches`` with ``Bootstrap.update_together``."""
+    metrics = [make() for make in makes]
+    y_true, y_pred, weight, mask = data
+    for start, stop in batches:
+        rows = slice(start, stop)
+        rm.Bootstrap.update_together(
+            [
+                (
+                    metric,
+                    _to(xp, y_true[rows]),
+                    _to(xp, y_pred[rows]),
+                    _to(xp, weight[rows]),
+                    _to(xp, mask[rows]),
+                )
+                for metric in metrics
+            ],
+            row_offset=start if row_offset else None,
+        )
+    return metrics
+
+
+@pytest.mark.parametrize("rows", [XP_ROWS, 2000])  # 2,000 x 40 counts: numba's kernel where installed
+def test_update_together_equals_updating_one_by_one_bit_for_bit(rows):
+    """Several metrics fed the same batches together (one draw of the counts) end in exactly the
+    states and results of each fed alone, on NumPy's accelerated and stepped paths."""
+    rng = np.random.default_rng(31)
+    specs = [(rm.MeanSquaredError, {}), (rm.MeanAbsoluteError, {}), (rm.R2Score, {"class_aggregation": None})]
+    makes = [lambda cls=cls, kwargs=kwargs: _bootstrap(cls, kwargs) for cls, kwargs in specs]
+    data = _data(rm.MeanSquaredError, rng, rows, XP_OUTPUTS)
+    batches = _random_batches(rng, rows, 3)
+    for row_offset in (True, False):
+        together = _updated_together(np, makes, data, batches, row_offset)
+        for make, metric in zip(makes, together, strict=True):
+            alone = make()
+            for start, stop in batches:
+                _update(alone, np, data, start, stop, row_offset=row_offset)
+            assert _same_state(_state_numpy(metric.state), _state_numpy(alone.state))
+            _assert_equal_summaries(_summary(metric), _summary(alone), exact=True)
+
+
+def test_update_together_on_every_library(xp):
+    rng = np.random.default_rng(32)
+    makes = [lambda: _bootstrap(rm.MeanSquaredError, {}), lambda: _bootstrap(rm.R2Score, {})]
+    data = _data(rm.MeanSquaredError, rng, XP_ROWS, XP_OUTPUTS)
+    together = _updated_together(xp, makes, data, XP_BATCHES)
+    for make, metric in zip(makes, together, strict=True):
+        alone = make()
+        for start, stop in XP_BATCHES:
+            _update(alone, xp, data, start, stop)
+        _assert_equal_summaries(_summary(metric), _summary(alone), exact=True)
+
+
+def test_update_together_errors_leave_every_state_unchanged():
+    rng = np.random.default_rng(33)
+    data = _data(rm.MeanSquaredError, rng, XP_ROWS, XP_OUTPUTS)
+    first, second = _bootstrap(rm.MeanSquaredError, {}), _bootstrap(rm.R2Score, {})
+    _update(first, np, data, 0, 10)
+    _update(second, np, data, 0, 10)
+    before = [_state_numpy(metric.state) for metric in (first, second)]
+    y_true, y_pred = data[0][10:20], data[1][10:20]
+    other_seed = _bootstrap(rm.MeanAbsoluteError, {}, seed=6)
+    cases = [
+        ([(first, y_true, y_pred), (other_seed, y_true, y_pred)], ValueError, "seed"),
+        ([(first, y_true, y_pred), (second, y_true[:5], y_pred[:5])], ValueError, "number of rows"),
+        ([(first, y_true, y_pred), (first, y_true, y_pred)], ValueError, "once"),
+        ([(first, y_true)], TypeError, "bootstrap, y_true, y_pred"),
+        ([(rm.MeanSquaredError(), y_true, y_pred)], TypeError, "Bootstrap"),
+        ([(first, y_true, y_pred), (second, y_true, y_pred[:, :1])], ValueError, ""),
+    ]
+    for updates, error, match in cases:
+        with pytest.raises(error, match=match):
+            rm.Bootstrap.update_together(updates, row_offset=10)
+    fresh = _bootstrap(rm.MeanAbsoluteError, {})
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        rm.Bootstrap.update_together([(first, y_true, y_pred), (fresh, y_true, y_pred)])
+    with pytest.raises(ValueError, match="row_offset"):
+        rm.Bootstrap.update_together([(first, y_true, y_pred)], row_offset=-1)
+    assert fresh.state is None
+    for metric, state in zip((first, second), before, strict=True):
+        assert _same_state(_state_numpy(metric.state), state)
+    rm.Bootstrap.update_together([])  # nothing to do
+    rm.Bootstrap.update_together([(fresh, y_true, y_pred)], row_offset=10)  # an explicit offset
+    assert fresh.state is not None
+
+
 def test_split_and_merge_on_every_library(xp):
     """The batches dealt to three workers in a random order and merged, on every library: exactly
     the one-shot result on exact data."""

@@ -94,7 +94,7 @@ import numpy as np
 
 from . import config
 from ._xp import received
-from .metrics.bootstrap import BootstrapStatistic
+from .metrics.bootstrap import BootstrapStatistic, update_together
 from .metrics.classes import (
     METRIC_CLASSES,
     CosineSimilarity,
@@ -607,17 +607,21 @@ def _block_states(statistics, names, weight_number, settings, with_offset, *bloc
     if weight_number is not None:
         weight = _full_like(pred, pred.shape[0], weight_number)
     mask = given.get("mask")
-    states = []
     with _TASK_SETTINGS.applied(settings):
-        for statistic in statistics:
-            state = statistic.init(pred)
-            if pred.shape[0]:
-                if isinstance(statistic, BootstrapStatistic):
-                    state = statistic.update(state, true, pred, weight, mask, row_offset)
-                else:
-                    state = statistic.update(state, true, pred, weight, mask)
-            states.append(state)
-    return tuple(states)
+        states = [statistic.init(pred) for statistic in statistics]
+        if not pred.shape[0]:
+            return tuple(states)
+        groups = {}  # the bootstraps of one (replicates, seed) share one draw of the Poisson counts
+        for index, statistic in enumerate(statistics):
+            if isinstance(statistic, BootstrapStatistic):
+                groups.setdefault((statistic.replicates, statistic.seed), []).append(index)
+            else:
+                states[index] = statistic.update(states[index], true, pred, weight, mask)
+        for indices in groups.values():
+            updates = [(statistics[i], states[i], true, pred, weight, mask) for i in indices]
+            for index, state in zip(indices, update_together(updates, row_offset), strict=True):
+                states[index] = state
+        return tuple(states)
 
 
 def _full_like(like, rows: int, value: float):

@@ -154,16 +154,21 @@ class MetricSet:
         """Add a chunk: ``y_true`` and ``y_pred`` of shape ``(rows, outputs)``, ``weight`` and ``mask``
         ``(rows,)`` (``mask`` and ``row_offset``, the global index of the first row, only with an
         interval)."""
+        bootstraps = []
         for instances in self._instances:
             for metric, column in instances:
                 true = y_true if column is None else y_true[:, column : column + 1]
                 pred = y_pred if column is None else y_pred[:, column : column + 1]
                 if self.interval is not None:
-                    metric.update_state(true, pred, weight, mask=mask, row_offset=row_offset)
+                    bootstraps.append((metric, true, pred, weight, mask))
                 elif weight is None:
                     metric.update_state(true, pred)
                 else:
                     metric.update_state(true, pred, sample_weight=weight)
+        if bootstraps:  # one draw of the Poisson counts for every metric
+            from ..metrics.bootstrap import Bootstrap
+
+            Bootstrap.update_together(bootstraps, row_offset=row_offset)
 
     def results(self) -> list[MetricResult]:
         found = []

@@ -87,6 +87,10 @@ class BootstrapStatistic:
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None, row_offset: int = 0) -> dict:
         """The state after one more batch whose rows are ``row_offset, row_offset + 1, ...``."""
+        return update_together([(self, state, y_true, y_pred, sample_weight, mask)], row_offset)[0]
+
+    def _point_and_terms(self, state: dict, y_true, y_pred, sample_weight, mask):
+        """``(point, xp, terms)``: the point estimate's new state and the per-row terms."""
         statistic = self.statistic
         point = statistic.update(state["point"], y_true, y_pred, sample_weight, mask)
         if isinstance(statistic, MeanStatistic):
@@ -95,56 +99,7 @@ class BootstrapStatistic:
             outputs = state["point"]["sum"].shape[-1]
             xp, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
         _check_state_library(xp, state["point"])
-        precision = acc.precision_of(xp)
-        wide = acc.sum_dtype(xp, precision)
-        rows = terms["weight"].shape[0]
-        device = device_of(xp, terms["weight"])
-        replicates = dict(state["replicates"])
-        accelerated = self._accelerated_sums(xp, precision, terms, rows, row_offset, replicates)
-        for first in range(0, 0 if accelerated else rows, _ROWS_PER_STEP):
-            last = min(first + _ROWS_PER_STEP, rows)
-            counts = poisson.poisson_weights(
-                xp, self.seed, row_offset + first, last - first, self.replicates, wide, device
-            )
-            for name in replicates:
-                term = terms[name][first:last, ...]  # `...`: array-api-strict indexes every axis
-                # every sum, R2's sample count included, takes the counts: a row is repeated
-                # P[r, i] times in replicate r, as in a resample (module docstring)
-                flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
-                added = xp.matmul(counts, xp.astype(flat, wide))
-                added = xp.reshape(added, (self.replicates, *term.shape[1:]))
-                replicates[name] = acc.add_sum(xp, precision, replicates[name], added)
-        if accelerated:
-            for name, added in accelerated.items():
-                replicates[name] = acc.add_sum(xp, precision, replicates[name], added)
-        new_rows = acc.add_count(xp, precision, state["rows"], rows)
-        return {"point": point, "replicates": replicates, "rows": new_rows}
-
-    def _accelerated_sums(self, xp, precision, terms, rows, row_offset, names):
-        """``{name: (replicates, ...) sums}`` from the numba tier for NumPy batches of at least
-        :data:`_ACCELERATED_COUNTS` counts, else None (the blocks of NumPy operations run)."""
-        if (
-            precision != acc.WIDE
-            or not array_api_compat.is_numpy_namespace(xp)
-            or rows * self.replicates < _ACCELERATED_COUNTS
-        ):
-            return None
-        columns = [xp.reshape(xp.astype(terms[name], xp.float64), (rows, -1)) for name in names]
-        widths = [column.shape[1] for column in columns]
-        sums = kernels.poisson_weighted_sums(
-            poisson.row_keys(xp, self.seed, row_offset, rows),
-            poisson.replicate_keys(xp, self.replicates),
-            poisson.THRESHOLDS,
-            xp.concat(columns, axis=1),
-        )
-        if sums is None:
-            return None
-        added, start = {}, 0
-        for name, width in zip(names, widths, strict=True):
-            shape = (self.replicates, *terms[name].shape[1:])
-            added[name] = xp.reshape(sums[:, start : start + width], shape)
-            start += width
-        return added
+        return point, xp, terms
 
     def merge(self, first: dict, second: dict) -> dict:
         xp, _ = _namespace_of(first["rows"])
@@ -183,6 +138,105 @@ class BootstrapStatistic:
             "ci_high": cast(high),
             "se": cast(se),
         }
+
+
+def update_together(updates, row_offset: int = 0) -> list:
+    """The new states of several bootstrapped statistics fed the same rows (global indices
+    ``row_offset, row_offset + 1, ...``), with the Poisson counts drawn once for all of them.
+
+    ``updates``: ``[(statistic, state, y_true, y_pred, sample_weight, mask), ...]``, every
+    ``statistic`` a :class:`BootstrapStatistic` of one ``replicates`` and ``seed``, every batch of one
+    library and one number of rows. Each new state is, bit for bit, what ``statistic.update`` gives
+    alone: the numba kernel sums each column over the rows in the same order whatever the other
+    columns, and the NumPy steps multiply the same counts by each statistic's terms separately.
+    """
+    settings = updates[0][0]
+    for statistic, *_ in updates:
+        if (statistic.replicates, statistic.seed) != (settings.replicates, settings.seed):
+            raise ValueError(
+                "bootstraps updated together need one num_replicates and one seed; received "
+                f"({settings.replicates}, {settings.seed}) and ({statistic.replicates}, {statistic.seed})"
+            )
+    prepared = [statistic._point_and_terms(*batch) for statistic, *batch in updates]
+    xp = prepared[0][1]
+    rows = prepared[0][2]["weight"].shape[0]
+    for _, other, terms in prepared:
+        if other is not xp or terms["weight"].shape[0] != rows:
+            raise ValueError(
+                "bootstraps updated together need batches of one array library and one number of "
+                f"rows; received {rows} and {terms['weight'].shape[0]} rows"
+            )
+    precision = acc.precision_of(xp)
+    replicates = [dict(update[1]["replicates"]) for update in updates]
+    all_terms = [terms for _, _, terms in prepared]
+    added = _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_offset)
+    if added is None:
+        device = device_of(xp, all_terms[0]["weight"])
+        _add_stepped_sums(xp, precision, settings, all_terms, replicates, rows, row_offset, device)
+    else:
+        for sums, more in zip(replicates, added, strict=True):
+            for name, value in more.items():
+                sums[name] = acc.add_sum(xp, precision, sums[name], value)
+    return [
+        {"point": point, "replicates": sums, "rows": acc.add_count(xp, precision, update[1]["rows"], rows)}
+        for update, (point, _, _), sums in zip(updates, prepared, replicates, strict=True)
+    ]
+
+
+def _add_stepped_sums(xp, precision, settings, all_terms, replicates, rows, row_offset, device) -> None:
+    """Add every statistic's replicate sums to ``replicates`` (one ``{name: sums}`` per statistic),
+    a block of :data:`_ROWS_PER_STEP` rows at a time: one ``(replicates, rows)`` block of counts
+    per step, times each statistic's terms."""
+    wide = acc.sum_dtype(xp, precision)
+    for first in range(0, rows, _ROWS_PER_STEP):
+        last = min(first + _ROWS_PER_STEP, rows)
+        counts = poisson.poisson_weights(
+            xp, settings.seed, row_offset + first, last - first, settings.replicates, wide, device
+        )
+        for terms, sums in zip(all_terms, replicates, strict=True):
+            for name in sums:
+                term = terms[name][first:last, ...]  # `...`: array-api-strict indexes every axis
+                # every sum, R2's sample count included, takes the counts: a row is repeated
+                # P[r, i] times in replicate r, as in a resample (module docstring)
+                flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
+                step = xp.matmul(counts, xp.astype(flat, wide))
+                step = xp.reshape(step, (settings.replicates, *term.shape[1:]))
+                sums[name] = acc.add_sum(xp, precision, sums[name], step)
+
+
+def _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_offset) -> list | None:
+    """Every statistic's ``{name: (replicates, ...) sums}`` from one call of the numba tier's fused
+    kernel over all their terms side by side, for NumPy batches of at least
+    :data:`_ACCELERATED_COUNTS` counts; else None (the NumPy steps run)."""
+    if (
+        precision != acc.WIDE
+        or not array_api_compat.is_numpy_namespace(xp)
+        or rows * settings.replicates < _ACCELERATED_COUNTS
+    ):
+        return None
+    columns = [
+        xp.reshape(xp.astype(terms[name], xp.float64), (rows, -1))
+        for terms, sums in zip(all_terms, replicates, strict=True)
+        for name in sums
+    ]
+    sums = kernels.poisson_weighted_sums(
+        poisson.row_keys(xp, settings.seed, row_offset, rows),
+        poisson.replicate_keys(xp, settings.replicates),
+        poisson.THRESHOLDS,
+        xp.concat(columns, axis=1),
+    )
+    if sums is None:
+        return None
+    added, start = [], 0
+    for terms, statistic_sums in zip(all_terms, replicates, strict=True):
+        mine = {}
+        for name in statistic_sums:
+            width = math.prod(terms[name].shape[1:])
+            shape = (settings.replicates, *terms[name].shape[1:])
+            mine[name] = xp.reshape(sums[:, start : start + width], shape)
+            start += width
+        added.append(mine)
+    return added
 
 
 def _row_count(count) -> int:
@@ -262,25 +316,67 @@ class Bootstrap:
     def update_state(self, y_true, y_pred, sample_weight=None, *, mask=None, row_offset=None):
         """Add a batch whose rows are ``row_offset, row_offset + 1, ...`` (by default, the rows
         seen so far: batches in order). On any error the state is unchanged."""
+        Bootstrap.update_together([(self, y_true, y_pred, sample_weight, mask)], row_offset=row_offset)
+
+    @staticmethod
+    def update_together(updates, *, row_offset=None):
+        """Add a batch of the same rows to each of several ``Bootstrap`` metrics of one
+        ``num_replicates`` and ``seed``, drawing the Poisson counts once for all of them: each ends
+        as after its own ``update_state``, bit for bit (a command line scoring four metrics with
+        ``--ci`` draws a quarter of the counts).
+
+        ``updates``: tuples ``(bootstrap, y_true, y_pred)``, ``(..., sample_weight)`` or
+        ``(..., sample_weight, mask)``, the batches of one library and one number of rows.
+        ``row_offset``: as in ``update_state``; by default the rows each has seen, which must agree.
+        On any error no state changes.
+        """
         from .classes import _computed
 
-        state = self.state if self.state is not None else self.statistic.init(y_pred)
+        items = []
+        for update in updates:
+            if not isinstance(update, (tuple, list)) or not 3 <= len(update) <= 5:
+                raise TypeError(
+                    "each update must be (bootstrap, y_true, y_pred[, sample_weight[, mask]]); "
+                    f"received {type(update).__name__} {update!r:.80}"
+                )
+            bootstrap, y_true, y_pred, *rest = update
+            if not isinstance(bootstrap, Bootstrap):
+                raise TypeError(f"updates must start with a Bootstrap; received {type(bootstrap).__name__}")
+            rest += [None] * (2 - len(rest))
+            state = bootstrap.state if bootstrap.state is not None else bootstrap.statistic.init(y_pred)
+            items.append((bootstrap, state, y_true, y_pred, *rest))
+        if not items:
+            return
+        if len({id(item[0]) for item in items}) != len(items):
+            raise ValueError("a Bootstrap can be updated once per update_together call")
         if row_offset is None:
-            row_offset = _row_count(state["rows"])
+            seen = sorted({_row_count(state["rows"]) for _, state, *_ in items})
+            if len(seen) > 1:
+                raise ValueError(
+                    f"the bootstraps have seen different numbers of rows ({seen[0]} to {seen[-1]}): "
+                    "pass row_offset, the global index of the batch's first row"
+                )
+            row_offset = seen[0]
         elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
             raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
-        new = self.statistic.update(state, y_true, y_pred, sample_weight, mask, row_offset)
-        # Dask batches: every array of the state computed in one pass, the row count included (a
+        states = update_together([(item[0].statistic, *item[1:]) for item in items], row_offset)
+        # Dask batches: every array of every state computed in one pass, the row counts included (a
         # lazy count would make result() take the Dask namespace for NumPy replicate sums)
         flat = _computed(
-            {(part, name): value for part in ("point", "replicates") for name, value in new[part].items()}
-            | {("rows", ""): new["rows"]}
+            {
+                (i, part, name): value
+                for i, new in enumerate(states)
+                for part in ("point", "replicates")
+                for name, value in new[part].items()
+            }
+            | {(i, "rows", ""): new["rows"] for i, new in enumerate(states)}
         )
-        self.state = {
-            "point": {name: flat["point", name] for name in new["point"]},
-            "replicates": {name: flat["replicates", name] for name in new["replicates"]},
-            "rows": flat["rows", ""],
-        }
+        for i, ((bootstrap, *_), new) in enumerate(zip(items, states, strict=True)):
+            bootstrap.state = {
+                "point": {name: flat[i, "point", name] for name in new["point"]},
+                "replicates": {name: flat[i, "replicates", name] for name in new["replicates"]},
+                "rows": flat[i, "rows", ""],
+            }
 
     def result(self):
         if self.state is None:

@@ -197,7 +197,7 @@ class CsvTable(Table):
     faster), else by ``numpy.loadtxt``; a block either rejects (a word, a ragged line, a number
     written in a way it does not take, such as ``" 3 "`` or ``1_000``) is parsed again by the exact
     line-by-line parser, which accepts what Python's ``float`` accepts and names the row and column
-    of anything else. The three agree on every value they all accept (tests/test_cli.py).
+    of anything else. The three agree on every value they all accept (tests/test_cli_csv.py).
     """
 
     def __init__(self, path: Path):

@@ -821,6 +821,15 @@ def test_config_round_trip(xp):
     assert rm.Bootstrap(rm.MeanSquaredError()).get_config()["num_replicates"] == 200
 
 
+def test_numpy_scalar_settings_become_plain_numbers_in_the_config():
+    """The same checks as regloss.dask.evaluate (one function): NumPy integers pass, and the
+    config stays JSON."""
+    metric = rm.Bootstrap(rm.MeanSquaredError(), np.int64(50), np.float32(0.5), seed=np.uint32(3))
+    config = metric.get_config()
+    assert (config["num_replicates"], config["confidence"], config["seed"]) == (50, 0.5, 3)
+    assert json.loads(json.dumps(config))["seed"] == 3
+
+
 @pytest.mark.parametrize(
     ("arguments", "error", "named"),
     [
@@ -838,6 +847,8 @@ def test_config_round_trip(xp):
         ({"seed": 2**32}, ValueError, "seed"),
         ({"seed": 1.0}, ValueError, "seed"),
         ({"seed": None}, ValueError, "seed"),
+        ({"seed": np.True_}, ValueError, "seed"),
+        ({"confidence": np.True_}, ValueError, "confidence"),
     ],
 )
 def test_bad_arguments_name_the_argument(arguments, error, named):

@@ -94,7 +94,7 @@ import numpy as np
 
 from . import config
 from ._xp import received
-from .metrics.bootstrap import BootstrapStatistic, update_together
+from .metrics.bootstrap import BootstrapStatistic, check_settings, update_together
 from .metrics.classes import (
     METRIC_CLASSES,
     CosineSimilarity,
@@ -290,22 +290,7 @@ def _check_bootstrap(confidence, num_replicates, seed) -> None:
                 f"(received num_replicates={num_replicates!r}, seed={seed!r}, confidence=None)"
             )
         return
-    if (
-        isinstance(confidence, bool | np.bool_)
-        or not isinstance(confidence, numbers.Real)
-        or not 0 < confidence < 1
-    ):
-        raise ValueError(f"confidence must be a number in (0, 1) or None; received confidence={confidence!r}")
-    if (
-        isinstance(num_replicates, bool)
-        or not isinstance(num_replicates, numbers.Integral)
-        or num_replicates < 2
-    ):
-        raise ValueError(
-            f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+    check_settings(num_replicates, confidence, seed)
 
 
 def _describe(statistic) -> str:

@@ -30,6 +30,7 @@ in order. Streams that are merged must use distinct global row indices (pass ``r
 from __future__ import annotations
 
 import math
+import numbers
 
 import array_api_compat
 
@@ -239,6 +240,22 @@ def _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_
     return added
 
 
+def check_settings(num_replicates, confidence, seed) -> tuple[int, float, int]:
+    """``(num_replicates, confidence, seed)`` as plain Python numbers, or a ValueError naming the
+    argument: an integer >= 2, a number in (0, 1), an integer in [0, 2**32) (NumPy scalars pass)."""
+    # bool is an Integral; NumPy's bool_ is no number at all
+    replicates_ok = isinstance(num_replicates, numbers.Integral) and not isinstance(num_replicates, bool)
+    if not replicates_ok or num_replicates < 2:
+        raise ValueError(
+            f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
+        )
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1); received confidence={confidence!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+    return int(num_replicates), float(confidence), int(seed)
+
+
 def _row_count(count) -> int:
     """A concrete row count (int64 0-d, or two uint32 words) as a Python int, with ``int()`` of
     each word: ``acc.count_as_int`` goes through NumPy, which array-api-strict arrays on a
@@ -299,16 +316,9 @@ class Bootstrap:
 
         if not isinstance(metric, Metric):
             raise TypeError(f"metric must be a regloss.metrics metric; received {type(metric).__name__}")
-        if isinstance(num_replicates, bool) or not isinstance(num_replicates, int) or num_replicates < 2:
-            raise ValueError(
-                f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
-            )
-        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-            raise ValueError(f"confidence must be a number in (0, 1); received confidence={confidence!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-            raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+        num_replicates, confidence, seed = check_settings(num_replicates, confidence, seed)
         self.metric = type(metric).from_config(metric.get_config())
-        self.num_replicates, self.confidence, self.seed = num_replicates, float(confidence), seed
+        self.num_replicates, self.confidence, self.seed = num_replicates, confidence, seed
         self.name = name or f"{self.metric.name}_bootstrap"
         self.statistic = BootstrapStatistic(self.metric.statistic, num_replicates, seed)
         self.state = None

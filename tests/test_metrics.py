@@ -367,7 +367,7 @@ def _merge_property(xp, small_integers, check):
     run()
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # R2 of one row: 0 / 0 in NumPy
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # R2 of one row, 0 / 0: no warning (issue 21)
 def test_merging_split_streams_equals_one_shot(xp):
     """A stream split at random points, each part in its own metric, the parts merged in a random
     order (``merge_state``) or along a random tree (``statistic.merge``): the one-shot result to
@@ -380,16 +380,30 @@ def test_merging_split_streams_equals_one_shot(xp):
     _merge_property(xp, False, check)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # R2 of one row: 0 / 0 in NumPy
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_merging_split_streams_is_exact_on_small_integers(xp):
-    """Small integers and weights, outputs of 1, 2 or 4: every sum is exact, so the merged parts
-    give exactly the state of the whole stream and exactly the one-shot result."""
+    """Small integers and weights, outputs of 1, 2 or 4: every sum of a mean metric is exact, so
+    the merged parts give exactly the state of the whole stream and exactly the one-shot result.
+    R2 keeps centred moments, whose means divide (issue 21, item 7): its merged state and result
+    are the streamed ones to 1e-12, and an output of zero variance (R2 NaN or 0 by Keras's rule)
+    is found exactly, in every split; nothing warns."""
 
     def check(xp, cls, kwargs, batches, once, merged, by_tree):
+        streamed = _feed(cls(dtype="float64", **kwargs), xp, batches)
+        merged_state, streamed_state = _state_numpy(merged.state), _state_numpy(streamed.state)
+        if cls is rm.R2Score:
+            for value in (_value(merged), by_tree):
+                _close(value, _value(once))
+                assert np.array_equal(np.isnan(value), np.isnan(_value(once)))
+            assert merged_state.keys() == streamed_state.keys()
+            for key in merged_state:
+                _close(merged_state[key], streamed_state[key], what=key)
+            zero = streamed_state["comoment"] == 0  # a constant output: exactly 0 in every split
+            assert np.array_equal(merged_state["comoment"] == 0, zero)
+            return
         assert np.array_equal(_value(merged), _value(once), equal_nan=True)
         assert np.array_equal(by_tree, _value(once), equal_nan=True)
-        streamed = _feed(cls(dtype="float64", **kwargs), xp, batches)
-        assert _same_state(_state_numpy(merged.state), _state_numpy(streamed.state))
+        assert _same_state(merged_state, streamed_state)
 
     _merge_property(xp, True, check)
 
@@ -775,8 +789,13 @@ def test_jax32_state_is_float32_pairs_and_two_words(jax32):
     }
     r2 = jax32["states"]["r2"]
     assert r2["samples"] == ["uint32", [2]]
+    # centred moments of y_true per output (issue 21, item 7): (hi, lo) pairs of W, the mean and
+    # the (1 x 1) comoment, beside the residual sum
     assert {k: v for k, v in r2.items() if k != "samples"} == {
-        k: ["float32", [2, 3]] for k in ("sum", "squares", "residual", "weight")
+        "weight": ["float32", [2, 3]],
+        "mean": ["float32", [2, 3, 1]],
+        "comoment": ["float32", [2, 3, 1, 1]],
+        "residual": ["float32", [2, 3]],
     }
     # dtype="float64" gives float32 where the library has no float64
     assert jax32["result_dtypes"] == ["float32", "float32"]

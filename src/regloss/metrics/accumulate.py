@@ -132,3 +132,19 @@ def count_as_int(count) -> int:
     if words.size == 1:
         return int(words[0])
     return int(words[0]) * 2**32 + int(words[1])
+
+
+def as_sum(xp, precision: str, value):
+    """A sum worth ``value`` (an array of the compute dtype)."""
+    if precision == WIDE:
+        return xp.astype(value, xp.float64)
+    return xp.stack([xp.astype(value, xp.float32), xp.zeros_like(value, dtype=xp.float32)])
+
+
+def difference(xp, precision: str, first, second):
+    """``second - first`` of two sums, as an array of the compute dtype: for ``(hi, lo)`` pairs
+    ``(hi2 - hi1) + (lo2 - lo1)``, so that two nearby large values lose nothing to ``hi + lo``
+    rounding before they are subtracted."""
+    if precision == WIDE:
+        return second - first
+    return (second[0] - first[0]) + (second[1] - first[1])

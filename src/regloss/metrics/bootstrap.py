@@ -10,6 +10,12 @@ not on the batch, the process or the order, any split of the data into batches, 
 order or evaluated on a cluster, gives the same replicate sums up to float64 rounding, and exactly
 when every sum is exact.
 
+R2's replicates keep centred moments, as its point estimate does (:mod:`regloss.metrics.moments`):
+a batch's row terms are taken about the batch's shift (one of its rows), their Poisson-weighted
+sums give every replicate's moments of the batch, and those merge into the replicate's with Chan
+et al.'s update (``(replicates, outputs, ...)`` arrays, one merge for all replicates). The batching
+then changes R2's replicates by rounding only (not exactly: the means divide).
+
 A replicate is a resample: row ``i`` appears ``P[r, i]`` times in it. For the sums that is the
 weight times ``P[r, i]``; R2's sample count ``n`` (of the adjusted score) is likewise the sum of the
 counts of the rows with a non-zero weight, not the number of distinct rows drawn, so that an
@@ -38,8 +44,8 @@ from .. import kernels
 from .._xp import cast, device_of
 from ..losses.functional import finish
 from . import accumulate as acc
-from . import poisson
-from .statistics import MeanStatistic, _check_state_library, _namespace_of, result_dtype
+from . import moments, poisson
+from .statistics import R2_TERMS, MeanStatistic, _check_state_library, _namespace_of, result_dtype
 
 _ROWS_PER_STEP = 1 << 13
 """Rows whose Poisson counts are drawn at once: a (replicates, rows) block of float64 (12.5 MiB
@@ -84,33 +90,51 @@ class BootstrapStatistic:
     def _sum_names(self):
         if isinstance(self.statistic, MeanStatistic):
             return ("total", "weight")
-        return ("sum", "squares", "residual", "weight", "samples")
+        return (*moments.MOMENTS, "residual", "samples")  # R2: per replicate, centred moments
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None, row_offset: int = 0) -> dict:
         """The state after one more batch whose rows are ``row_offset, row_offset + 1, ...``."""
         return update_together([(self, state, y_true, y_pred, sample_weight, mask)], row_offset)[0]
 
     def _point_and_terms(self, state: dict, y_true, y_pred, sample_weight, mask):
-        """``(point, xp, terms)``: the point estimate's new state and the per-row terms."""
+        """``(point, xp, terms, shift)``: the point estimate's new state, the per-row terms and the
+        batch's shift (R2's; None for a mean)."""
         statistic = self.statistic
         point = statistic.update(state["point"], y_true, y_pred, sample_weight, mask)
+        shift = None
         if isinstance(statistic, MeanStatistic):
             xp, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask)
         else:
-            outputs = state["point"]["sum"].shape[-1]
-            xp, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
+            outputs = state["point"]["weight"].shape[-1]
+            xp, shift, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
         _check_state_library(xp, state["point"])
-        return point, xp, terms
+        return point, xp, terms, shift
+
+    def _add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
+        """The replicate states after adding the ``(replicates, ...)`` sums of a batch's row terms:
+        a mean's sums are added; R2's make each replicate's centred moments of the batch (about
+        the batch's shift), merged into the replicate's with Chan et al.'s update."""
+        if isinstance(self.statistic, MeanStatistic):
+            return {name: acc.add_sum(xp, precision, replicates[name], sums[name]) for name in replicates}
+        return self.statistic.add_sums(replicates, shift, sums)
+
+    def _term_names(self):
+        """The per-row terms whose Poisson-weighted sums a batch adds."""
+        return self._sum_names() if isinstance(self.statistic, MeanStatistic) else R2_TERMS
 
     def merge(self, first: dict, second: dict) -> dict:
         xp, _ = _namespace_of(first["rows"])
         precision = acc.precision_of(xp)
-        return {
-            "point": self.statistic.merge(first["point"], second["point"]),
-            "replicates": {
+        if isinstance(self.statistic, MeanStatistic):
+            replicates = {
                 name: acc.merge_sums(xp, precision, first["replicates"][name], second["replicates"][name])
                 for name in first["replicates"]
-            },
+            }
+        else:  # R2: the replicates' centred moments merge as the point's do
+            replicates = self.statistic.merge(first["replicates"], second["replicates"])
+        return {
+            "point": self.statistic.merge(first["point"], second["point"]),
+            "replicates": replicates,
             "rows": acc.merge_counts(xp, precision, first["rows"], second["rows"]),
         }
 
@@ -161,7 +185,7 @@ def update_together(updates, row_offset: int = 0) -> list:
     prepared = [statistic._point_and_terms(*batch) for statistic, *batch in updates]
     xp = prepared[0][1]
     rows = prepared[0][2]["weight"].shape[0]
-    for _, other, terms in prepared:
+    for _, other, terms, _ in prepared:
         if other is not xp or terms["weight"].shape[0] != rows:
             raise ValueError(
                 "bootstraps updated together need batches of one array library and one number of "
@@ -169,45 +193,46 @@ def update_together(updates, row_offset: int = 0) -> list:
             )
     precision = acc.precision_of(xp)
     replicates = [dict(update[1]["replicates"]) for update in updates]
-    all_terms = [terms for _, _, terms in prepared]
-    added = _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_offset)
+    # (statistic, row terms, shift) of each update
+    batches = [(update[0], *ready[2:]) for update, ready in zip(updates, prepared, strict=True)]
+    added = _accelerated_sums(xp, precision, settings, batches, rows, row_offset)
     if added is None:
-        device = device_of(xp, all_terms[0]["weight"])
-        _add_stepped_sums(xp, precision, settings, all_terms, replicates, rows, row_offset, device)
+        device = device_of(xp, batches[0][1]["weight"])
+        _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device)
     else:
-        for sums, more in zip(replicates, added, strict=True):
-            for name, value in more.items():
-                sums[name] = acc.add_sum(xp, precision, sums[name], value)
+        for i, ((statistic, _, shift), sums) in enumerate(zip(batches, added, strict=True)):
+            replicates[i] = statistic._add_replicate_sums(xp, precision, replicates[i], sums, shift)
     return [
         {"point": point, "replicates": sums, "rows": acc.add_count(xp, precision, update[1]["rows"], rows)}
-        for update, (point, _, _), sums in zip(updates, prepared, replicates, strict=True)
+        for update, (point, *_), sums in zip(updates, prepared, replicates, strict=True)
     ]
 
 
-def _add_stepped_sums(xp, precision, settings, all_terms, replicates, rows, row_offset, device) -> None:
-    """Add every statistic's replicate sums to ``replicates`` (one ``{name: sums}`` per statistic),
-    a block of :data:`_ROWS_PER_STEP` rows at a time: one ``(replicates, rows)`` block of counts
-    per step, times each statistic's terms."""
+def _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device) -> None:
+    """Add every statistic's batch to its replicate states ``replicates[i]``, a block of
+    :data:`_ROWS_PER_STEP` rows at a time: one ``(replicates, rows)`` block of counts per step,
+    times each statistic's terms (``batches``: ``(statistic, terms, shift)``)."""
     wide = acc.sum_dtype(xp, precision)
     for first in range(0, rows, _ROWS_PER_STEP):
         last = min(first + _ROWS_PER_STEP, rows)
         counts = poisson.poisson_weights(
             xp, settings.seed, row_offset + first, last - first, settings.replicates, wide, device
         )
-        for terms, sums in zip(all_terms, replicates, strict=True):
-            for name in sums:
+        for i, (statistic, terms, shift) in enumerate(batches):
+            sums = {}
+            for name in statistic._term_names():
                 term = terms[name][first:last, ...]  # `...`: array-api-strict indexes every axis
                 # every sum, R2's sample count included, takes the counts: a row is repeated
                 # P[r, i] times in replicate r, as in a resample (module docstring)
                 flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
                 step = xp.matmul(counts, xp.astype(flat, wide))
-                step = xp.reshape(step, (settings.replicates, *term.shape[1:]))
-                sums[name] = acc.add_sum(xp, precision, sums[name], step)
+                sums[name] = xp.reshape(step, (settings.replicates, *term.shape[1:]))
+            replicates[i] = statistic._add_replicate_sums(xp, precision, replicates[i], sums, shift)
 
 
-def _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_offset) -> list | None:
-    """Every statistic's ``{name: (replicates, ...) sums}`` from one call of the numba tier's fused
-    kernel over all their terms side by side, for NumPy batches of at least
+def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> list | None:
+    """Every statistic's ``{name: (replicates, ...) sums}`` of its row terms from one call of the
+    numba tier's fused kernel over all their terms side by side, for NumPy batches of at least
     :data:`_ACCELERATED_COUNTS` counts; else None (the NumPy steps run)."""
     if (
         precision != acc.WIDE
@@ -217,8 +242,8 @@ def _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_
         return None
     columns = [
         xp.reshape(xp.astype(terms[name], xp.float64), (rows, -1))
-        for terms, sums in zip(all_terms, replicates, strict=True)
-        for name in sums
+        for statistic, terms, _ in batches
+        for name in statistic._term_names()
     ]
     sums = kernels.poisson_weighted_sums(
         poisson.row_keys(xp, settings.seed, row_offset, rows),
@@ -229,9 +254,9 @@ def _accelerated_sums(xp, precision, settings, all_terms, replicates, rows, row_
     if sums is None:
         return None
     added, start = [], 0
-    for terms, statistic_sums in zip(all_terms, replicates, strict=True):
+    for statistic, terms, _ in batches:
         mine = {}
-        for name in statistic_sums:
+        for name in statistic._term_names():
             width = math.prod(terms[name].shape[1:])
             shape = (settings.replicates, *terms[name].shape[1:])
             mine[name] = xp.reshape(sums[:, start : start + width], shape)

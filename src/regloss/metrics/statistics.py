@@ -19,15 +19,18 @@ that is, each sample's values are averaged over its non-batch axes first, as Ker
 is the identity, or the square root for the root mean squared error.
 
 :class:`R2Statistic`, the coefficient of determination per output ``j`` (``w`` broadcast to
-``(rows, outputs)``)::
+``(rows, outputs)``), from centred moments of ``y_j`` (:mod:`regloss.metrics.moments`: each batch
+shifted by one of its rows, batches merged with Chan et al.'s update) and a residual sum::
 
-    S_j = sum(w y_j)   Q_j = sum(w y_j**2)   R_j = sum(w (y_j - p_j)**2)   W_j = sum(w)
-    n  += rows with a non-zero weight
-    SST_j = Q_j - S_j**2 / W_j          r2_j = 1 - R_j / SST_j     (an infinite r2_j becomes 0)
+    W_j = sum(w)        m_j = sum(w y_j) / W_j        SST_j = sum(w (y_j - m_j)**2)
+    R_j = sum(w (y_j - p_j)**2)        n += rows with a non-zero weight
+    r2_j = 1 - R_j / SST_j     (Keras's rule: an infinite r2_j becomes 0, so SST_j = 0 gives 0
+                                where R_j != 0 and NaN where R_j = 0; nothing warns)
 
 then ``class_aggregation``: ``None`` (one per output), ``"uniform_average"`` (their mean),
-``"variance_weighted_average"`` (``sum(SST_j r2_j) / sum(SST_j)``); and with ``num_regressors = p >
-0`` and ``n - p - 1 > 0`` the adjusted ``1 - (1 - r2) (n - 1) / (n - p - 1)``.
+``"variance_weighted_average"`` (``sum(SST_j r2_j) / sum(SST_j)``, an IEEE division: NaN when
+every ``SST_j`` is 0, as in Keras); and with ``num_regressors = p > 0`` and ``n - p - 1 > 0`` the
+adjusted ``1 - (1 - r2) (n - 1) / (n - p - 1)``.
 
 On NumPy inputs the batch sums of :class:`MeanStatistic` come from the fused kernels
 (:mod:`regloss.kernels`), which accumulate every element in float64.
@@ -43,6 +46,7 @@ from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, res
 from ..losses.classes import _keras_mask
 from ..losses.functional import finish, prepare_inputs
 from . import accumulate as acc
+from . import moments
 
 
 def _inputs(y_true, y_pred, sample_weight, mask):
@@ -319,7 +323,8 @@ class _MeanBatch:
         return per_row / divisor if divisor != 1 else per_row
 
 
-_R2_SUMS = ("sum", "squares", "residual", "weight")
+R2_TERMS = (*moments.TERMS, "residual", "samples")
+"""The per-row terms of R2 (:meth:`R2Statistic.row_terms`), whose sums make a batch's moments."""
 
 
 class R2Statistic:
@@ -349,27 +354,40 @@ class R2Statistic:
         xp, array = _namespace_of(like)
         xp, precision, device = _state_like(xp, array)
         outputs = (_outputs_of(shape_of(array)),)
-        sums = {name: acc.zeros_sum(xp, precision, outputs, device) for name in _R2_SUMS}
-        return {**sums, "samples": acc.zeros_count(xp, precision, device=device)}
+        return {
+            **moments.zeros(xp, precision, outputs, 1, device),
+            "residual": acc.zeros_sum(xp, precision, outputs, device),
+            "samples": acc.zeros_count(xp, precision, device=device),
+        }
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
+        """The state after one more batch (``state`` is not modified)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
         _check_state_library(xp, state)
-        terms = self._terms(xp, state, true, pred, weight, present)
-        precision = acc.precision_of(xp)
-        new = {
-            name: acc.add_sum(xp, precision, state[name], xp.sum(terms[name], axis=0)) for name in _R2_SUMS
-        }
+        shift, terms = self._terms(xp, state, true, pred, weight, present)
+        sums = {name: xp.sum(terms[name], axis=0) for name in R2_TERMS if name != "samples"}
         rows = shape_of(terms["samples"])[0]
-        samples = rows if weight is None else xp.sum(xp.astype(terms["samples"], xp.int32))
-        new["samples"] = acc.add_count(xp, precision, state["samples"], samples)
-        return new
+        sums["samples"] = rows if weight is None else xp.sum(xp.astype(terms["samples"], xp.int32))
+        return self.add_sums(state, shift, sums)
 
     def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
-        """``(xp, terms)``: what each row adds to the sums, arrays of shape ``(rows, outputs)``
-        (``"samples"``: ``(rows,)``, 1 where the row's weight is non-zero); see ``update``."""
+        """``(xp, shift, terms)``: the batch's shift (one row of ``y_true``, shape ``(outputs, 1)``)
+        and what each row adds to its sums (:data:`R2_TERMS`), arrays of shape ``(rows, outputs,
+        ...)`` (``"samples"``: ``(rows,)``, 1 where the row's weight is non-zero); ``update`` adds
+        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-        return xp, self._terms(xp, None, true, pred, weight, present, outputs)
+        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs))
+
+    def add_sums(self, state: dict, shift, sums: dict) -> dict:
+        """``state`` with a batch added, given the batch's shift and the sums of its row terms
+        (with any leading axes: a bootstrap's replicates). The moments of ``y_true`` are merged
+        with Chan et al.'s update (:mod:`regloss.metrics.moments`); the residual sum and the
+        sample count are added (a count, or a float sum for a bootstrap's Poisson-weighted one)."""
+        xp, precision = _merge_namespace(state, state)
+        new = moments.add(xp, precision, state, shift, sums)
+        new["residual"] = acc.add_sum(xp, precision, state["residual"], sums["residual"])
+        new["samples"] = _add_samples(xp, precision, state["samples"], sums["samples"])
+        return new
 
     def _terms(self, xp, state, true, pred, weight, present, outputs=None):
         if pred.ndim == 1:
@@ -380,7 +398,7 @@ class R2Statistic:
                 f"received shape {show(shape_of(pred))}"
             )
         rows, found = shape_of(pred)
-        expected = shape_of(state["sum"])[-1] if state is not None else outputs
+        expected = shape_of(state["weight"])[-1] if state is not None else outputs
         if expected is not None and found != expected:
             raise ValueError(
                 f"R2Score has seen {expected} output(s) per sample; this batch has {found} "
@@ -392,59 +410,61 @@ class R2Statistic:
             present = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim else present
             true = xp.where(present, true, xp.zeros_like(true))
             pred = xp.where(present, pred, xp.zeros_like(pred))
+        if weight is not None:
+            weight = xp.astype(weight, wide)
+            if weight.ndim == 1:
+                weight = weight[:, None]
+            fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, found), strict=False))
+            if weight.ndim > 2 or not fits:
+                raise ValueError(
+                    f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast "
+                    f"to y_true of shape {show((rows, found))}"
+                )
+            weight = xp.broadcast_to(weight, (rows, found))
+        columns = xp.expand_dims(true, axis=-1)  # one column per output: (rows, outputs, 1)
+        shift = moments.shift_of(xp, columns, weight)
+        terms = moments.row_terms(xp, columns, weight, shift)
         squared_residuals = (true - pred) ** 2
         if weight is None:
-            ones = xp.ones_like(true)
-            return {
-                "sum": true,
-                "squares": true * true,
-                "residual": squared_residuals,
-                "weight": ones,
-                "samples": ones[:, 0],
-            }
-        weight = xp.astype(weight, wide)
-        if weight.ndim == 1:
-            weight = weight[:, None]
-        fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, found), strict=False))
-        if weight.ndim > 2 or not fits:
-            raise ValueError(
-                f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast "
-                f"to y_true of shape {show((rows, found))}"
-            )
-        weight = xp.broadcast_to(weight, (rows, found))
-        weighted_true = weight * true
-        return {
-            "sum": weighted_true,
-            "squares": weighted_true * true,
-            "residual": weight * squared_residuals,
-            "weight": weight,
-            "samples": xp.astype(xp.any(weight != 0, axis=1), wide),
-        }
+            terms["residual"] = squared_residuals
+            terms["samples"] = xp.ones((rows,), dtype=wide, device=device_of(xp, pred))
+        else:
+            terms["residual"] = weight * squared_residuals
+            terms["samples"] = xp.astype(xp.any(weight != 0, axis=1), wide)
+        return shift, terms
 
     def merge(self, first: dict, second: dict) -> dict:
+        """The state of both streams together (Chan et al.'s update of the moments; the sums and
+        counts added). Works on states with leading axes too (a bootstrap's replicates)."""
         xp, precision = _merge_namespace(first, second)
-        if shape_of(first["sum"]) != shape_of(second["sum"]):
+        if shape_of(first["weight"]) != shape_of(second["weight"]):
             raise ValueError(
-                f"cannot merge R2Score states of {shape_of(first['sum'])[-1]} and "
-                f"{shape_of(second['sum'])[-1]} outputs"
+                f"cannot merge R2Score states of {shape_of(first['weight'])[-1]} and "
+                f"{shape_of(second['weight'])[-1]} outputs"
             )
-        merged = {name: acc.merge_sums(xp, precision, first[name], second[name]) for name in _R2_SUMS}
-        return {**merged, "samples": acc.merge_counts(xp, precision, first["samples"], second["samples"])}
+        return {
+            **moments.merge(xp, precision, first, second),
+            "residual": acc.merge_sums(xp, precision, first["residual"], second["residual"]),
+            "samples": _add_samples(xp, precision, first["samples"], second["samples"], merging=True),
+        }
 
     def result(self, state: dict, dtype: str = "float32"):
+        """The score (module docstring) as an array of ``dtype``: 0-d, or one per output for
+        ``class_aggregation=None`` (with a leading axis for a bootstrap's replicate states)."""
         xp, precision = _merge_namespace(state, state)
         wide = acc.sum_dtype(xp, precision)
-        total, squares, residual, weight = (
-            acc.sum_value(xp, precision, state[name], wide) for name in _R2_SUMS
-        )
-        variation = squares - total * (total / weight)
-        scores = 1 - residual / variation
+        _, _, comoment = moments.values(xp, precision, state, wide)
+        variation = comoment[..., 0, 0]  # SST_j, the centred sum of squares of y_true
+        residual = acc.sum_value(xp, precision, state["residual"], wide)
+        # Keras's rule: 1 - SSR / SST, an infinite value becomes 0 (SST = 0: 0 where SSR != 0,
+        # NaN where SSR = 0); computed without a division by zero, so nothing warns
+        scores = 1 - _ieee_divide(xp, residual, variation)
         scores = xp.where(xp.isinf(scores), xp.zeros_like(scores), scores)
         # axis=-1: the outputs (a bootstrap's replicate states add a leading axis)
         if self.class_aggregation == "uniform_average":
             scores = xp.mean(scores, axis=-1)
         elif self.class_aggregation == "variance_weighted_average":
-            scores = xp.sum(variation * scores, axis=-1) / xp.sum(variation, axis=-1)
+            scores = _ieee_divide(xp, xp.sum(variation * scores, axis=-1), xp.sum(variation, axis=-1))
         if self.num_regressors:
             n = acc.count_value(xp, precision, state["samples"], wide)
             if scores.ndim > n.ndim:
@@ -454,6 +474,24 @@ class R2Statistic:
             adjusted = 1 - (1 - scores) * (n - 1) / safe
             scores = xp.where(denominator > 0, adjusted, scores)
         return finish(xp, scores, result_dtype(precision, dtype))
+
+
+def _add_samples(xp, precision, count, added, merging=False):
+    """R2's sample count plus ``added``: a count (int64, or two uint32 words), or, in a bootstrap's
+    replicates, a float sum of Poisson counts."""
+    if xp.isdtype(count.dtype, "real floating"):
+        return (acc.merge_sums if merging else acc.add_sum)(xp, precision, count, added)
+    return (acc.merge_counts if merging else acc.add_count)(xp, precision, count, added)
+
+
+def _ieee_divide(xp, numerator, denominator):
+    """``numerator / denominator`` as IEEE 754 gives it (``x / 0`` is ``+-inf`` for ``x != 0``, NaN
+    for ``x = 0`` or NaN), without dividing by zero: NumPy warns about those divisions."""
+    zero = denominator == 0
+    quotient = numerator / xp.where(zero, xp.ones_like(denominator), denominator)
+    infinite = xp.where(numerator > 0, xp.full_like(quotient, math.inf), xp.full_like(quotient, -math.inf))
+    by_zero = xp.where((numerator > 0) | (numerator < 0), infinite, xp.full_like(quotient, math.nan))
+    return xp.where(zero, by_zero, quotient)
 
 
 def _outputs_of(shape: tuple) -> int:

@@ -131,7 +131,8 @@ def ref_r2(batches, class_aggregation="uniform_average", num_regressors=0):
     if class_aggregation == "uniform_average":
         scores = scores.mean()
     elif class_aggregation == "variance_weighted_average":
-        scores = (sst * scores).sum() / sst.sum()
+        with np.errstate(all="ignore"):  # 0 / 0 where no output varies: NaN, as in Keras
+            scores = (sst * scores).sum() / sst.sum()
     n = int(np.count_nonzero(np.any(w != 0, axis=1)))
     if num_regressors and n - num_regressors - 1 > 0:
         scores = 1.0 - (1.0 - scores) * (n - 1) / (n - num_regressors - 1)

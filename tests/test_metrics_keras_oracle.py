@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -260,9 +261,37 @@ _b = [_batch("r2", (6, 2), (6,), mask=True), _batch("r2", (4, 2), (4,), mask=Tru
 _difference("r2-mask", "R2Score", {}, _b, batches=_b)
 
 
+# R2 of outputs without variance (SST = 0; issue 21, item 7) on small integers, so that Keras's
+# float32 sums are exact and its SST is exactly 0: Keras's rule, compared exactly.
+ZERO_VARIANCE = {}
+
+
+def _zero_variance_streams():
+    def f(rows):
+        return np.asarray(rows, dtype=np.float32)
+
+    # outputs: constant with errors, constant predicted exactly, varying; the first batch one row
+    batches = [
+        {"yt": f([[3, 2, 5]]), "yp": f([[4, 2, 1]]), "sw": None, "mask": None},
+        {"yt": f([[3, 2, 1], [3, 2, 4]]), "yp": f([[1, 2, 2], [3, 2, 4]]), "sw": f([2, 1]), "mask": None},
+        {"yt": f([[3, 2, 0]]), "yp": f([[3, 2, 1]]), "sw": f([3]), "mask": None},
+    ]
+    for aggregation in (None, "uniform_average", "variance_weighted_average"):
+        for outputs in ((0, 1, 2), (0, 2)):  # with the 0/0 output, and without it
+            picked = [{**b, "yt": b["yt"][:, outputs], "yp": b["yp"][:, outputs]} for b in batches]
+            sid = f"r2-zero-variance-{aggregation}-{len(outputs)}"
+            kwargs = {"class_aggregation": aggregation}
+            ZERO_VARIANCE[sid] = {
+                "id": sid, "metric": "R2Score", "kwargs": kwargs, "batches": picked, "keras_batches": picked
+            }  # fmt: skip
+
+
+_zero_variance_streams()
+
+
 def _request():
     streams = []
-    for stream in [*STREAMS, *DIFFERENCES.values()]:
+    for stream in [*STREAMS, *DIFFERENCES.values(), *ZERO_VARIANCE.values()]:
         keras_name = KERAS_NAME[stream["metric"]]
         if keras_name is None or not stream.get("keras", True):
             continue
@@ -549,3 +578,23 @@ def test_difference_r2_honours_the_mask(oracle):
     results, _ = run_regloss(stream, dtype="float64")
     _close(results, run_reference(stream), RTOL64, ATOL64, "regloss applies the mask")
     assert not np.allclose(results, oracle.results("r2-mask"), rtol=1e-3)
+
+
+@pytest.mark.parametrize("sid", list(ZERO_VARIANCE))
+def test_r2_of_zero_variance_follows_keras(oracle, sid):
+    """SST = 0 (one row, constant outputs): Keras's 1 - SSR / SST with an infinite score made 0,
+    so 0 where SSR > 0 and NaN where SSR = 0 (and in an average that meets it), after every
+    batch: regloss (float32 and float64) gives Keras's values, its zeros and NaN exactly, with no
+    warning."""
+    stream = ZERO_VARIANCE[sid]
+    keras = oracle.results(sid)
+    assert np.isnan(keras).any() or (keras == 0).any()  # the stream does meet the rule
+    for dtype in (None, "float64"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            results, _ = run_regloss(stream, dtype=dtype)
+        assert results.shape == keras.shape
+        np.testing.assert_array_equal(np.isnan(results), np.isnan(keras), err_msg=f"{sid} {dtype}")
+        np.testing.assert_array_equal(results == 0, keras == 0, err_msg=f"{sid} {dtype}")
+        _close(results, keras, RTOL32, ATOL32, f"{sid} {dtype}: regloss vs Keras")
+    _close(run_regloss(stream, dtype="float64")[0], run_reference(stream), RTOL64, ATOL64, sid)

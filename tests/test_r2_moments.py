@@ -299,6 +299,27 @@ def test_dask_evaluate_of_one_row_chunks_at_a_large_offset():
             np.testing.assert_allclose(interval[field], to_numpy(getattr(want, field)), rtol=1e-10, atol=0)
 
 
+def test_filtered_dask_batches_of_unknown_rows():
+    """A class fed boolean-filtered Dask arrays (unknown row chunks, some empty): scikit-learn's R2
+    at 1e6 spreads, weighted or not, adjusted with the right n; the caller's arrays keep their
+    unknown chunks."""
+    da = pytest.importorskip("dask.array")
+    y_true, y_pred, weight = _offset_data(1e6, seed=9, outputs=2)
+    y_true, y_pred, weight = y_true[:100], y_pred[:100], weight[:100]
+    keep = np.arange(100) % 7 > 2
+    keep[:25] = False  # the first chunk is empty once filtered
+    t, p, w = (da.from_array(a, chunks=25)[da.from_array(keep, chunks=25)] for a in (y_true, y_pred, weight))
+    for given in (None, w):
+        metric = rm.R2Score(num_regressors=3, dtype="float64")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            metric.update_state(t, p, given)
+        chosen = None if given is None else weight[keep]
+        expected = _sklearn_r2(y_true[keep], y_pred[keep], chosen, "uniform_average", 3)
+        np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-10, atol=0)
+    assert all(np.isnan(size) for size in t.chunks[0])
+
+
 def test_command_line_one_row_file_and_one_row_chunks(tmp_path):
     """The command line: a one-row file scores 0 (it gave -3.7e17 weighted), and a file read in
     chunks of one row at 1e6 spreads from 0 gives scikit-learn's R2 to 1e-10."""

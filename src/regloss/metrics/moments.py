@@ -62,7 +62,7 @@ def zeros(xp, precision: str, cells: tuple, columns: int, device=None) -> dict:
 
 def shift_of(xp, columns, weight=None):
     """The shift ``c`` of a batch: the columns of its first row with a non-zero weight (the first
-    row without weights, or when every weight is 0; zeros for a batch of no rows), per cell.
+    row without weights; zeros where every weight is 0 or for a batch of no rows), per cell.
 
     ``columns``: ``(rows, *cells, k)``; ``weight``: ``(rows, *cells)`` or None. Returns
     ``(*cells, k)``, exactly values of the data (masked-out or zero-weight rows, which may hold
@@ -73,10 +73,13 @@ def shift_of(xp, columns, weight=None):
         return xp.zeros(shape[1:], dtype=columns.dtype, device=device_of(xp, columns))
     if weight is None:
         return columns[0, ...]
-    first = xp.argmax(xp.astype(weight != 0, columns.dtype), axis=0)  # the first maximum: (*cells,)
     positions = xp.arange(rows, device=device_of(xp, columns))
+    # the first present row's position: the number of rows before it (no arg-reduction, which
+    # Dask cannot take over empty chunks), ``rows`` where none is present
+    present = xp.astype(weight != 0, positions.dtype)
+    first = xp.sum(xp.astype(xp.cumulative_sum(present, axis=0) == 0, positions.dtype), axis=0)
     positions = xp.reshape(positions, (rows,) + (1,) * (len(shape) - 2))
-    picked = xp.expand_dims(positions == xp.expand_dims(first, axis=0), axis=-1)
+    picked = (positions == first[None, ...])[..., None]
     return xp.sum(xp.where(picked, columns, xp.zeros_like(columns)), axis=0)
 
 
@@ -89,13 +92,10 @@ def row_terms(xp, columns, weight, shift) -> dict:
     (None: every weight 1). Their sums over rows, plain or Poisson-weighted, go to :func:`from_sums`."""
     centred = columns - shift
     if weight is None:
-        weight = xp.ones(shape_of(columns)[:-1], dtype=columns.dtype, device=device_of(xp, columns))
-    weighted = xp.expand_dims(weight, axis=-1) * centred
-    return {
-        "weight": weight,
-        "sum": weighted,
-        "products": xp.expand_dims(weighted, axis=-1) * xp.expand_dims(centred, axis=-2),
-    }
+        weight = xp.ones_like(columns[..., 0])  # ones_like: a lazy array's rows may be unknown
+    # `[..., None]`, not expand_dims: a lazy array's rows may be unknown (Dask reshapes)
+    weighted = weight[..., None] * centred
+    return {"weight": weight, "sum": weighted, "products": weighted[..., None] * centred[..., None, :]}
 
 
 def from_sums(xp, precision: str, shift, sums: dict) -> dict:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 
 from .. import config, kernels
-from .._shapes import reconcile_rank, shape_of, show
+from .._shapes import known_dim, reconcile_rank, shape_of, show
 from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, resolve
 from ..losses.classes import _keras_mask
 from ..losses.functional import finish, prepare_inputs
@@ -367,7 +367,9 @@ class R2Statistic:
         shift, terms = self._terms(xp, state, true, pred, weight, present)
         sums = {name: xp.sum(terms[name], axis=0) for name in R2_TERMS if name != "samples"}
         rows = shape_of(terms["samples"])[0]
-        sums["samples"] = rows if weight is None else xp.sum(xp.astype(terms["samples"], xp.int32))
+        if weight is not None or not known_dim(rows):  # a lazy array's rows may be unknown
+            rows = xp.sum(xp.astype(terms["samples"], xp.int32))
+        sums["samples"] = rows
         return self.add_sums(state, shift, sums)
 
     def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
@@ -390,6 +392,7 @@ class R2Statistic:
         return new
 
     def _terms(self, xp, state, true, pred, weight, present, outputs=None):
+        true, pred, weight, present = _known_rows(true, pred, weight, present)
         if pred.ndim == 1:
             true, pred = true[:, None], pred[:, None]
         if pred.ndim != 2:
@@ -421,13 +424,13 @@ class R2Statistic:
                     f"to y_true of shape {show((rows, found))}"
                 )
             weight = xp.broadcast_to(weight, (rows, found))
-        columns = xp.expand_dims(true, axis=-1)  # one column per output: (rows, outputs, 1)
+        columns = true[..., None]  # one column per output: (rows, outputs, 1)
         shift = moments.shift_of(xp, columns, weight)
         terms = moments.row_terms(xp, columns, weight, shift)
         squared_residuals = (true - pred) ** 2
         if weight is None:
             terms["residual"] = squared_residuals
-            terms["samples"] = xp.ones((rows,), dtype=wide, device=device_of(xp, pred))
+            terms["samples"] = terms["weight"][:, 0]  # ones
         else:
             terms["residual"] = weight * squared_residuals
             terms["samples"] = xp.astype(xp.any(weight != 0, axis=1), wide)
@@ -474,6 +477,23 @@ class R2Statistic:
             adjusted = 1 - (1 - scores) * (n - 1) / safe
             scores = xp.where(denominator > 0, adjusted, scores)
         return finish(xp, scores, result_dtype(precision, dtype))
+
+
+def _known_rows(*arrays):
+    """The arrays, with Dask arrays of unknown rows (boolean-filtered) replaced by copies whose
+    chunk sizes are computed (a pass over the data) and empty row chunks dropped: R2's shift is one
+    of the batch's rows, and Dask can neither index an axis of unknown length nor reduce a
+    cumulative sum over empty chunks."""
+    out = []
+    for array in arrays:
+        if array is not None and array.ndim and hasattr(array, "compute_chunk_sizes"):
+            if not known_dim(shape_of(array)[0]):
+                array = array.copy().compute_chunk_sizes()
+            rows = array.chunks[0]
+            if 0 in rows and any(rows):
+                array = array.rechunk({0: tuple(size for size in rows if size)})
+        out.append(array)
+    return tuple(out)
 
 
 def _add_samples(xp, precision, count, added, merging=False):

@@ -52,7 +52,8 @@ Confidence intervals (``confidence=``)
     bootstrap whose row weights depend only on ``(seed, global row index, replicate)``): every
     per-chunk task updates the bootstrap states with its chunk's global row offset (the number of
     rows of the chunks before it along axis 0), the states are tree-merged like the plain ones, and
-    the result is the same, up to float64 rounding (exactly when the sums are exact), whatever the
+    the result is the same, up to float64 rounding (exactly when the sums are exact, but for R2's
+    centred moments, whose means divide), whatever the
     chunking, the merge order or the cluster, and equal to :class:`~regloss.metrics.Bootstrap`
     updated with the whole arrays. Known chunk sizes give the offsets directly. For unknown chunk
     sizes (Dask DataFrame columns, boolean-filtered arrays) the offsets are part of the same graph:

@@ -40,6 +40,8 @@ Python branch reads an array value).
 
 from __future__ import annotations
 
+import math
+
 from .._shapes import shape_of
 from .._xp import device_of
 from . import accumulate as acc
@@ -62,7 +64,7 @@ def zeros(xp, precision: str, cells: tuple, columns: int, device=None) -> dict:
 
 def shift_of(xp, columns, weight=None):
     """The shift ``c`` of a batch: the columns of its first row with a non-zero weight (the first
-    row without weights; zeros where every weight is 0 or for a batch of no rows), per cell.
+    row without weights, or where every weight is 0; zeros for a batch of no rows), per cell.
 
     ``columns``: ``(rows, *cells, k)``; ``weight``: ``(rows, *cells)`` or None. Returns
     ``(*cells, k)``, exactly values of the data (masked-out or zero-weight rows, which may hold
@@ -73,14 +75,12 @@ def shift_of(xp, columns, weight=None):
         return xp.zeros(shape[1:], dtype=columns.dtype, device=device_of(xp, columns))
     if weight is None:
         return columns[0, ...]
-    positions = xp.arange(rows, device=device_of(xp, columns))
-    # the first present row's position: the number of rows before it (no arg-reduction, which
-    # Dask cannot take over empty chunks), ``rows`` where none is present
-    present = xp.astype(weight != 0, positions.dtype)
-    first = xp.sum(xp.astype(xp.cumulative_sum(present, axis=0) == 0, positions.dtype), axis=0)
-    positions = xp.reshape(positions, (rows,) + (1,) * (len(shape) - 2))
-    picked = (positions == first[None, ...])[..., None]
-    return xp.sum(xp.where(picked, columns, xp.zeros_like(columns)), axis=0)
+    cells = math.prod(shape[1:-1])
+    first = xp.argmax(xp.astype(weight != 0, xp.int8), axis=0)  # the first maximum, per cell
+    # row `first[c]` of cell `c` is row `first[c] * cells + c` of the columns seen as (rows * cells, k)
+    picked = xp.reshape(first, (cells,)) * cells + xp.arange(cells, device=device_of(xp, columns))
+    flat = xp.reshape(columns, (rows * cells, shape[-1]))
+    return xp.reshape(xp.take(flat, picked, axis=0), shape[1:])
 
 
 def row_terms(xp, columns, weight, shift) -> dict:
@@ -91,10 +91,10 @@ def row_terms(xp, columns, weight, shift) -> dict:
     for ``columns`` of shape ``(rows, *cells, k)`` and ``weight`` of shape ``(rows, *cells)``
     (None: every weight 1). Their sums over rows, plain or Poisson-weighted, go to :func:`from_sums`."""
     centred = columns - shift
-    if weight is None:
-        weight = xp.ones_like(columns[..., 0])  # ones_like: a lazy array's rows may be unknown
-    # `[..., None]`, not expand_dims: a lazy array's rows may be unknown (Dask reshapes)
-    weighted = weight[..., None] * centred
+    if weight is None:  # ones_like: a lazy array's rows may be unknown
+        weight, weighted = xp.ones_like(columns[..., 0]), centred
+    else:  # `[..., None]`, not expand_dims: Dask reshapes, which needs known rows
+        weighted = weight[..., None] * centred
     return {"weight": weight, "sum": weighted, "products": weighted[..., None] * centred[..., None, :]}
 
 

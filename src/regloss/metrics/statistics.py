@@ -482,8 +482,8 @@ class R2Statistic:
 def _known_rows(*arrays):
     """The arrays, with Dask arrays of unknown rows (boolean-filtered) replaced by copies whose
     chunk sizes are computed (a pass over the data) and empty row chunks dropped: R2's shift is one
-    of the batch's rows, and Dask can neither index an axis of unknown length nor reduce a
-    cumulative sum over empty chunks."""
+    of the batch's rows, and Dask can neither reshape an axis of unknown length nor arg-reduce
+    over empty chunks."""
     out = []
     for array in arrays:
         if array is not None and array.ndim and hasattr(array, "compute_chunk_sizes"):

@@ -340,6 +340,25 @@ def test_command_line_one_row_file_and_one_row_chunks(tmp_path):
     assert json.loads(json.dumps(report))  # plain JSON
 
 
+def test_command_line_dask_engine_on_one_row_files(tmp_path):
+    """``--engine dask`` over files of one row each (one partition per file) at 1e6 spreads from 0:
+    scikit-learn's R2 to 1e-10; a single one-row file scores 0."""
+    from tests.test_cli import _has_regloss_dask, ok_json, write_csv
+
+    if not _has_regloss_dask():
+        pytest.skip("regloss.dask, dask.dataframe or pyarrow is not importable")
+    y_true, y_pred, weight = _offset_data(1e6, seed=10, outputs=1)
+    (tmp_path / "rows").mkdir()
+    for row in range(6):
+        columns = {"y_true": y_true[row], "y_pred": y_pred[row], "weight": weight[row : row + 1] + 0.5}
+        write_csv(tmp_path / "rows" / f"row{row}.csv", columns)
+    flags = ("--engine", "dask", "--weight", "weight", "--metrics", "r2")
+    report = ok_json(str(tmp_path / "rows" / "row*.csv"), *flags)
+    expected = sklearn_metrics.r2_score(y_true[:6, 0], y_pred[:6, 0], sample_weight=weight[:6] + 0.5)
+    np.testing.assert_allclose(report["metrics"]["r2"]["value"], expected, rtol=1e-10, atol=0)
+    assert ok_json(tmp_path / "rows" / "row0.csv", *flags)["metrics"]["r2"]["value"] == 0.0
+
+
 # ------------------------------------------------------------------------- moments module
 
 

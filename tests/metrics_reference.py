@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.correlation_reference import COEFFICIENTS, ref_row_coefficients
 from tests.reference import ref_per_sample
 
 # regloss class name -> (per-sample reference name, sign, root)
@@ -32,6 +33,8 @@ MEAN_METRICS = {
     "LogCoshError": ("log_cosh", 1.0, False),
     "Huber": ("huber", 1.0, False),
     "CosineSimilarity": ("cosine_similarity", -1.0, False),  # the metric is +cos, the loss -cos
+    "PearsonCorrelation": ("pearson_correlation", 1.0, False),  # tests/correlation_reference.py
+    "ConcordanceCorrelation": ("concordance_correlation", 1.0, False),
 }
 
 
@@ -87,6 +90,8 @@ def batch_contribution(values, weight):
 def per_sample_values(metric, y_true, y_pred, **params):
     """The per-sample values of a mean metric (float64), with the metric's sign."""
     name, sign, _ = MEAN_METRICS[metric]
+    if name in COEFFICIENTS:  # a 1-D batch is B samples of one output
+        return ref_row_coefficients(name, y_true, y_pred, **params, streaming=True)
     values, _ = ref_per_sample(name, _f64(y_true), _f64(y_pred), **params)
     return sign * values
 

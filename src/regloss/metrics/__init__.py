@@ -3,8 +3,8 @@
 The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exact count per metric
 and merge across batches, processes and machines; their numeric path is the pure state machine of
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
-works under ``jax.jit``. The functions are the loss functions themselves: per-sample values with
-the last axis reduced.
+works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
+the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
 """
 
 from ..losses.functional import (
@@ -35,6 +35,12 @@ from .classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
+)
 
 __all__ = [
     "Metric",
@@ -47,6 +53,8 @@ __all__ = [
     "Huber",
     "CosineSimilarity",
     "R2Score",
+    "PearsonCorrelation",
+    "ConcordanceCorrelation",
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",
@@ -62,4 +70,6 @@ __all__ = [
     "MSLE",
     "msle",
     "mean_squared_logarithmic_error",
+    "pearson_correlation",
+    "concordance_correlation",
 ]

@@ -35,7 +35,9 @@ Inputs
     but ``CosineSimilarity`` this is also the in-memory result of the 1-D arrays (the mean over all
     elements); it lets a 1-D ``sample_weight`` weigh the samples (the in-memory 1-D call treats a
     1-D batch as a single sample, so a streamed 1-D result would depend on the chunking). The cosine
-    of ``(rows, 1)`` inputs is per element, not the cosine of the two whole vectors.
+    of ``(rows, 1)`` inputs is per element, not the cosine of the two whole vectors; so are the
+    correlations (Pearson NaN, the concordance 0 per element), as the metric classes read a 1-D
+    batch too.
 
 Threads and settings inside tasks
     The per-chunk tasks run the fused NumPy kernels (:mod:`regloss.kernels`) with
@@ -108,6 +110,7 @@ from .metrics.classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
 from .metrics.statistics import MeanStatistic, R2Statistic
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
@@ -125,6 +128,8 @@ _SHORT_NAMES = {
     "logcosh": LogCoshError,
     "cosine": CosineSimilarity,
     "r2": R2Score,
+    "pearson": PearsonCorrelation,
+    "ccc": ConcordanceCorrelation,
 }
 
 METRIC_NAMES: dict = {
@@ -133,7 +138,8 @@ METRIC_NAMES: dict = {
     **{cls.default_name: cls for cls in METRIC_CLASSES.values()},
 }
 """The metric names :func:`evaluate` takes: the short names (``"mse"``, ``"rmse"``, ``"mae"``,
-``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``), the class names
+``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``, ``"pearson"``,
+``"ccc"``), the class names
 (``"MeanSquaredError"``...) and the classes' default names (``"mean_squared_error"``,
 ``"r2_score"``...), each to its class (built with its default arguments)."""
 
@@ -352,8 +358,8 @@ def _check_statistic(statistic, ndim: int) -> None:
         if 0 in reduced:
             raise ValueError(
                 f"a metric with per-sample reduction over axes {reduced} of {ndim}-D inputs reduces over "
-                "axis 0, the samples axis that evaluate splits into chunks (CosineSimilarity's axis must "
-                f"leave axis 0 out); received {statistic!r}"
+                "axis 0, the samples axis that evaluate splits into chunks (the axis of CosineSimilarity and "
+                f"of the correlations must leave axis 0 out); received {statistic!r}"
             )
     elif isinstance(statistic, R2Statistic) and ndim > 2:
         raise ValueError(

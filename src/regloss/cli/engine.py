@@ -23,7 +23,7 @@ import numpy as np
 from ..metrics import classes as metric_classes
 from .columns import Selection, select_one_file, select_two_files
 from .errors import CliError
-from .names import METRICS, MetricRequest
+from .names import METRICS, ROW_METRICS, MetricRequest
 from .progress import Progress
 from .readers import Table, open_table
 
@@ -69,11 +69,13 @@ class Evaluation:
 
 
 def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> None:
-    """A CliError when a metric cannot take this number of outputs (cosine needs several)."""
-    if len(outputs) < 2 and any(request.short == "cosine" for request in requests):
+    """A CliError when a metric cannot take this number of outputs (cosine and the correlations
+    need several)."""
+    row_metric = next((request.short for request in requests if request.short in ROW_METRICS), None)
+    if len(outputs) < 2 and row_metric is not None:
         raise CliError(
-            "cosine compares rows of several outputs, and one column each was selected for the truth "
-            "and the predictions: select several with --y-true a,b,... --y-pred c,d,..."
+            f"{row_metric} compares rows of several outputs, and one column each was selected for the "
+            "truth and the predictions: select several with --y-true a,b,... --y-pred c,d,..."
         )
 
 

@@ -1,8 +1,8 @@
 """Metric names of ``regloss evaluate --metrics`` and the catalogue that ``regloss losses`` prints.
 
 A metric is named by its short name (``mse``, ``rmse``, ``mae``, ``mape``, ``msle``, ``huber``,
-``logcosh``, ``cosine``, ``r2``), its :mod:`regloss.metrics` class name (``MeanSquaredError``), the
-class's default name (``mean_squared_error``, ``r2_score``) or a loss alias of
+``logcosh``, ``cosine``, ``r2``, ``pearson``, ``ccc``), its :mod:`regloss.metrics` class name
+(``MeanSquaredError``), the class's default name (``mean_squared_error``, ``r2_score``) or a loss alias of
 :mod:`regloss.losses` (``MSE``, ``log_cosh``, ``huber_loss``); case does not matter. A name with
 the suffix ``_per_output`` (``mae_per_output``, ``r2_per_output``) gives one value per output
 instead of one over all outputs.
@@ -20,6 +20,8 @@ from .errors import CliError
 
 PER_OUTPUT = "_per_output"
 DEFAULT_METRICS = "mse,rmse,mae,r2"
+ROW_METRICS = ("cosine", "pearson", "ccc")
+"""The metrics that compare whole rows of outputs: no per-output value, and several outputs needed."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,20 @@ METRICS = {
             "R2Score",
             "1 - sum(w (y_true - y_pred)**2) / sum(w (y_true - weighted mean of y_true)**2), "
             "averaged over the outputs",
+            None,
+        ),
+        MetricInfo(
+            "pearson",
+            "PearsonCorrelation",
+            "mean over rows of the Pearson correlation of y_true and y_pred across the outputs "
+            "(NaN for a constant row; needs several outputs)",
+            None,
+        ),
+        MetricInfo(
+            "ccc",
+            "ConcordanceCorrelation",
+            "mean over rows of 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps) "
+            "across the outputs (needs several outputs)",
             None,
         ),
     )
@@ -168,8 +184,8 @@ def parse_metrics(text: str) -> list[MetricRequest]:
                 f"unknown metric {name!r}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
                 f"(or a name with {PER_OUTPUT}; regloss losses lists every alias)"
             )
-        if per_output and short == "cosine":
-            raise CliError("cosine has no per-output value: it compares whole rows of outputs")
+        if per_output and short in ROW_METRICS:
+            raise CliError(f"{short} has no per-output value: it compares whole rows of outputs")
         requests.setdefault(name, MetricRequest(name, short, per_output))
     return list(requests.values())
 

@@ -16,10 +16,7 @@ import copy
 import functools
 import importlib.util
 import json
-import os
 import pickle
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -28,9 +25,10 @@ import pytest
 
 import regloss.metrics as rm
 from regloss import config
-from tests._helpers import library_name, library_of, to_numpy
+from tests._helpers import library_name, library_of, run_keras_worker, to_numpy
 from tests.correlation_reference import ref_row_coefficients
 from tests.metrics_reference import ref_mean_metric
+from tests.test_cli import assert_error, run_cli
 
 KERAS_VERSION = "3.15.1"
 WORKER = Path(__file__).with_name("keras_correlation_worker.py")
@@ -205,32 +203,7 @@ class Oracle:
 
 
 def _run_keras(work: Path, backend: str, request: dict) -> Oracle:
-    paths = [work / f"{backend}-{name}" for name in ("request.json", "arrays.npz", "out.json", "out.npz")]
-    paths[0].write_text(json.dumps(request))
-    np.savez(paths[1], **ARRAYS)
-    env = dict(os.environ)
-    env.update(
-        KERAS_BACKEND=backend, KERAS_HOME=str(work / f"keras_home_{backend}"), TF_CPP_MIN_LOG_LEVEL="3"
-    )
-    proc = subprocess.run(
-        [sys.executable, str(WORKER), *map(str, paths)],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if proc.returncode != 0 or not paths[2].exists():
-        pytest.fail(f"Keras worker ({backend}) failed (rc={proc.returncode}):\n{proc.stderr[-4000:]}")
-    meta = json.loads(paths[2].read_text())
-    if meta["status"] == "skip":
-        pytest.skip(meta["reason"])
-    if meta["keras_version"] != KERAS_VERSION:
-        pytest.skip(f"the oracle is Keras {KERAS_VERSION}; found {meta['keras_version']}")
-    assert meta["backend"] == backend, meta["backend"]
-    with np.load(paths[3], allow_pickle=False) as npz:
-        values = {k: npz[k] for k in npz.files}
-    return Oracle(meta, values)
+    return Oracle(*run_keras_worker(WORKER, work, backend, request, ARRAYS, KERAS_VERSION))
 
 
 @pytest.fixture(scope="module")
@@ -759,23 +732,6 @@ def test_dask_evaluate_takes_the_correlations():
         rdask.evaluate(dt, dp, [rm.ConcordanceCorrelation(axis=0)])
 
 
-def _run_cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "regloss", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _one_line_error(result, *fragments):
-    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
-    lines = result.stderr.strip("\n").splitlines()
-    assert len(lines) == 1 and lines[0].startswith("regloss: error: "), result.stderr
-    assert all(fragment in lines[0] for fragment in fragments), lines[0]
-
-
 def test_command_line(tmp_path):
     rng = np.random.default_rng(7)
     t, p = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))
@@ -789,7 +745,7 @@ def test_command_line(tmp_path):
     )
     common = [path, "--y-true", "a,b,c", "--y-pred", "x,y,z", "--weight", "w"]
     requested = "pearson,ccc,PearsonCorrelation,CONCORDANCE_CORRELATION"
-    result = _run_cli("evaluate", *common, "--metrics", requested, "--chunk-rows", 37, "--format", "json")
+    result = run_cli("evaluate", *common, "--metrics", requested, "--chunk-rows", 37, "--format", "json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["metrics"]
     for key, name in (("pearson", "PearsonCorrelation"), ("ccc", "ConcordanceCorrelation")):
@@ -797,7 +753,7 @@ def test_command_line(tmp_path):
         _close(report[key]["value"], expected, 1e-11, 0, key)
     _close(report["PearsonCorrelation"]["value"], report["pearson"]["value"], 0, 0, "alias")
     _close(report["CONCORDANCE_CORRELATION"]["value"], report["ccc"]["value"], 0, 0, "alias")
-    result = _run_cli("evaluate", *common, "--metrics", "pearson,ccc", "--ci", 0.9, "--replicates", 40,
+    result = run_cli("evaluate", *common, "--metrics", "pearson,ccc", "--ci", 0.9, "--replicates", 40,
                       "--format", "json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["metrics"]
@@ -807,10 +763,10 @@ def test_command_line(tmp_path):
         expected = bootstrap.result()
         for field in ("value", "ci_low", "ci_high", "se"):
             _close(report[key][field], getattr(expected, field), 1e-11, 1e-13, f"{key} {field}")
-    _one_line_error(_run_cli("evaluate", path, "--y-true", "a", "--y-pred", "x", "--metrics", "mse,ccc"),
+    assert_error(run_cli("evaluate", path, "--y-true", "a", "--y-pred", "x", "--metrics", "mse,ccc"),
                     "ccc", "several outputs")  # fmt: skip
-    _one_line_error(_run_cli("evaluate", *common, "--metrics", "pearson_per_output"), "pearson", "per-output")
-    catalogue = _run_cli("losses")
+    assert_error(run_cli("evaluate", *common, "--metrics", "pearson_per_output"), "pearson", "per-output")
+    catalogue = run_cli("losses")
     assert catalogue.returncode == 0
     assert "pearson  (class PearsonCorrelation)" in catalogue.stdout
     assert "ccc  (class ConcordanceCorrelation)" in catalogue.stdout

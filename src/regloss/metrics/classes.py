@@ -233,13 +233,9 @@ class Huber(_MeanMetric):
         return {**super().get_config(), "delta": self.delta}
 
 
-class CosineSimilarity(_MeanMetric):
-    """``+cos(y_true, y_pred)`` over ``axis`` per sample (the metric is +cos, the loss -cos), weighted
-    across batches; ``axis`` round-trips in the config (Keras's drops it)."""
-
-    default_name = "cosine_similarity"
-    formula = formulas.COSINE_SIMILARITY
-    sign = -1.0
+class AxisMeanMetric(_MeanMetric):
+    """A weighted mean of per-sample values over ``axis`` (cosine, the correlations); ``axis``
+    round-trips in the config, a tuple through JSON too."""
 
     def __init__(self, name=None, dtype=None, axis=-1):
         self.axis = standardize_axis_argument(axis)
@@ -256,6 +252,15 @@ class CosineSimilarity(_MeanMetric):
         if isinstance(config, dict) and isinstance(config.get("axis"), list):
             config = {**config, "axis": tuple(config["axis"])}
         return super().from_config(config)
+
+
+class CosineSimilarity(AxisMeanMetric):
+    """``+cos(y_true, y_pred)`` over ``axis`` per sample (the metric is +cos, the loss -cos), weighted
+    across batches; ``axis`` round-trips in the config (Keras's drops it)."""
+
+    default_name = "cosine_similarity"
+    formula = formulas.COSINE_SIMILARITY
+    sign = -1.0
 
 
 _CLASS_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")

@@ -45,7 +45,7 @@ from .. import config
 from .._shapes import normalize_axis, standardize_axis_argument
 from .._xp import dtype_name, is_float, resolve
 from ..losses.functional import finish, prepare_inputs
-from .classes import METRIC_CLASSES, _MeanMetric
+from .classes import METRIC_CLASSES, AxisMeanMetric
 
 __all__ = [
     "pearson_correlation",
@@ -169,7 +169,8 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 
     Returns
     -------
-    The coefficients, of the inputs' shape without ``axis``, in ``y_pred``'s float dtype.
+    The coefficients, of the inputs' shape without ``axis``, in ``y_pred``'s float dtype (a 1-D
+    input is one row: a 0-d result).
 
     Examples
     --------
@@ -191,17 +192,8 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 
         ccc = 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps)
 
-    with ``eps = regloss.config.epsilon()`` (1e-7), so a constant row gives a finite value.
-
-    Parameters
-    ----------
-    y_true, y_pred : arrays of one shape (after Keras's rank reconciliation)
-    axis : int, tuple of ints or None
-        The axis (or axes) of a row; ``None`` for every axis (one value). Default ``-1``.
-
-    Returns
-    -------
-    The coefficients, of the inputs' shape without ``axis``, in ``y_pred``'s float dtype.
+    with ``eps = regloss.config.epsilon()`` (1e-7), so a constant row gives a finite value. The
+    arguments and the result are those of :func:`pearson_correlation`.
 
     Examples
     --------
@@ -217,27 +209,7 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 # ------------------------------------------------------------------------------ the classes
 
 
-class _RowCoefficientMetric(_MeanMetric):
-    """The weighted mean over samples of a per-row coefficient along ``axis``."""
-
-    def __init__(self, name=None, dtype=None, axis=-1):
-        self.axis = standardize_axis_argument(axis)
-        super().__init__(name=name, dtype=dtype)
-
-    def _params(self) -> dict:
-        return {"axis": self.axis}
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "axis": self.axis}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        if isinstance(config, dict) and isinstance(config.get("axis"), list):  # a JSON round trip
-            config = {**config, "axis": tuple(config["axis"])}
-        return super().from_config(config)
-
-
-class PearsonCorrelation(_RowCoefficientMetric):
+class PearsonCorrelation(AxisMeanMetric):
     """Pearson's correlation of each row along ``axis``, averaged over the samples as a Keras mean
     metric (Keras 3's ``keras.metrics.PearsonCorrelation``)::
 
@@ -265,7 +237,7 @@ class PearsonCorrelation(_RowCoefficientMetric):
         super().__init__(name=name, dtype=dtype, axis=axis)
 
 
-class ConcordanceCorrelation(_RowCoefficientMetric):
+class ConcordanceCorrelation(AxisMeanMetric):
     """Lin's concordance correlation of each row along ``axis``, averaged over the samples as a
     Keras mean metric (Keras 3's ``keras.metrics.ConcordanceCorrelation``)::
 

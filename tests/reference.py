@@ -140,6 +140,11 @@ def _log_cosh(t, p, eps):
     return a + np.log1p(np.exp(-2.0 * a)) - math.log(2.0)
 
 
+def _poisson(t, p, eps):
+    # the Poisson negative log-likelihood without log(t!): p - t log(p + eps), in float64
+    return p - t * np.log(p + eps)
+
+
 def _mean_over_outputs(elementwise, y_true, y_pred, mask, eps):
     t, p = prepare(y_true, y_pred)
     m = _element_mask(mask, t.shape)
@@ -266,9 +271,11 @@ REFERENCE_LOSSES = {
     "log_cosh": ref_log_cosh,
     "dice": ref_dice,
     "tversky": ref_tversky,
+    "poisson": lambda y_true, y_pred, *, mask=None: ref_per_sample("poisson", y_true, y_pred, mask=mask)[0],
 }
 
 _USES_EPSILON = {
+    "poisson",
     "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error",
     "cosine_similarity",
@@ -303,6 +310,7 @@ def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=EPSILON, **params):
         "mean_absolute_percentage_error": _absolute_percentage,
         "mean_squared_logarithmic_error": _squared_log,
         "log_cosh": _log_cosh,
+        "poisson": _poisson,
     }.get(name)
     if name == "huber":
         elementwise = _make_huber(float(params.pop("delta", 1.0)))

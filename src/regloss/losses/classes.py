@@ -19,7 +19,7 @@ import sys
 
 import array_api_compat
 
-from .. import kernels
+from .. import formulas, kernels, specs
 from .._shapes import (
     broadcasts_to,
     fit_to_losses,
@@ -28,12 +28,10 @@ from .._shapes import (
     same_shape,
     shape_of,
     show,
-    standardize_axis_argument,
 )
 from .._xp import cast, compute_dtype_name, resolve, standardize_dtype
 from ..reduction import Reduction, reduce_weighted, standardize_reduction
-from . import formulas
-from .functional import check_delta, check_real, finish, plain_number, prepare_inputs
+from .functional import finish, prepare_inputs
 
 
 def _snake_case(name: str) -> str:
@@ -248,13 +246,20 @@ class Loss:
 
 
 class _FormulaLoss(Loss):
-    """A loss class bound to one formula of :mod:`regloss.losses.formulas` and its parameters."""
+    """A loss class bound to one description of :mod:`regloss.specs` (``spec``): its formula and
+    its parameters, checked and stored as the description says."""
 
+    spec = None
     formula = None
 
-    def __init__(self, reduction, name, dtype, **params):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.spec is not None:
+            cls.formula = cls.spec.per_sample
+
+    def __init__(self, reduction, name, dtype, **given):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self._params = params
+        self._params = self.spec.standardize_params(given) if self.spec is not None else given
 
     def call(self, y_true, y_pred):
         xp = array_api_compat.array_namespace(y_true, y_pred)
@@ -302,7 +307,7 @@ class MeanSquaredError(_FormulaLoss):
     array([0.35, 0.15], dtype=float32)
     """
 
-    formula = formulas.MEAN_SQUARED_ERROR
+    spec = specs.MEAN_SQUARED_ERROR
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(reduction, name, dtype)
@@ -318,7 +323,7 @@ class MeanAbsoluteError(_FormulaLoss):
     array(1., dtype=float32)
     """
 
-    formula = formulas.MEAN_ABSOLUTE_ERROR
+    spec = specs.MEAN_ABSOLUTE_ERROR
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(reduction, name, dtype)
@@ -334,7 +339,7 @@ class MeanAbsolutePercentageError(_FormulaLoss):
     array(37.5, dtype=float32)
     """
 
-    formula = formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR
+    spec = specs.MEAN_ABSOLUTE_PERCENTAGE_ERROR
 
     def __init__(
         self,
@@ -355,7 +360,7 @@ class MeanSquaredLogarithmicError(_FormulaLoss):
     array(0.24022643, dtype=float32)
     """
 
-    formula = formulas.MEAN_SQUARED_LOGARITHMIC_ERROR
+    spec = specs.MEAN_SQUARED_LOGARITHMIC_ERROR
 
     def __init__(
         self,
@@ -376,10 +381,10 @@ class CosineSimilarity(_FormulaLoss):
     array(-0.49999997, dtype=float32)
     """
 
-    formula = formulas.COSINE_SIMILARITY
+    spec = specs.COSINE_SIMILARITY
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
-        super().__init__(reduction, name, dtype, axis=standardize_axis_argument(axis))
+        super().__init__(reduction, name, dtype, axis=axis)
 
 
 class Huber(_FormulaLoss):
@@ -392,11 +397,10 @@ class Huber(_FormulaLoss):
     array(0.735, dtype=float32)
     """
 
-    formula = formulas.HUBER
+    spec = specs.HUBER
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
-        check_delta(delta)
-        super().__init__(reduction, name, dtype, delta=plain_number(delta))
+        super().__init__(reduction, name, dtype, delta=delta)
 
 
 class LogCosh(_FormulaLoss):
@@ -409,9 +413,25 @@ class LogCosh(_FormulaLoss):
     array(0.1084452, dtype=float32)
     """
 
-    formula = formulas.LOG_COSH
+    spec = specs.LOG_COSH
 
     def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class Poisson(_FormulaLoss):
+    """Poisson loss: ``mean(y_pred - y_true * log(y_pred + eps))`` per sample, then the reduction.
+
+    Examples
+    --------
+    >>> from regloss.losses import Poisson
+    >>> Poisson()(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [0., 0.]])
+    array(0.49999997, dtype=float32)
+    """
+
+    spec = specs.POISSON
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
         super().__init__(reduction, name, dtype)
 
 
@@ -432,10 +452,10 @@ class Dice(_FormulaLoss):
     array([0.5       , 0.75757575], dtype=float32)
     """
 
-    formula = formulas.DICE
+    spec = specs.DICE
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
-        super().__init__(reduction, name, dtype, axis=standardize_axis_argument(axis))
+        super().__init__(reduction, name, dtype, axis=axis)
 
 
 class Tversky(_FormulaLoss):
@@ -451,7 +471,7 @@ class Tversky(_FormulaLoss):
     array(0.2, dtype=float32)
     """
 
-    formula = formulas.TVERSKY
+    spec = specs.TVERSKY
 
     def __init__(
         self,
@@ -462,13 +482,4 @@ class Tversky(_FormulaLoss):
         axis=None,
         dtype=None,
     ):
-        check_real(alpha, "alpha")
-        check_real(beta, "beta")
-        super().__init__(
-            reduction,
-            name,
-            dtype,
-            alpha=plain_number(alpha),
-            beta=plain_number(beta),
-            axis=standardize_axis_argument(axis),
-        )
+        super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)

@@ -32,6 +32,7 @@ from .classes import (
     MeanSquaredError,
     MeanSquaredLogarithmicError,
     Metric,
+    Poisson,
     R2Score,
     RootMeanSquaredError,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "LogCoshError",
     "Huber",
     "CosineSimilarity",
+    "Poisson",
     "R2Score",
     "METRIC_CLASSES",
     "Bootstrap",

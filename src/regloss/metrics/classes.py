@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import numbers
 
-from .._shapes import standardize_axis_argument
+from .. import specs
 from .._xp import resolve, standardize_dtype
-from ..losses import formulas
-from ..losses.functional import check_delta, plain_number
 from .statistics import MeanStatistic, R2Statistic
 
 
@@ -143,11 +141,21 @@ class Metric:
 
 
 class _MeanMetric(Metric):
-    """A weighted mean across batches of a loss's per-sample values."""
+    """A weighted mean across batches of the per-sample values of the loss ``spec``
+    (:mod:`regloss.specs`); its default name and sign come from the description's metric face."""
 
+    spec = None
     formula = None
     sign = 1.0
     root = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.spec is not None:
+            cls.formula = cls.spec.per_sample
+            if cls.spec.metric is not None and cls.spec.metric.class_name == cls.__name__:
+                cls.default_name = cls.spec.metric.default_name
+                cls.sign = cls.spec.metric.sign
 
     def _params(self) -> dict:
         return {}
@@ -167,8 +175,7 @@ class MeanSquaredError(_MeanMetric):
     0.5
     """
 
-    default_name = "mean_squared_error"
-    formula = formulas.MEAN_SQUARED_ERROR
+    spec = specs.MEAN_SQUARED_ERROR
 
 
 class RootMeanSquaredError(_MeanMetric):
@@ -181,49 +188,43 @@ class RootMeanSquaredError(_MeanMetric):
     0.7071067690849304
     """
 
-    default_name = "root_mean_squared_error"
-    formula = formulas.MEAN_SQUARED_ERROR
+    default_name = specs.ROOT_MEAN_SQUARED_ERROR.default_name
+    spec = specs.MEAN_SQUARED_ERROR
     root = True
 
 
 class MeanAbsoluteError(_MeanMetric):
     """``mean(|y_true - y_pred|)``, weighted across batches."""
 
-    default_name = "mean_absolute_error"
-    formula = formulas.MEAN_ABSOLUTE_ERROR
+    spec = specs.MEAN_ABSOLUTE_ERROR
 
 
 class MeanAbsolutePercentageError(_MeanMetric):
     """``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon))``, weighted across batches."""
 
-    default_name = "mean_absolute_percentage_error"
-    formula = formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR
+    spec = specs.MEAN_ABSOLUTE_PERCENTAGE_ERROR
 
 
 class MeanSquaredLogarithmicError(_MeanMetric):
     """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2)``, weighted across batches."""
 
-    default_name = "mean_squared_logarithmic_error"
-    formula = formulas.MEAN_SQUARED_LOGARITHMIC_ERROR
+    spec = specs.MEAN_SQUARED_LOGARITHMIC_ERROR
 
 
 class LogCoshError(_MeanMetric):
     """``mean(log(cosh(y_pred - y_true)))``, weighted across batches (Keras name ``"logcosh"``)."""
 
-    default_name = "logcosh"
-    formula = formulas.LOG_COSH
+    spec = specs.LOG_COSH
 
 
 class Huber(_MeanMetric):
     """The Huber loss as a metric (Keras has none): ``mean(0.5 e**2 if |e| <= delta else
     delta (|e| - 0.5 delta))``, weighted across batches; ``delta`` round-trips in the config."""
 
-    default_name = "huber"
-    formula = formulas.HUBER
+    spec = specs.HUBER
 
     def __init__(self, delta=1.0, name=None, dtype=None):
-        check_delta(delta)
-        self.delta = plain_number(delta)
+        self.delta = specs.HUBER.standardize_params({"delta": delta})["delta"]
         super().__init__(name=name, dtype=dtype)
 
     def _params(self) -> dict:
@@ -237,12 +238,10 @@ class CosineSimilarity(_MeanMetric):
     """``+cos(y_true, y_pred)`` over ``axis`` per sample (the metric is +cos, the loss -cos), weighted
     across batches; ``axis`` round-trips in the config (Keras's drops it)."""
 
-    default_name = "cosine_similarity"
-    formula = formulas.COSINE_SIMILARITY
-    sign = -1.0
+    spec = specs.COSINE_SIMILARITY
 
     def __init__(self, name=None, dtype=None, axis=-1):
-        self.axis = standardize_axis_argument(axis)
+        self.axis = specs.COSINE_SIMILARITY.standardize_params({"axis": axis})["axis"]
         super().__init__(name=name, dtype=dtype)
 
     def _params(self) -> dict:
@@ -256,6 +255,19 @@ class CosineSimilarity(_MeanMetric):
         if isinstance(config, dict) and isinstance(config.get("axis"), list):
             config = {**config, "axis": tuple(config["axis"])}
         return super().from_config(config)
+
+
+class Poisson(_MeanMetric):
+    """``mean(y_pred - y_true * log(y_pred + eps))``, weighted across batches (Keras's ``Poisson``).
+
+    >>> from regloss.metrics import Poisson
+    >>> m = Poisson()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> round(float(m.result()), 6)
+    0.5
+    """
+
+    spec = specs.POISSON
 
 
 _CLASS_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
@@ -276,7 +288,7 @@ class R2Score(Metric):
     0.571429
     """
 
-    default_name = "r2_score"
+    default_name = specs.R2_SCORE.default_name
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name=None, dtype=None):
         if class_aggregation not in _CLASS_AGGREGATIONS:
@@ -321,6 +333,7 @@ METRIC_CLASSES = {
         LogCoshError,
         Huber,
         CosineSimilarity,
+        Poisson,
         R2Score,
     )
 }

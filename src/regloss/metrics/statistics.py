@@ -143,7 +143,7 @@ def _state_like(xp, array):
 class MeanStatistic:
     """The weighted mean across batches of a loss's per-sample values (module docstring).
 
-    ``formula`` is one of :mod:`regloss.losses.formulas`' formulas, ``params`` its
+    ``formula`` is one of :mod:`regloss.formulas`' formulas, ``params`` its
     hyper-parameters, ``sign`` -1 to negate the values (the cosine similarity metric is +cos),
     ``root`` whether the result is the square root of the mean.
     """

@@ -32,6 +32,7 @@ MEAN_METRICS = {
     "LogCoshError": ("log_cosh", 1.0, False),
     "Huber": ("huber", 1.0, False),
     "CosineSimilarity": ("cosine_similarity", -1.0, False),  # the metric is +cos, the loss -cos
+    "Poisson": ("poisson", 1.0, False),
 }
 
 

@@ -370,12 +370,19 @@ def ref_reduce(values, sample_weight=None, mask=None, reduction="sum_over_batch_
     """
     mode = standardize_reduction(reduction)
     v = as_float64(values)
-    w = None
-    if sample_weight is not None:
-        w = reconcile_to_values(as_float64(sample_weight), v.shape, "sample_weight")
     m = None
     if mask is not None:
         m = reconcile_to_values(np.asarray(mask) != 0, v.shape, "mask")
+    w = None
+    if sample_weight is not None:
+        raw = as_float64(sample_weight)
+        if raw.ndim == v.ndim - 1 and raw.ndim != 1 and v.shape[-1] == 1:
+            # Keras's squeeze_or_expand_to_same_rank squeezes the values' last axis of 1 here (it
+            # expands the weight only when the weight has rank 1): a batch of one with a scalar
+            # weight becomes one 0-d loss, returned as v * w by every reduction
+            v = v[..., 0]
+            m = None if m is None else np.broadcast_to(m, v.shape + (1,))[..., 0]
+        w = reconcile_to_values(raw, v.shape, "sample_weight")
     present = np.ones(v.shape, dtype=bool) if m is None else np.broadcast_to(m, v.shape)
     with np.errstate(all="ignore"):
         weighted = v if w is None else v * np.broadcast_to(w, v.shape)

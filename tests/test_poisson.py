@@ -622,16 +622,20 @@ def test_documented_shape_differences_are_the_only_ones(oracle):
     assert differ == expected
 
 
-def test_float16_loss_with_zero_rates_matches_keras(oracle):
-    """A float16 loss with rates of exactly 0 must give Keras's value.  It does not (Keras 3.15.1,
-    every backend): Keras computes in float16, where its epsilon 1e-7 is held as 1.19e-7 (``log``
-    -15.94); regloss computes float16 losses in float32 inside (README decision 5), where
-    ``log(1e-7)`` is -16.12, so each count at rate 0 costs 1.1% more here.  On
-    ``cls-float16-zeros-sum_over_batch_size`` regloss gives 8.367 (float64 reference of the float16
-    inputs with eps 1e-7: 8.364), Keras 8.281."""
+def test_float16_loss_with_zero_rates_is_decision_5(oracle):
+    """README decision 5 on Poisson: a float16 loss computes in float32 inside, where Keras 3.15.1
+    computes in float16 and its epsilon 1e-7 is held as 1.19e-7 (``log`` -15.94 instead of -16.12),
+    so at rates of exactly 0 the two differ by about 1%. regloss's value is the nearer to the
+    float64 reference (of the float16-rounded inputs, eps 1e-7) on every Keras backend."""
     for cid in F16_ZERO_CASES:
         case = CLS_CASES[cid]
-        _check_class(oracle, case, run_class(case), cid)
+        got = to_numpy(run_class(case)).astype(np.float64)
+        reference, _ = ref_class(case)
+        regloss_error = np.max(np.abs(got - reference))
+        for backend, keras in oracle.items():
+            keras_error = np.max(np.abs(np.asarray(keras.value(cid), dtype=np.float64) - reference))
+            assert regloss_error < keras_error, (cid, backend, regloss_error, keras_error)
+            assert np.max(np.abs(got - reference) / np.maximum(np.abs(reference), 1.0)) < 2e-3
 
 
 def test_batch_of_one_with_a_scalar_weight(oracle):

@@ -18,7 +18,12 @@ reduction                      result                      divisor
 =============================  ==========================  ==========================================
 
 A zero divisor gives 0 (an empty batch, or everything masked). A 0-d ``v`` (Dice with
-``axis=None``, rank-1 inputs) is returned as ``m*v*w`` by every mode, as in Keras.
+``axis=None``, rank-1 inputs, or a batch of one with a scalar weight, whose ``(1,)`` losses Keras
+squeezes to the weight's rank) is returned as ``m*v*w`` by every mode, as in Keras.
+
+Every path (the generic one below, the fused tiers of :mod:`regloss.kernels`, TF1's
+:mod:`regloss.compat.v1.reduction`) computes running :class:`Totals` and takes its divisor from
+:func:`divisor_of`, the one rule that picks it.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from .._shapes import standardize_axis_argument
 from .._xp import resolve, standardize_dtype
 from ..losses import formulas
 from ..losses.functional import check_delta, plain_number
+from . import placement
 from .statistics import MeanStatistic, R2Statistic
 
 
@@ -31,8 +32,8 @@ def _computed(state: dict) -> dict:
 def merged_state(metric, others):
     """The state of ``metric`` merged with those of ``others`` (``merge_state``'s work, shared by
     the metric classes and :class:`regloss.metrics.Bootstrap`): each must be of ``metric``'s class
-    and have its ``_comparable_config()``, else ``TypeError`` / ``ValueError`` before anything is
-    merged."""
+    and have its ``_comparable_config()`` and its state on the same library and device, else
+    ``TypeError`` / ``ValueError`` before anything is merged."""
     merged = metric.state
     for position, other in enumerate(others):
         if type(other) is not type(metric):
@@ -46,6 +47,12 @@ def merged_state(metric, others):
                 f"merge_state takes metrics of one configuration; this one has {mine}, "
                 f"argument {position} has {theirs}"
             )
+    owner = type(metric).__name__
+    placement.check_states(
+        [(f"the state of this {owner}", metric.state)]
+        + [(f"the state of argument {i}", other.state) for i, other in enumerate(others)]
+    )
+    for other in others:
         if other.state is not None:
             merged = other.state if merged is None else metric.statistic.merge(merged, other.state)
     return merged
@@ -91,7 +98,9 @@ class Metric:
         laziness, so that the state stays a few NumPy numbers instead of a task graph that grows
         with every batch. To evaluate a whole data set lazily, use :func:`regloss.dask.evaluate`."""
         state = self.state
-        if state is None:
+        if state is not None:
+            placement.check_batch(state, type(self).__name__, y_pred, y_true, sample_weight, mask)
+        else:
             # the batch's library and device: a list y_pred with a torch y_true is a torch batch
             _, arrays, _ = resolve(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask)
             state = self.statistic.init(arrays["y_pred"])
@@ -143,17 +152,21 @@ class Metric:
 
 
 class _MeanMetric(Metric):
-    """A weighted mean across batches of a loss's per-sample values."""
+    """A weighted mean across batches of a loss's per-sample values; a 1-D batch of ``B`` values is
+    ``B`` samples of one output (the mean over the data set, not Keras's mean of batch means)."""
 
     formula = None
     sign = 1.0
     root = False
+    elementwise = False
 
     def _params(self) -> dict:
         return {}
 
     def _make_statistic(self):
-        return MeanStatistic(self.formula, self._params(), sign=self.sign, root=self.root)
+        return MeanStatistic(
+            self.formula, self._params(), sign=self.sign, root=self.root, elementwise=self.elementwise
+        )
 
 
 class MeanSquaredError(_MeanMetric):
@@ -174,6 +187,10 @@ class MeanSquaredError(_MeanMetric):
 class RootMeanSquaredError(_MeanMetric):
     """``sqrt(mean((y_true - y_pred)**2))`` over everything seen (the root of the weighted mean).
 
+    As in Keras, every element is a value: a weight of ``y_true``'s shape (``(B, D)`` for inputs
+    ``(B, D)``) weighs each squared error, ``sqrt(sum(w e**2) / sum(w))``; a ``(B,)`` weight weighs
+    each row's mean squared error.
+
     >>> from regloss.metrics import RootMeanSquaredError
     >>> m = RootMeanSquaredError()
     >>> m.update_state([[0.0, 1.0], [1.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
@@ -184,6 +201,7 @@ class RootMeanSquaredError(_MeanMetric):
     default_name = "root_mean_squared_error"
     formula = formulas.MEAN_SQUARED_ERROR
     root = True
+    elementwise = True
 
 
 class MeanAbsoluteError(_MeanMetric):

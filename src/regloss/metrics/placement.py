@@ -3,7 +3,7 @@
 A state is built on the library and device of its first batch and stays there: a batch, or another
 state to merge, of another library is a ``TypeError``, on another device of the same library a
 ``ValueError``, each naming both places, raised before anything is computed (so the state is
-unchanged). A *place* is ``(library, device)``:
+unchanged). A *place* is a tuple ``(library, device)``:
 
 - the library of the arrays that are not NumPy (array-api-compat's namespace); NumPy arrays,
   Python numbers and lists are ``"numpy"``, and so are Dask arrays (a metric class computes a Dask
@@ -25,24 +25,12 @@ _LIBRARY_BY_TYPE: dict = {}
 """Cache: array type -> ``(namespace, library name)``, or None for NumPy-likes and Dask arrays."""
 
 
-class Place(tuple):
-    """``(library, device)``, with a readable ``str``: ``"cpu (torch)"``."""
+NUMPY_PLACE = (NUMPY, "cpu")
 
-    __slots__ = ()
 
-    def __new__(cls, library: str, device):
-        return super().__new__(cls, (library, device))
-
-    @property
-    def library(self) -> str:
-        return self[0]
-
-    @property
-    def device(self):
-        return self[1]
-
-    def __str__(self) -> str:
-        return f"{self.device} ({self.library})"
+def _show(place: tuple) -> str:
+    """``"cpu (torch)"``: a place's device and library."""
+    return f"{place[1]} ({place[0]})"
 
 
 def _library_of(value):
@@ -57,17 +45,17 @@ def _library_of(value):
     return _LIBRARY_BY_TYPE[cls]
 
 
-def _place_of(value) -> Place | None:
+def _place_of(value) -> tuple | None:
     """The place of one array, or None for a NumPy-like (a NumPy array, a number, a list) or a
     Dask array."""
     found = _library_of(value)
     if found is None:
         return None
     namespace, library = found
-    return Place(library, device_of(namespace, value))
+    return (library, device_of(namespace, value))
 
 
-def batch_place(*arrays) -> Place:
+def batch_place(*arrays) -> tuple:
     """The place of a batch: that of its first array of a library other than NumPy (the one that
     :func:`regloss._xp.resolve` converts the others into), else NumPy's."""
     for value in arrays:
@@ -75,7 +63,7 @@ def batch_place(*arrays) -> Place:
             place = _place_of(value)
             if place is not None:
                 return place
-    return Place(NUMPY, "cpu")
+    return NUMPY_PLACE
 
 
 def _first_leaf(state):
@@ -84,15 +72,15 @@ def _first_leaf(state):
     return state
 
 
-def state_place(state: dict) -> Place:
+def state_place(state: dict) -> tuple:
     """The place of a state (a dict of arrays, possibly nested, as a bootstrap's)."""
-    return _place_of(_first_leaf(state)) or Place(NUMPY, "cpu")
+    return _place_of(_first_leaf(state)) or NUMPY_PLACE
 
 
-def _mismatch(found: Place, home: Place) -> type[Exception] | None:
-    if found.library != home.library:
+def _mismatch(found: tuple, home: tuple) -> type[Exception] | None:
+    if found[0] != home[0]:
         return TypeError
-    if found.device is not None and home.device is not None and found.device != home.device:
+    if found[1] is not None and home[1] is not None and found[1] != home[1]:
         return ValueError
     return None
 
@@ -104,8 +92,8 @@ def check_batch(state: dict, owner: str, *arrays) -> None:
     error = _mismatch(found, home)
     if error is not None:
         raise error(
-            f"batch on device {found.device} ({found.library}), but the state of {owner} lives on "
-            f"{home}: a stream stays on one array library and device (move the batch there, or "
+            f"batch on device {_show(found)}, but the state of {owner} lives on {_show(home)}: a "
+            "stream stays on one array library and device (move the batch there, or "
             "reset_state() first)"
         )
 
@@ -125,6 +113,6 @@ def check_states(states) -> None:
         error = _mismatch(place, home[1])
         if error is not None:
             raise error(
-                f"cannot merge {label}, on {place}, with {home[0]}, on {home[1]}: merge states of one "
-                "array library and device"
+                f"cannot merge {label}, on {_show(place)}, with {home[0]}, on {_show(home[1])}: merge "
+                "states of one array library and device"
             )

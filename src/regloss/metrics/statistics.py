@@ -16,7 +16,17 @@ axes of ``V``)::
     result    = finish(total / (weight + rows))        (0 when the divisor is 0)
 
 that is, each sample's values are averaged over its non-batch axes first, as Keras does. ``finish``
-is the identity, or the square root for the root mean squared error.
+is the identity, or the square root for the root mean squared error. So a scalar ``w`` weighs the
+batch (its mean value, counted ``w`` once), as in Keras: batches of scalar weights give the
+weighted mean of batch means.
+
+A 1-D batch of ``B`` values is read as ``(B, 1)``: ``B`` samples of one output (Keras reads it as
+one sample, its mean; the loss classes keep that). With ``elementwise`` (Keras's
+``RootMeanSquaredError``) a weight of the inputs' rank gives the inputs a trailing axis of 1, so
+that every element is a sample's value: ``total += sum(w e) / prod(shape[1:])``.
+
+A batch, or a state to merge, of another array library than the state is a ``TypeError``, on
+another device a ``ValueError`` (:mod:`regloss.metrics.placement`).
 
 :class:`R2Statistic`, the coefficient of determination per output ``j`` (``w`` broadcast to
 ``(rows, outputs)``)::

@@ -22,7 +22,7 @@ import pytest
 import regloss.metrics as rm
 from regloss import losses
 from regloss.metrics.statistics import MeanStatistic
-from tests._helpers import library_name, to_numpy
+from tests._helpers import to_numpy
 from tests.metrics_reference import MEAN_METRICS, ref_mean_metric
 
 METRIC_CLASSES = [
@@ -113,8 +113,6 @@ def test_1d_equals_column_for_every_mean_class(cls):
 
 @pytest.mark.parametrize("cls", METRIC_CLASSES, ids=lambda c: c.__name__)
 def test_bootstrap_of_1d_equals_bootstrap_of_a_column(xp, cls):
-    if library_name(xp) == "dask":
-        pytest.skip("a Bootstrap computes Dask batches like NumPy ones (test_bootstrap.py)")
     rng = np.random.default_rng(4)
     y_true, y_pred = _data(cls, rng, 3000)
     flat = rm.Bootstrap(cls(dtype="float64"), num_replicates=50, seed=9)

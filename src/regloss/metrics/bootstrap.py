@@ -197,8 +197,8 @@ def update_together(updates, row_offset: int = 0) -> list:
 
 def _add_stepped_sums(xp, precision, settings, all_terms, replicates, rows, row_offset, device) -> None:
     """Add every statistic's replicate sums to ``replicates`` (one ``{name: sums}`` per statistic),
-    a block of :data:`_ROWS_PER_STEP` rows at a time: one ``(replicates, rows)`` block of counts
-    per step, times each statistic's terms."""
+    a block of :func:`rows_per_step` rows at a time: one ``(replicates, rows)`` block of at most
+    :data:`_COUNTS_PER_STEP` counts per step, times each statistic's terms."""
     wide = acc.sum_dtype(xp, precision)
     step_rows = rows_per_step(settings.replicates)
     for first in range(0, rows, step_rows):

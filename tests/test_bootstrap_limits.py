@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -117,27 +116,31 @@ def test_step_size_changes_no_replicate_beyond_rounding(numpy_steps):
         )
 
 
-def _limited(gib: float):
-    """A preexec_fn capping the child's address space (a runaway allocation fails fast)."""
-    limit = int(gib * 2**30)
+ADDRESS_SPACE = 3 * 2**30
+"""The child's address-space limit (``resource.setrlimit(RLIMIT_AS)``): a runaway allocation fails
+fast instead of growing until the machine kills something."""
 
-    def apply():
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
+_LIMITED_MAIN = (
+    "import resource, sys\n"
+    "limit = int(sys.argv.pop(1))\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+    "from regloss.cli.main import main\n"
+    "raise SystemExit(main(sys.argv[1:]))\n"
+)
 
 
 def _run_cli_limited(args):
+    """``regloss ARGS`` in a child that caps its own address space first (no preexec_fn: forking a
+    process that runs JAX's threads may deadlock), with a timeout."""
     environment = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     environment.pop("REGLOSS_TRACEBACK", None)
     return subprocess.run(
-        [sys.executable, "-m", "regloss", *map(str, args)],
+        [sys.executable, "-c", _LIMITED_MAIN, str(ADDRESS_SPACE), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
         env=environment,
         check=False,
-        preexec_fn=_limited(3),
     )
 
 

@@ -13,6 +13,7 @@ import numbers
 
 from .. import specs
 from .._xp import resolve, standardize_dtype
+from . import placement
 from .statistics import MeanStatistic, R2Statistic
 
 
@@ -29,8 +30,8 @@ def _computed(state: dict) -> dict:
 def merged_state(metric, others):
     """The state of ``metric`` merged with those of ``others`` (``merge_state``'s work, shared by
     the metric classes and :class:`regloss.metrics.Bootstrap`): each must be of ``metric``'s class
-    and have its ``_comparable_config()``, else ``TypeError`` / ``ValueError`` before anything is
-    merged."""
+    and have its ``_comparable_config()`` and its state on the same library and device, else
+    ``TypeError`` / ``ValueError`` before anything is merged."""
     merged = metric.state
     for position, other in enumerate(others):
         if type(other) is not type(metric):
@@ -44,6 +45,12 @@ def merged_state(metric, others):
                 f"merge_state takes metrics of one configuration; this one has {mine}, "
                 f"argument {position} has {theirs}"
             )
+    owner = type(metric).__name__
+    placement.check_states(
+        [(f"the state of this {owner}", metric.state)]
+        + [(f"the state of argument {i}", other.state) for i, other in enumerate(others)]
+    )
+    for other in others:
         if other.state is not None:
             merged = other.state if merged is None else metric.statistic.merge(merged, other.state)
     return merged
@@ -89,7 +96,9 @@ class Metric:
         laziness, so that the state stays a few NumPy numbers instead of a task graph that grows
         with every batch. To evaluate a whole data set lazily, use :func:`regloss.dask.evaluate`."""
         state = self.state
-        if state is None:
+        if state is not None:
+            placement.check_batch(state, type(self).__name__, y_pred, y_true, sample_weight, mask)
+        else:
             # the batch's library and device: a list y_pred with a torch y_true is a torch batch
             _, arrays, _ = resolve(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask)
             state = self.statistic.init(arrays["y_pred"])
@@ -142,12 +151,15 @@ class Metric:
 
 class _MeanMetric(Metric):
     """A weighted mean across batches of the per-sample values of the loss ``spec``
-    (:mod:`regloss.specs`); its default name and sign come from the description's metric face."""
+    (:mod:`regloss.specs`; its default name and sign come from the description's metric face); a
+    1-D batch of ``B`` values is ``B`` samples of one output (the mean over the data set, not
+    Keras's mean of batch means)."""
 
     spec = None
     formula = None
     sign = 1.0
     root = False
+    elementwise = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -161,7 +173,9 @@ class _MeanMetric(Metric):
         return {}
 
     def _make_statistic(self):
-        return MeanStatistic(self.formula, self._params(), sign=self.sign, root=self.root)
+        return MeanStatistic(
+            self.formula, self._params(), sign=self.sign, root=self.root, elementwise=self.elementwise
+        )
 
 
 class MeanSquaredError(_MeanMetric):
@@ -181,6 +195,10 @@ class MeanSquaredError(_MeanMetric):
 class RootMeanSquaredError(_MeanMetric):
     """``sqrt(mean((y_true - y_pred)**2))`` over everything seen (the root of the weighted mean).
 
+    As in Keras, every element is a value: a weight of ``y_true``'s shape (``(B, D)`` for inputs
+    ``(B, D)``) weighs each squared error, ``sqrt(sum(w e**2) / sum(w))``; a ``(B,)`` weight weighs
+    each row's mean squared error.
+
     >>> from regloss.metrics import RootMeanSquaredError
     >>> m = RootMeanSquaredError()
     >>> m.update_state([[0.0, 1.0], [1.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]])
@@ -191,6 +209,7 @@ class RootMeanSquaredError(_MeanMetric):
     default_name = specs.ROOT_MEAN_SQUARED_ERROR.default_name
     spec = specs.MEAN_SQUARED_ERROR
     root = True
+    elementwise = True
 
 
 class MeanAbsoluteError(_MeanMetric):

@@ -9,8 +9,8 @@ computed with NumPy's own statistics, from the textbook definitions:
   ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps)``, with
   ``cov = numpy.cov(t, p, bias=True)[0, 1]`` and ``var = numpy.var``.
 
-``streaming=True`` reads a 1-D input as ``(B, 1)``, as the streaming metrics do (a 1-D batch is
-``B`` samples of one output); the functions take a 1-D input as one row, as Keras does.
+A 1-D input is one row, as Keras's functions take it (the streaming metrics read a 1-D batch as
+``(B, 1)``: :func:`tests.metrics_reference.ref_mean_metric` reshapes it first).
 """
 
 from __future__ import annotations
@@ -41,16 +41,12 @@ def _axes(axis, ndim):
     return tuple(sorted(int(a) % ndim for a in items))
 
 
-def ref_row_coefficients(name, y_true, y_pred, axis=-1, *, eps=EPSILON, streaming=False):
+def ref_row_coefficients(name, y_true, y_pred, axis=-1, *, eps=EPSILON):
     """The coefficient ``name`` of every row of ``y_true`` and ``y_pred`` (one shape), float64,
-    of the inputs' shape without ``axis`` (as the inputs are, or ``(B, 1)`` for a 1-D input
-    with ``streaming``, then shaped as the 1-D input without the axes ``(B, 1)`` loses)."""
+    of the inputs' shape without ``axis``."""
     t = np.asarray(y_true, dtype=np.float64)
     p = np.asarray(y_pred, dtype=np.float64)
     assert t.shape == p.shape, (t.shape, p.shape)
-    one_dimensional = streaming and t.ndim == 1
-    if one_dimensional:
-        t, p = t[:, None], p[:, None]
     axes = _axes(axis, t.ndim)
     kept = [a for a in range(t.ndim) if a not in axes]
     out_shape = tuple(t.shape[a] for a in kept)
@@ -59,7 +55,4 @@ def ref_row_coefficients(name, y_true, y_pred, axis=-1, *, eps=EPSILON, streamin
     flat_t, flat_p = rows_t.reshape(-1, rows_t.shape[-1]), rows_p.reshape(-1, rows_p.shape[-1])
     coefficient = COEFFICIENTS[name]
     values = np.array([coefficient(a, b, eps) for a, b in zip(flat_t, flat_p, strict=True)])
-    values = values.reshape(out_shape)
-    if one_dimensional:
-        values = values.reshape(() if 0 in axes else (-1,))
-    return values
+    return values.reshape(out_shape)

@@ -31,13 +31,12 @@ Inputs
     is a ``TypeError``.
 
 1-D inputs
-    A 1-D ``y_true`` or ``y_pred`` is read as ``(rows, 1)``: one output per sample. For every metric
-    but ``CosineSimilarity`` this is also the in-memory result of the 1-D arrays (the mean over all
-    elements); it lets a 1-D ``sample_weight`` weigh the samples (the in-memory 1-D call treats a
-    1-D batch as a single sample, so a streamed 1-D result would depend on the chunking). The cosine
-    of ``(rows, 1)`` inputs is per element, not the cosine of the two whole vectors; so are the
-    correlations (Pearson NaN, the concordance 0 per element), as the metric classes read a 1-D
-    batch too.
+    A 1-D ``y_true`` or ``y_pred`` is read as ``(rows, 1)``: one output per sample, as every
+    streaming face of regloss reads a 1-D batch (the metric classes, ``Bootstrap``, the command
+    line), so the result is the in-memory result of the 1-D arrays and does not depend on the
+    chunking; a 1-D ``sample_weight`` weighs the samples. The cosine of ``(rows, 1)`` inputs is per
+    element, not the cosine of the two whole vectors; so are the correlations (Pearson NaN, the
+    concordance 0 per element).
 
 Threads and settings inside tasks
     The per-chunk tasks run the fused NumPy kernels (:mod:`regloss.kernels`) with
@@ -68,7 +67,8 @@ The metric classes and Dask arrays
     ``metric.update_state(dask_true, dask_pred)`` (the class itself) computes the batch's few sums
     at once and keeps a NumPy state: the documented exception to laziness, so that the state does
     not become a task graph that grows with every batch. :func:`update_state` here does the same for
-    several metrics in one pass over the batch (and counts a 1-D batch's rows as samples).
+    several metrics in one pass over the batch; a metric whose state lives on another array library
+    or device than NumPy's CPU is refused before anything is computed.
 
 Requires ``dask[array]`` (``pip install "regloss[dask]"``; Dask DataFrames need
 ``dask[dataframe]``, a cluster ``distributed``). ``import regloss`` never imports this module.
@@ -96,6 +96,7 @@ import numpy as np
 
 from . import config
 from ._xp import received
+from .metrics import placement
 from .metrics.bootstrap import BootstrapStatistic, check_settings, update_together
 from .metrics.classes import (
     METRIC_CLASSES,
@@ -191,7 +192,10 @@ def evaluate(
         ``None`` (default): plain values. A number in (0, 1): every metric is bootstrapped (module
         docstring, "Confidence intervals") and its result is a dict (see Returns).
     num_replicates
-        Bootstrap replicates (an int >= 2; default 200), with ``confidence`` only.
+        Bootstrap replicates (an int from 2 to
+        :data:`~regloss.metrics.bootstrap.MAX_REPLICATES`, 100000; default 200), with ``confidence``
+        only: the bound keeps every task's state small (``num_replicates`` copies of each metric's
+        sums) and is checked before any graph is built.
     seed
         The bootstrap's seed (an int in [0, 2**32); default 0), with ``confidence`` only.
 
@@ -272,6 +276,9 @@ def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kern
                 f"update_state takes regloss.metrics instances; received {received(metric)} "
                 f"at position {position}"
             )
+    for metric in chosen:  # the batch's states are NumPy: a metric's state must be too
+        if metric.state is not None:
+            placement.check_batch(metric.state, type(metric).__name__, np.zeros(0))
     root, _ = _states_graph(
         y_true, y_pred, [m.statistic for m in chosen], sample_weight, mask, SPLIT_EVERY, kernel_threads
     )

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
+from ..metrics.bootstrap import MAX_REPLICATES
 from .engine import DEFAULT_CHUNK_ROWS, SAMPLE_ROWS, Evaluation, Interval, evaluate_files
 from .errors import CliError
 from .files import StagedFile, check_destination, commit_all
@@ -87,7 +88,8 @@ def _interval(args: argparse.Namespace) -> Interval | None:
         return None
     replicates = DEFAULT_REPLICATES
     if args.replicates is not None:
-        replicates = _whole_number(args.replicates, "--replicates", 2)
+        # the bound of regloss.metrics.bootstrap.check_settings, checked before anything is read
+        replicates = _whole_number(args.replicates, "--replicates", 2, MAX_REPLICATES)
     seed = DEFAULT_SEED if args.seed is None else _whole_number(args.seed, "--seed", 0, MAX_SEED)
     return Interval(_confidence(args.ci), replicates, seed)
 
@@ -156,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--replicates",
         metavar="N",
-        help=f"bootstrap replicates of --ci (a whole number >= 2; default {DEFAULT_REPLICATES})",
+        help=f"bootstrap replicates of --ci (a whole number from 2 to {MAX_REPLICATES}; "
+        f"default {DEFAULT_REPLICATES})",
     )
     evaluate.add_argument(
         "--seed",

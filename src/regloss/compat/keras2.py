@@ -22,7 +22,7 @@ import numbers
 
 from .._shapes import shape_of, show
 from .._xp import cast, dtype_name, namespace_dtype, resolve
-from ..losses.formulas import constant
+from ..formulas import constant
 from ..losses.functional import finish
 from ..reduction import divide_no_nan
 

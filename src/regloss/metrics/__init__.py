@@ -32,6 +32,7 @@ from .classes import (
     MeanSquaredError,
     MeanSquaredLogarithmicError,
     Metric,
+    Poisson,
     R2Score,
     RootMeanSquaredError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "LogCoshError",
     "Huber",
     "CosineSimilarity",
+    "Poisson",
     "R2Score",
     "PearsonCorrelation",
     "ConcordanceCorrelation",

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 
-from .. import config
+from .. import config, specs
 from .._shapes import normalize_axis, standardize_axis_argument
 from .._xp import dtype_name, is_float, resolve
 from ..losses.functional import finish, prepare_inputs
@@ -109,8 +109,9 @@ def concordance_values(xp, y_true, y_pred, axes):
 
 class RowCoefficient:
     """A per-row coefficient as the streaming metrics take a formula (``reduced_axes`` and
-    ``per_sample``, the interface of :mod:`regloss.losses.formulas`): the values over ``axis``, with
-    a 1-D batch read as ``(B, 1)`` (B samples of one output)."""
+    ``per_sample``, the interface of :mod:`regloss.formulas`): the values over ``axis``. No fused
+    kernel restates it (the metrics take the generic path on every library); a 1-D batch reaches it
+    as ``(B, 1)`` (:class:`regloss.metrics.statistics.MeanStatistic`)."""
 
     __slots__ = ("values",)
 
@@ -121,17 +122,10 @@ class RowCoefficient:
         return f"RowCoefficient({self.values.__name__})"
 
     def reduced_axes(self, ndim: int, params: dict) -> tuple[int, ...]:
-        axes = normalize_axis(params.get("axis", -1), max(ndim, 2))
-        if ndim == 1:  # the axes of (B,) that (B, 1) loses: axis 0 or none
-            return (0,) if 0 in axes else ()
-        return axes
+        return normalize_axis(params.get("axis", -1), ndim)
 
     def per_sample(self, xp, y_true, y_pred, params: dict, element_mask=None):
-        if y_pred.ndim != 1:
-            return self.values(xp, y_true, y_pred, self.reduced_axes(y_pred.ndim, params))
-        axes = normalize_axis(params.get("axis", -1), 2)
-        values = self.values(xp, y_true[:, None], y_pred[:, None], axes)
-        return xp.reshape(values, () if 0 in axes else (-1,))
+        return self.values(xp, y_true, y_pred, self.reduced_axes(y_pred.ndim, params))
 
 
 PEARSON = RowCoefficient(pearson_values)
@@ -230,10 +224,10 @@ class PearsonCorrelation(AxisMeanMetric):
     -0.00165
     """
 
-    default_name = "pearson_correlation"
+    default_name = specs.PEARSON_CORRELATION.default_name
     formula = PEARSON
 
-    def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
+    def __init__(self, name=specs.PEARSON_CORRELATION.default_name, dtype=None, axis=-1):
         super().__init__(name=name, dtype=dtype, axis=axis)
 
 
@@ -253,10 +247,10 @@ class ConcordanceCorrelation(AxisMeanMetric):
     0.981632
     """
 
-    default_name = "concordance_correlation"
+    default_name = specs.CONCORDANCE_CORRELATION.default_name
     formula = CONCORDANCE
 
-    def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
+    def __init__(self, name=specs.CONCORDANCE_CORRELATION.default_name, dtype=None, axis=-1):
         super().__init__(name=name, dtype=dtype, axis=axis)
 
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import warnings
 
+from ... import formulas as core_formulas
 from ..._shapes import normalize_axis
 from ..._xp import cast, dtype_name
-from ...losses import formulas as core_formulas
 from ...losses.functional import finish
 from . import formulas
 from .checks import (

@@ -22,8 +22,8 @@ Every division is TensorFlow's ``div_no_nan``: a zero divisor gives 0, even when
 
 from __future__ import annotations
 
+from ...reduction import COUNT, WEIGHT_SUM, divide_no_nan, divisor_of
 from ...reduction import Reduction as KerasReduction
-from ...reduction import divide_no_nan
 
 _KERAS_ONLY = frozenset(value for value in KerasReduction.all() if value not in (None, "none"))
 
@@ -111,11 +111,12 @@ def weigh_and_reduce(xp, losses, weights, reduction: str):
     if reduction == Reduction.NONE:
         return weighted
     total = xp.sum(weighted)
-    if reduction == Reduction.SUM:
+    kind = divisor_of(reduction, weighted=True)
+    if kind is None:
         return total
-    if reduction == Reduction.MEAN:
+    if kind == WEIGHT_SUM:
         divisor = xp.sum(xp.ones_like(losses) * weights)
-    elif reduction == Reduction.SUM_OVER_BATCH_SIZE:
+    elif kind == COUNT:
         divisor = xp.sum(xp.ones_like(losses))
     else:
         divisor = count_nonzero_weights(xp, losses, weights)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numbers
 
+from .._messages import show_plain
 from .._shapes import shape_of, show
 from .._xp import cast, dtype_name, namespace_dtype, resolve
 from ..losses.formulas import constant
@@ -53,7 +54,7 @@ class Reduction:
         """Raise ``ValueError`` (tf-keras's text) unless ``key`` is one of :meth:`all`."""
         if isinstance(key, str) and key in cls.all():
             return
-        raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
+        raise ValueError(f'Invalid Reduction Key: {show_plain(key)}. Expected keys are "{cls.all()}"')
 
 
 def _check_integer_count(value, argument: str) -> None:

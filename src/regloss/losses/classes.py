@@ -20,6 +20,7 @@ import sys
 import array_api_compat
 
 from .. import kernels
+from .._messages import show_value
 from .._shapes import (
     broadcasts_to,
     fit_to_losses,
@@ -120,7 +121,7 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string or None; received name={name!r}")
+            raise TypeError(f"name must be a string or None; received name={show_value(name)}")
         self.name = name or _snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self._dtype = standardize_dtype(dtype)

@@ -9,12 +9,10 @@ inside and are cast back.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import array_api_compat
 
 from .. import config, kernels
+from .._params import positive_number, real_number
 from .._shapes import (
     check_has_outputs,
     check_same_shape,
@@ -79,34 +77,23 @@ def _evaluate(formula, y_true, y_pred, **params):
 
 
 # ------------------------------------------------------------------- hyper-parameter checks
-
-
-def _is_concrete_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+# One rule for every hyper-parameter: regloss._params (plain numbers, one-element arrays).
 
 
 def check_real(value, argument: str) -> None:
-    """A hyper-parameter must be a real number; arrays and traced values pass unchecked."""
-    if _is_concrete_number(value) or (hasattr(value, "shape") and hasattr(value, "dtype")):
-        return
-    raise TypeError(f"{argument} must be a real number; received {argument}={value!r}")
+    """A hyper-parameter must be one real number (:func:`regloss._params.real_number`)."""
+    real_number(value, argument)
 
 
 def check_delta(delta) -> None:
-    """Huber's ``delta``: a concrete number must be finite and > 0 (traced values pass unchecked)."""
-    check_real(delta, "delta")
-    if _is_concrete_number(delta) and not (math.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be finite and > 0; received delta={delta!r}")
+    """Huber's ``delta``: one real number, finite and > 0 when concrete."""
+    positive_number(delta, "delta")
 
 
 def plain_number(value):
-    """A concrete number (NumPy scalars included) as a Python ``int`` or ``float``, so configs are
-    JSON; arrays and traced values are returned unchanged."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    if _is_concrete_number(value):
-        return float(value)
-    return value
+    """A checked hyper-parameter as a Python ``int`` or ``float`` (a concrete one-element array
+    included), so configs are JSON; traced arrays are returned unchanged."""
+    return real_number(value, "value")
 
 
 # ------------------------------------------------------------------------ public functions
@@ -207,8 +194,7 @@ def huber(y_true, y_pred, delta=1.0):
     >>> huber(y_true=[[0., 1.], [0., 0.]], y_pred=[[0.6, 0.4], [0.4, 3.]])
     array([0.18, 1.29], dtype=float32)
     """
-    check_delta(delta)
-    return _evaluate(formulas.HUBER, y_true, y_pred, delta=plain_number(delta))
+    return _evaluate(formulas.HUBER, y_true, y_pred, delta=positive_number(delta, "delta"))
 
 
 def log_cosh(y_true, y_pred):
@@ -259,9 +245,7 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     >>> tversky(y_true=[[1., 0.]], y_pred=[[1., 1.]], alpha=0.25, beta=0.75, axis=-1)
     array([0.2], dtype=float32)
     """
-    check_real(alpha, "alpha")
-    check_real(beta, "beta")
-    alpha, beta = plain_number(alpha), plain_number(beta)
+    alpha, beta = real_number(alpha, "alpha"), real_number(beta, "beta")
     return _evaluate(formulas.TVERSKY, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
 
 

@@ -35,6 +35,7 @@ import numbers
 import array_api_compat
 
 from .. import kernels
+from .._messages import show_value
 from .._xp import cast, device_of
 from ..losses.functional import finish
 from . import accumulate as acc
@@ -247,12 +248,14 @@ def check_settings(num_replicates, confidence, seed) -> tuple[int, float, int]:
     replicates_ok = isinstance(num_replicates, numbers.Integral) and not isinstance(num_replicates, bool)
     if not replicates_ok or num_replicates < 2:
         raise ValueError(
-            f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
+            f"num_replicates must be an integer >= 2; received num_replicates={show_value(num_replicates)}"
         )
     if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1); received confidence={confidence!r}")
+        raise ValueError(
+            f"confidence must be a number in (0, 1); received confidence={show_value(confidence)}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={show_value(seed)}")
     return int(num_replicates), float(confidence), int(seed)
 
 
@@ -368,7 +371,9 @@ class Bootstrap:
                 )
             row_offset = seen[0]
         elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
-            raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
+            raise ValueError(
+                f"row_offset must be an integer >= 0; received row_offset={show_value(row_offset)}"
+            )
         states = update_together([(item[0].statistic, *item[1:]) for item in items], row_offset)
         # Dask batches: every array of every state computed in one pass, the row counts included (a
         # lazy count would make result() take the Dask namespace for NumPy replicate sums)

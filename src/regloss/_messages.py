@@ -47,3 +47,24 @@ def show_plain(value, limit: int = SHOWN_CHARACTERS) -> str:
     if isinstance(value, str) and len(value) <= limit:
         return value
     return show_value(value, limit)
+
+
+def check_keywords(function, arguments: dict, owner: str) -> None:
+    """``TypeError`` naming (boundedly) the first key of ``arguments`` that ``function`` does not take
+    (Python's own message would show a 50 MB key whole).
+
+    >>> check_keywords(lambda delta=1.0: None, {"detla": 2.0}, "Huber.from_config")
+    Traceback (most recent call last):
+    ...
+    TypeError: Huber.from_config got an unexpected key 'detla'; expected keys: delta
+    """
+    import inspect
+
+    parameters = inspect.signature(function).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    names = [name for name, p in parameters.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    for key in arguments:
+        if not isinstance(key, str) or not (takes_any or key in names):
+            raise TypeError(
+                f"{owner} got an unexpected key {show_value(key)}; expected keys: {', '.join(names)}"
+            )

@@ -38,8 +38,7 @@ def _one_value(array, argument: str):
     shape = tuple(array.shape)
     if any(not isinstance(d, int) or d != 1 for d in shape):
         raise ValueError(
-            f"{argument} must be a single number; received an array of shape {shape} "
-            f"({type(array).__name__})"
+            f"{argument} must be a single number; received an array of shape {shape} ({type(array).__name__})"
         )
     if not _real_dtype(array.dtype):
         raise TypeError(

@@ -125,9 +125,9 @@ def _serialize_regloss_loss(loss, keras) -> dict:
 def _deserialize_regloss_loss(config, keras):
     if isinstance(config, _classes.Loss):
         return config
-    if not isinstance(config, dict) or "class_name" not in config:
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise ValueError(
-            f"'loss' must be a regloss loss config with a 'class_name'; received {show_value(config)}"
+            f"'loss' must be a regloss loss config with a string 'class_name'; received {show_value(config)}"
         )
     class_name = config["class_name"]
     extra = {}

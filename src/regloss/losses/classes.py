@@ -20,7 +20,7 @@ import sys
 import array_api_compat
 
 from .. import kernels
-from .._messages import show_value
+from .._messages import check_keywords, show_value
 from .._shapes import (
     broadcasts_to,
     fit_to_losses,
@@ -241,6 +241,7 @@ class Loss:
         """A loss from the output of :meth:`get_config` (Keras 3 configs load too)."""
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        check_keywords(cls, config, f"{cls.__name__}.from_config")
         return cls(**config)
 
     def __repr__(self) -> str:

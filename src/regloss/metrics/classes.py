@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 
-from .._messages import show_value
+from .._messages import check_keywords, show_value
 from .._shapes import standardize_axis_argument
 from .._xp import resolve, standardize_dtype
 from ..losses import formulas
@@ -136,6 +136,7 @@ class Metric:
     def from_config(cls, config: dict):
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        check_keywords(cls, config, f"{cls.__name__}.from_config")
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -108,7 +108,10 @@ def accelerator() -> str:
 
 def set_accelerator(value: str | None) -> None:
     """Choose the fused path: ``"auto"``, ``"numba"``, ``"numpy"`` or ``"none"``; ``None`` goes back to
-    ``REGLOSS_ACCELERATOR`` (or ``"auto"``). Results agree to rounding whatever the choice."""
+    ``REGLOSS_ACCELERATOR`` (or ``"auto"``). Results agree to rounding whatever the choice, except
+    where a float32 sum leaves float32's range while the result does not: the fused
+    paths add in float64 and give the finite result, the generic path (``"none"``) gives ``inf``
+    as Keras does (docs/performance.md)."""
     if value is not None and value not in ACCELERATORS:
         raise ValueError(
             f"accelerator must be one of {', '.join(map(repr, ACCELERATORS))} or None; "

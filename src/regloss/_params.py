@@ -22,6 +22,8 @@ import numbers
 
 from ._messages import show_value
 
+_LARGEST_FLOAT = 1.7976931348623157e308
+
 
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -64,6 +66,8 @@ def real_number(value, argument: str):
     TypeError: delta must be a real number; received delta='big' (str)
     """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if abs(int(value)) > _LARGEST_FLOAT:
+            raise ValueError(f"{argument} is beyond float64's range; received {argument}={show_value(value)}")
         return int(value)
     if _is_number(value):
         return float(value)

@@ -36,7 +36,7 @@ def set_epsilon(value: float) -> None:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"epsilon must be a number; received value={show_value(value)}")
-    if not math.isfinite(value) or value <= 0:
+    if abs(value) >= 2**1024 or not math.isfinite(value) or value <= 0:  # huge ints: no float
         raise ValueError(f"epsilon must be finite and > 0; received value={show_value(value)}")
     _settings["epsilon"] = float(value)
 

@@ -100,12 +100,19 @@ def _check_global_batch_size(value):
         )
     if number < 0:
         raise ValueError(f"global_batch_size must be non-negative; received global_batch_size={number}")
+    if number >= 2**63:  # TensorFlow's int64
+        raise ValueError(
+            f"global_batch_size must be below 2**63; received global_batch_size={show_value(number)}"
+        )
     return number
 
 
 def _check_num_replicas(num_replicas) -> None:
-    if isinstance(num_replicas, bool) or not isinstance(num_replicas, numbers.Integral) or num_replicas < 1:
-        raise ValueError(f"num_replicas must be an integer >= 1; received num_replicas={num_replicas!r}")
+    integer = isinstance(num_replicas, numbers.Integral) and not isinstance(num_replicas, bool)
+    if not integer or not 1 <= num_replicas < 2**63:
+        raise ValueError(
+            f"num_replicas must be an integer in [1, 2**63); received num_replicas={show_value(num_replicas)}"
+        )
 
 
 def _weights_like_tensorflow(xp, weights, rank: int):

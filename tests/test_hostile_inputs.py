@@ -493,3 +493,40 @@ def test_generic_path_selected_by_environment(tmp_path):
             assert math.isinf(got)
         else:
             np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+# ------------------------------------------------------------------- the command line's messages
+
+
+def _cli(*args):
+    env = {key: value for key, value in os.environ.items() if key != "REGLOSS_TRACEBACK"}
+    return subprocess.run(
+        [sys.executable, "-m", "regloss", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def _assert_short_cli_error(result, *fragments):
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.strip("\n").splitlines()
+    assert len(lines) == 1 and lines[0].startswith("regloss: error: "), result.stderr[:2000]
+    assert len(lines[0]) <= MESSAGE_LIMIT, len(lines[0])
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def test_cli_messages_bound_huge_names(tmp_path):
+    huge = "c" * 100_000  # an argument may hold up to 128 KiB
+    duplicated = tmp_path / "twice.csv"
+    duplicated.write_text(f"{huge},{huge},y_pred\n1.0,1.0,2.0\n")
+    _assert_short_cli_error(
+        _cli("evaluate", duplicated, "--y-true", huge, "--y-pred", "y_pred"), "appears 2 times", "ccc"
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("y_true,y_pred\n1.0,2.0\n")
+    _assert_short_cli_error(_cli("evaluate", good, "--metrics", "m" * 100_000), "unknown metric", "mmm")
+    _assert_short_cli_error(_cli("evaluate", good, "--huber-delta", "9" * 100_000 + "x"), "--huber-delta")

@@ -82,6 +82,7 @@ HOSTILE = {
     "raising_repr": RaisingRepr,
     "recursing_repr": RecursingRepr,
     "int_10000_digits": lambda: 10**10_000,
+    "negative_int_10000_digits": lambda: -(10**10_000),
 }
 
 
@@ -163,6 +164,8 @@ VALID = {
     ("R2Score(num_regressors=)", "int_10000_digits"),
     ("config.set_num_threads", "int_10000_digits"),
     ("Bootstrap(num_replicates=)", "int_10000_digits"),
+    ("CosineSimilarity(axis=)", "negative_int_10000_digits"),
+    ("Dice(axis=[v])", "negative_int_10000_digits"),
 }
 
 

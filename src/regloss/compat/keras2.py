@@ -99,7 +99,9 @@ def _check_global_batch_size(value):
             f"global_batch_size={show_value(value)} ({type(value).__name__})"
         )
     if number < 0:
-        raise ValueError(f"global_batch_size must be non-negative; received global_batch_size={number}")
+        raise ValueError(
+            f"global_batch_size must be non-negative; received global_batch_size={show_value(number)}"
+        )
     if number >= 2**63:  # TensorFlow's int64
         raise ValueError(
             f"global_batch_size must be below 2**63; received global_batch_size={show_value(number)}"

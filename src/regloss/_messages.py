@@ -2,7 +2,8 @@
 
 Every message that shows received input goes through it, so that no input can make a message
 huge (a 50 MB string in a config), raise ``RecursionError`` (a list nested 5,000 deep) or fail in
-the user's own ``__repr__``.
+the user's own ``__repr__``. :func:`show_plain` keeps TensorFlow's unquoted texts;
+:func:`check_keywords` replaces Python's unbounded "unexpected keyword argument" of ``cls(**config)``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ def show_value(value, limit: int = SHOWN_CHARACTERS) -> str:
     """``repr(value)`` cut to at most ``limit`` characters and 4 levels of nesting.
 
     Strings and other reprs longer than ``limit`` end in ``...``; nesting deeper than 4 levels
-    shows as ``[...]``; a ``__repr__`` that raises or recurses gives ``<TypeName object at ...>``;
+    shows as ``[...]``; a ``__repr__`` that raises or recurses gives ``<TypeName instance at 0x...>``;
     nothing in ``value`` is changed.
 
     >>> show_value("x" * 10_000)[:12], len(show_value("x" * 10_000))

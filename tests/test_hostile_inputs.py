@@ -531,6 +531,11 @@ def test_cli_messages_bound_huge_names(tmp_path):
     _assert_short_cli_error(
         _cli("evaluate", duplicated, "--y-true", huge, "--y-pred", "y_pred"), "appears 2 times", "ccc"
     )
+    wide = tmp_path / "wide.csv"
+    wide.write_text(f"{huge},y_pred\n1.0,2.0\n")
+    _assert_short_cli_error(
+        _cli("evaluate", wide, "--y-true", "y_tru", "--y-pred", "y_pred"), "unknown column"
+    )
     good = tmp_path / "good.csv"
     good.write_text("y_true,y_pred\n1.0,2.0\n")
     _assert_short_cli_error(_cli("evaluate", good, "--metrics", "m" * 100_000), "unknown metric", "mmm")

@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .._messages import show_value
+from .._messages import show_plain, show_value
 from .errors import CliError
 
 TRUE_NAMES = ("y_true", "target")
@@ -58,7 +58,7 @@ def split_names(text: str | None, flag: str) -> list[str] | None:
 
 
 def _show_columns(columns: Sequence[str], limit: int = 20) -> str:
-    shown = ", ".join(columns[:limit])
+    shown = show_plain(", ".join(columns[:limit]), limit=400)  # column names may be megabytes long
     return shown + (f", ... ({len(columns) - limit} more)" if len(columns) > limit else "")
 
 

@@ -21,6 +21,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._messages import show_value
 from .columns import select_one_file
 from .engine import Evaluation, Interval, check_outputs, make_metric, result_of
 from .errors import CliError
@@ -116,7 +117,7 @@ def evaluate_dask(
     for name in selection.needed(0):
         dtype = frame.dtypes[name]
         if getattr(dtype, "kind", "O") not in "biuf":
-            raise CliError(f"column {name!r} of {pattern} holds {dtype} values, not numbers")
+            raise CliError(f"column {show_value(name)} of {pattern} holds {dtype} values, not numbers")
 
     def column_array(names):
         return frame[list(names)].to_dask_array().astype(np.float64)

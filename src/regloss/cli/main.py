@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._messages import show_value
 from .._version import __version__
 from ..metrics.bootstrap import MAX_REPLICATES
 from .engine import DEFAULT_CHUNK_ROWS, SAMPLE_ROWS, Evaluation, Interval, evaluate_files
@@ -35,9 +36,11 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1; received {show_value(text)}"
+        ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {show_value(text)}")
     return value
 
 
@@ -47,7 +50,7 @@ def _huber_delta(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise CliError(f"bad --huber-delta {text!r}: it must be a finite number > 0")
+        raise CliError(f"bad --huber-delta {show_value(text)}: it must be a finite number > 0")
     return value
 
 
@@ -63,7 +66,8 @@ def _confidence(text: str) -> float:
         value = math.nan
     if not 0 < value < 1:  # NaN included
         raise CliError(
-            f"bad --ci {text!r}: it must be a number strictly between 0 and 1 (0.95: a 95% interval)"
+            f"bad --ci {show_value(text)}: it must be a number strictly between 0 and 1 "
+            "(0.95: a 95% interval)"
         )
     return value
 
@@ -75,7 +79,7 @@ def _whole_number(text: str, flag: str, low: int, high: int | None = None) -> in
         value = None
     if value is None or value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"from {low} to {high}"
-        raise CliError(f"bad {flag} {text!r}: it must be a whole number {bound}")
+        raise CliError(f"bad {flag} {show_value(text)}: it must be a whole number {bound}")
     return value
 
 

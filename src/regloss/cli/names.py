@@ -14,6 +14,7 @@ import difflib
 from dataclasses import dataclass
 
 from .. import specs
+from .._messages import show_value
 from ..losses import registry
 from ..metrics import classes as metric_classes
 from ..reduction import Reduction
@@ -90,7 +91,7 @@ class MetricRequest:
 def _suggestion(name: str) -> str:
     candidates = sorted(_LOOKUP) + [short + PER_OUTPUT for short in METRICS]
     close = difflib.get_close_matches(name.lower(), candidates, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {show_value(close[0])}?)" if close else ""
 
 
 def parse_metrics(text: str) -> list[MetricRequest]:
@@ -99,7 +100,7 @@ def parse_metrics(text: str) -> list[MetricRequest]:
     for raw in text.split(","):
         name = raw.strip()
         if not name:
-            raise CliError(f"--metrics takes metric names separated by commas; received {text!r}")
+            raise CliError(f"--metrics takes metric names separated by commas; received {show_value(text)}")
         base, per_output = name, False
         if name.lower().endswith(PER_OUTPUT):
             base, per_output = name[: -len(PER_OUTPUT)], True
@@ -107,10 +108,10 @@ def parse_metrics(text: str) -> list[MetricRequest]:
         if short is None:
             if base in registry.LOSS_FUNCTIONS or base in registry.LOSS_CLASSES:
                 raise CliError(
-                    f"{name!r} is a loss without a streaming metric; metrics: {', '.join(METRICS)}"
+                    f"{show_value(name)} is a loss without a streaming metric; metrics: {', '.join(METRICS)}"
                 )
             raise CliError(
-                f"unknown metric {name!r}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
+                f"unknown metric {show_value(name)}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
                 f"(or a name with {PER_OUTPUT}; regloss losses lists every alias)"
             )
         if per_output and short == "cosine":

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
+from .._messages import show_value
 from .errors import CliError
 
 FORMATS = ("csv", "csv.gz", "parquet", "npy", "npz")
@@ -123,7 +124,9 @@ class Table:
     def _index(self, name: str) -> int:
         matches = [i for i, column in enumerate(self.columns) if column == name]
         if len(matches) > 1:
-            raise CliError(f"column {name!r} appears {len(matches)} times in {self.path}; rename one of them")
+            raise CliError(
+                f"column {show_value(name)} appears {len(matches)} times in {self.path}; rename one of them"
+            )
         return matches[0]
 
 
@@ -324,8 +327,8 @@ class CsvTable(Table):
                     values[count, position] = float(text)
                 except ValueError:
                     raise CliError(
-                        f"non-numeric value {_short(text)} in column {self.columns[index]!r} at row {row} "
-                        f"(line {line}) of {self.path}"
+                        f"non-numeric value {_short(text)} in column {show_value(self.columns[index])} "
+                        f"at row {row} (line {line}) of {self.path}"
                     ) from None
             count += 1
         return values[:count]
@@ -425,7 +428,7 @@ class ParquetTable(Table):
                 or types.is_boolean(kind)
                 or types.is_decimal(kind)
             ):
-                raise CliError(f"column {name!r} of {self.path} holds {kind} values, not numbers")
+                raise CliError(f"column {show_value(name)} of {self.path} holds {kind} values, not numbers")
 
     def chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
         for name in names:
@@ -485,7 +488,9 @@ def _read_npy_header(stream, where: str) -> tuple[tuple, bool, np.dtype]:
 
 def _check_numeric_dtype(dtype: np.dtype, column: str, where: str) -> None:
     if dtype.kind not in _NUMERIC_KINDS or dtype.shape:
-        raise CliError(f"column {column!r} of {where} has dtype {dtype}, not a numeric scalar dtype")
+        raise CliError(
+            f"column {show_value(column)} of {where} has dtype {dtype}, not a numeric scalar dtype"
+        )
 
 
 class NpyTable(Table):
@@ -603,7 +608,7 @@ class NpzTable(Table):
                 if info.is_dir() or not info.filename.endswith(".npy"):
                     continue
                 column = info.filename[: -len(".npy")]
-                where = f"member {column!r} of {path}"
+                where = f"member {show_value(column)} of {path}"
                 with self._open_member(info.filename, where) as stream:
                     shape, _, dtype = _read_npy_header(stream, where)
                 if dtype.names is not None or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
@@ -629,7 +634,7 @@ class NpzTable(Table):
     def row_count(self, names: Sequence[str]) -> int | None:
         lengths = {name: self._members[name][1] for name in names}
         if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{name!r} has {rows}" for name, rows in lengths.items())
+            shown = ", ".join(f"{show_value(name)} has {rows}" for name, rows in lengths.items())
             raise CliError(f"the columns of {self.path} differ in length: {shown} rows")
         return next(iter(lengths.values()), None)
 
@@ -641,7 +646,7 @@ class NpzTable(Table):
         streams = []
         try:
             for name in names:
-                where = f"member {name!r} of {self.path}"
+                where = f"member {show_value(name)} of {self.path}"
                 stream = self._open_member(self._members[name][0], where)
                 streams.append(stream)
                 _read_npy_header(stream, where)
@@ -659,7 +664,7 @@ class NpzTable(Table):
 
     def _read_values(self, stream, name: str, count: int) -> np.ndarray:
         dtype = self._members[name][2]
-        where = f"member {name!r} of {self.path}"
+        where = f"member {show_value(name)} of {self.path}"
         try:
             data = stream.read(count * dtype.itemsize)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:

@@ -1,0 +1,117 @@
+"""Ctrl-C (SIGINT) in the command line: the run ends with exit status 130, and no output file is
+replaced or left half-written.
+
+Python's own handler raises ``KeyboardInterrupt`` at whatever the program is doing, and code that
+cannot pass an exception on loses it: a C extension's callback reports it as "Exception ignored"
+and goes on (pyarrow's lazy ``import pandas`` inside ``to_numpy()`` did so, and the run then
+completed and replaced ``--output``). So the command line never relies on the exception alone:
+
+- :func:`handling` installs a handler that *records* the signal, then raises ``KeyboardInterrupt``
+  once (once: the clean-up and the message that follow run undisturbed); an unraisable
+  ``KeyboardInterrupt`` (``sys.unraisablehook``) is recorded silently, without its traceback;
+- :func:`check` raises ``KeyboardInterrupt`` whenever a signal was recorded: the engine calls it
+  for every chunk of rows, and the outputs are moved into place only after it;
+- :func:`deferred` is a block during which a signal is only recorded (creating a temporary file,
+  so that none is left behind), acted upon at its end;
+- :func:`deliver` is the point of no return: a signal recorded until then ends the run, a later one
+  is only recorded (the outputs are moved into place and the run completes with status 0), so that
+  exit status 130 always means that no output was replaced;
+- :func:`record` installs the recording handler alone, from the first line of ``python -m
+  regloss``, so that Ctrl-C during the imports is not lost either.
+
+This module imports nothing of regloss and no third-party library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+
+_state = {"received": False, "raising": False}
+
+
+def _handler(signum, frame) -> None:
+    _state["received"] = True
+    if _state["raising"]:
+        _state["raising"] = False
+        raise KeyboardInterrupt
+
+
+def _unraisable(previous):
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _state["received"] = True  # swallowed by the code it interrupted: act on it at check()
+            return
+        previous(unraisable)
+
+    return hook
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def record() -> None:
+    """Record Ctrl-C from now on without raising (until :func:`handling` takes over)."""
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, _handler)
+
+
+def ignore() -> None:
+    """Ignore Ctrl-C from now on: the run is over, the process exits with its status."""
+    if _in_main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def received() -> bool:
+    """Whether Ctrl-C was pressed (during :func:`handling`, or since :func:`record`)."""
+    return _state["received"]
+
+
+def check() -> None:
+    """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed (even if its exception was swallowed)."""
+    if _state["received"]:
+        _state["raising"] = False
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def handling():
+    """Ctrl-C raises ``KeyboardInterrupt`` (once) and is recorded for :func:`check`; the previous
+    handler and unraisable hook are restored at the end (a signal recorded by :func:`record`
+    before is kept)."""
+    if not _in_main_thread():  # signal handlers belong to the main thread: leave Python's own
+        yield
+        return
+    previous_handler = signal.signal(signal.SIGINT, _handler)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(previous_hook)
+    _state["raising"] = True
+    try:
+        yield
+    finally:
+        _state["raising"] = False
+        sys.unraisablehook = previous_hook
+        signal.signal(signal.SIGINT, previous_handler)
+        _state["received"] = False
+
+
+@contextlib.contextmanager
+def deferred():
+    """Ctrl-C inside the block is only recorded, and acted upon (:func:`check`) when it ends."""
+    raising, _state["raising"] = _state["raising"], False
+    try:
+        yield
+    finally:
+        _state["raising"] = raising
+    check()
+
+
+def deliver() -> None:
+    """The point of no return, just before the outputs are moved into place: Ctrl-C pressed
+    until now ends the run (``KeyboardInterrupt``); pressed from now on, it is only recorded and
+    the run completes with its own status."""
+    _state["raising"] = False
+    check()

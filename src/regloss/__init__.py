@@ -5,16 +5,15 @@
 0.5
 """
 
-from . import config
 from ._version import __version__
 
 __all__ = ["__version__", "config", "losses", "metrics", "Reduction"]
 
 
 def __getattr__(name):
-    # Submodules (regloss.losses, and NumPy with it; regloss.metrics...) and Reduction are imported
-    # at their first use: `import regloss` stays light, and `python -m regloss` takes over Ctrl-C
-    # before NumPy is imported (regloss.cli.interrupt).
+    # The submodules (regloss.config, regloss.losses and NumPy with it, regloss.metrics...) and
+    # Reduction are imported at their first use: `import regloss` stays light, and `python -m
+    # regloss` takes over Ctrl-C before NumPy is imported (regloss.cli.interrupt).
     import importlib
     import importlib.util
 

@@ -1,28 +1,38 @@
 """``python -m regloss`` and the ``regloss`` command: the command line (:mod:`regloss.cli`).
 
-Ctrl-C is recorded from the first line here, before the command line's imports (NumPy and the
-metrics take a tenth of a second), so that it ends the run with exit status 130 whenever it comes
-(:mod:`regloss.cli.interrupt`).
+Ctrl-C is recorded from the first line here, before any import (NumPy and the metrics take a tenth
+of a second, more on a busy machine), so that it ends the run with exit status 130 whenever it
+comes (:mod:`regloss.cli.interrupt`). Only the interpreter's own start comes before.
 """
 
+import _signal  # built in: installing the first handler costs no import
 
-def run() -> int:
-    """Run the command line as a process: its exit status."""
+_pressed = []
+
+
+def _record_early(signum, frame) -> None:
+    _pressed.append(signum)
+
+
+def run() -> None:
+    """Run the command line as a process, and end it with its exit status."""
+    _signal.signal(_signal.SIGINT, _record_early)
     from regloss.cli import interrupt
 
-    interrupt.record()
+    interrupt.record(pressed=bool(_pressed))
     try:
         from regloss.cli.main import main
 
         status = main()
-    except KeyboardInterrupt:  # only while the imports run, or if main's handler let one through
+    except KeyboardInterrupt:  # only if main's handler let one through
         import sys
 
         print("regloss: interrupted", file=sys.stderr)
         status = 130
     interrupt.ignore()  # the run is over: exit with its status
-    return status
+    interrupt.exit_process(status)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run())
+    _signal.signal(_signal.SIGINT, _record_early)
+    run()

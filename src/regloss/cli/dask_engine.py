@@ -24,6 +24,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import interrupt
 from .columns import select_one_file
 from .engine import DEFAULT_CHUNK_ROWS, Evaluation, Interval, check_outputs, make_metric, result_of
 from .errors import CliError
@@ -137,6 +138,7 @@ def evaluate_dask(
 
     files, kind = input_files(pattern)
     check_files(files)
+    interrupt.claim_from_libraries()
     try:
         if kind == "parquet":
             frame = dd.read_parquet(files)

@@ -274,6 +274,7 @@ def evaluate_files(
     """Stream one file (truth and predictions) or two (truth, predictions) through the metrics."""
     with contextlib.ExitStack() as stack:
         tables = [stack.enter_context(open_table(path)) for path in paths]
+        interrupt.claim_from_libraries()  # pyarrow, imported by a reader, keeps its hands off SIGINT
         selection = select(tables, y_true, y_pred, weight)
         metrics = MetricSet(requests, selection.y_true, huber_delta, interval)
         _check_lengths(tables, selection)

@@ -17,7 +17,15 @@ completed and replaced ``--output``). So the command line never relies on the ex
   is only recorded (the outputs are moved into place and the run completes with status 0), so that
   exit status 130 always means that no output was replaced;
 - :func:`record` installs the recording handler alone, from the first line of ``python -m
-  regloss``, so that Ctrl-C during the imports is not lost either.
+  regloss``, so that Ctrl-C during the imports is not lost either;
+- :func:`claim_from_libraries` keeps pyarrow from replacing the handler during its long
+  operations (its own handler cancels a CSV read, and the reader then falls back to another
+  parser: the interrupt could be lost there too).
+
+A ``KeyboardInterrupt`` that passes through code run by ``eval``/``exec`` of a string (a
+``namedtuple`` or a ``dataclass`` being created while a module is imported) makes CPython end the
+process with SIGINT at exit, whatever the exit status (``Py_RunMain`` keeps a flag), so a process
+that saw Ctrl-C ends with ``os._exit`` (:func:`exit_process`), after flushing stdout and stderr.
 
 This module imports nothing of regloss and no third-party library.
 """
@@ -25,15 +33,16 @@ This module imports nothing of regloss and no third-party library.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
 
-_state = {"received": False, "raising": False}
+_state = {"received": False, "raising": False, "signalled": False}
 
 
 def _handler(signum, frame) -> None:
-    _state["received"] = True
+    _state["received"] = _state["signalled"] = True
     if _state["raising"]:
         _state["raising"] = False
         raise KeyboardInterrupt
@@ -42,7 +51,9 @@ def _handler(signum, frame) -> None:
 def _unraisable(previous):
     def hook(unraisable) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            _state["received"] = True  # swallowed by the code it interrupted: act on it at check()
+            _state["received"] = _state["signalled"] = (
+                True  # swallowed by the code it interrupted: act on it at check()
+            )
             return
         previous(unraisable)
 
@@ -53,16 +64,44 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def record() -> None:
-    """Record Ctrl-C from now on without raising (until :func:`handling` takes over)."""
+def record(pressed: bool = False) -> None:
+    """Record Ctrl-C from now on without raising (until :func:`handling` takes over); ``pressed``:
+    it was pressed already (seen by an earlier handler)."""
     if _in_main_thread():
         signal.signal(signal.SIGINT, _handler)
+    if pressed:
+        _state["received"] = _state["signalled"] = True
 
 
 def ignore() -> None:
     """Ignore Ctrl-C from now on: the run is over, the process exits with its status."""
     if _in_main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def signalled() -> bool:
+    """Whether Ctrl-C was pressed at any time since :func:`record` or :func:`handling`."""
+    return _state["signalled"]
+
+
+def claim_from_libraries() -> None:
+    """Keep the libraries imported so far from installing their own SIGINT handler (pyarrow does,
+    around a CSV read, unless told not to)."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None and hasattr(pyarrow, "enable_signal_handlers"):
+        pyarrow.enable_signal_handlers(False)
+
+
+def exit_process(status: int):
+    """End the process with ``status``: ``SystemExit``, or, once Ctrl-C was pressed, ``os._exit``
+    after flushing stdout and stderr (CPython could otherwise end it with SIGINT, and worker
+    threads still running would hold it)."""
+    if not _state["signalled"]:
+        raise SystemExit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
 
 
 def received() -> bool:

@@ -2,9 +2,10 @@
 replaced or left half-written.
 
 Python's own handler raises ``KeyboardInterrupt`` at whatever the program is doing, and code that
-cannot pass an exception on loses it: a C extension's callback reports it as "Exception ignored"
-and goes on (pyarrow's lazy ``import pandas`` inside ``to_numpy()`` did so, and the run then
-completed and replaced ``--output``). So the command line never relies on the exception alone:
+cannot pass an exception on loses it: a C extension reports it as "Exception ignored" and goes on,
+a broad ``except`` catches it, a library's own handler takes the signal (issue 20 saw Ctrl-C lost
+in pyarrow's lazy ``import pandas`` inside ``to_numpy()``; the run then completed and replaced
+``--output``). So the command line never relies on the exception alone:
 
 - :func:`handling` installs a handler that *records* the signal, then raises ``KeyboardInterrupt``
   once (once: the clean-up and the message that follow run undisturbed); an unraisable
@@ -51,9 +52,8 @@ def _handler(signum, frame) -> None:
 def _unraisable(previous):
     def hook(unraisable) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            _state["received"] = _state["signalled"] = (
-                True  # swallowed by the code it interrupted: act on it at check()
-            )
+            # swallowed by the code it interrupted: acted upon at the next check()
+            _state["received"] = _state["signalled"] = True
             return
         previous(unraisable)
 

@@ -2,7 +2,8 @@
 
 Exit status: 0 on success; 2 for bad input or usage, with one line ``regloss: error: ...`` on
 stderr and nothing written; 1 for an unexpected failure (one line too; set the environment
-variable ``REGLOSS_TRACEBACK=1`` to see the traceback); 130 when interrupted.
+variable ``REGLOSS_TRACEBACK=1`` to see the traceback); 130 when interrupted (Ctrl-C), with no
+output file written or replaced (:mod:`.interrupt`).
 """
 
 from __future__ import annotations

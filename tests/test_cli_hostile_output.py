@@ -57,6 +57,13 @@ def snapshot(directory: Path) -> dict:
     return found
 
 
+def run_in(directory: Path, *args) -> subprocess.CompletedProcess:
+    """``run_cli`` in another working directory (a relative ``PYTHONPATH`` made absolute first, so
+    that the same regloss runs)."""
+    paths = [os.path.abspath(path) for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
+    return run_cli(*args, cwd=directory, env={"PYTHONPATH": os.pathsep.join(paths)} if paths else None)
+
+
 def assert_refused(result, directory: Path, before: dict, *fragments: str) -> None:
     assert_error(result, *fragments)
     assert snapshot(directory) == before, "a file was written or changed"
@@ -96,7 +103,7 @@ def test_an_output_naming_the_input_is_refused_in_every_spelling(pair, flag, mon
     }
     before = snapshot(tmp_path)
     for name, spelling in spellings.items():
-        result = run_cli("evaluate", both, flag, spelling, cwd=tmp_path)
+        result = run_in(tmp_path, "evaluate", both, flag, spelling)
         line = assert_error(result, flag, "is an input file", "destroy")
         assert snapshot(tmp_path) == before, name
         assert str(spelling) in line, (name, line)
@@ -136,7 +143,7 @@ def test_plot_and_output_naming_one_file_are_refused(pair):
     ]
     before = snapshot(tmp_path)
     for output, plot in cases:
-        result = run_cli("evaluate", both, "--output", output, "--plot", plot, cwd=tmp_path)
+        result = run_in(tmp_path, "evaluate", both, "--output", output, "--plot", plot)
         assert_refused(result, tmp_path, before, "--output and --plot name the same file")
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import classes as metric_classes
+from . import interrupt
 from .columns import Selection, select_one_file, select_two_files
 from .errors import CliError
 from .names import METRICS, MetricRequest
@@ -273,6 +274,7 @@ def evaluate_files(
     """Stream one file (truth and predictions) or two (truth, predictions) through the metrics."""
     with contextlib.ExitStack() as stack:
         tables = [stack.enter_context(open_table(path)) for path in paths]
+        interrupt.claim_from_libraries()  # pyarrow, imported by a reader, keeps its hands off SIGINT
         selection = select(tables, y_true, y_pred, weight)
         metrics = MetricSet(requests, selection.y_true, huber_delta, interval)
         _check_lengths(tables, selection)
@@ -286,6 +288,7 @@ def evaluate_files(
         first_bad = None
         streams = [table.chunks(names, chunk_rows) for table, names in zip(tables, needed, strict=True)]
         for blocks in _paired(streams, tables):
+            interrupt.check()  # Ctrl-C, even if the code it interrupted swallowed the exception
             true = columns_of(0, selection.y_true, blocks)
             pred = columns_of(selection.pred_source, selection.y_pred, blocks)
             weights = None

@@ -523,3 +523,20 @@ def test_a_huge_chunk_rows_is_one_chunk_for_every_format(tmp_path, chunk_rows):
     assert len(formats) == 6 or not HAS_PYARROW
     for arguments in formats.values():
         assert_metrics(ok_json(*arguments, "--chunk-rows", chunk_rows), t, p)
+
+
+def test_chunk_rows_and_max_line_bytes_are_checked_for_the_python_api(tmp_path):
+    from regloss.cli import readers
+
+    path = tmp_path / "d.csv"
+    path.write_text("y_true,y_pred\n1,2\n3,4\n")
+    bad_values = [(0, ValueError), (-3, ValueError), (True, TypeError), (2.0, TypeError), ("5", TypeError)]
+    for bad, error in bad_values:
+        with pytest.raises(error, match="max_line_bytes must be a whole number >= 1"):
+            readers.open_table(path, max_line_bytes=bad)
+        with readers.open_table(path) as table, pytest.raises(error, match="chunk_rows must be a whole"):
+            table.chunks(["y_true"], bad)
+    with readers.open_table(path, max_line_bytes=np.int64(14)) as table:
+        chunks = list(table.chunks(["y_pred", "y_true"], np.uint64(10**19)))
+    assert len(chunks) == 1
+    np.testing.assert_array_equal(chunks[0], [[2.0, 1.0], [4.0, 3.0]])

@@ -46,7 +46,7 @@ import numpy as np
 
 from .errors import CliError, short_repr
 from .npy import NpyTable, NpzTable
-from .table import Table
+from .table import Table, whole_number
 
 __all__ = ["FORMATS", "DEFAULT_MAX_LINE_BYTES", "Table", "format_of", "open_table"]
 
@@ -98,6 +98,7 @@ def open_table(path: str | os.PathLike, max_line_bytes: int = DEFAULT_MAX_LINE_B
     ``max_line_bytes`` bounds the length of a CSV line. CSV files may be pipes or devices (read as
     streams, in bounded memory); the other formats must be regular files."""
     path = Path(path)
+    max_line_bytes = whole_number(max_line_bytes, "max_line_bytes")
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -239,9 +240,7 @@ class CsvTable(Table):
 
     def __init__(self, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
         super().__init__(path)
-        if isinstance(max_line_bytes, bool) or not isinstance(max_line_bytes, int) or max_line_bytes < 1:
-            raise ValueError(f"max_line_bytes must be a whole number >= 1; received {max_line_bytes!r}")
-        self._max_line_bytes = max_line_bytes
+        self._max_line_bytes = whole_number(max_line_bytes, "max_line_bytes")
         self._size = path.stat().st_size
         self._line = 0  # lines read so far, the header included
         self._rows = 0  # data rows yielded so far

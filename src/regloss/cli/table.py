@@ -20,19 +20,23 @@ MAX_CHUNK_ROWS = 2**31 - 1
 """The largest chunk a reader is asked for: a larger ``chunk_rows`` is taken as this."""
 
 
+def whole_number(value: int, name: str) -> int:
+    """``value`` as an ``int`` when it is a whole number >= 1 (an ``int`` or a NumPy integer, not a
+    bool); else a TypeError or ValueError naming ``name`` and what was received."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a whole number >= 1; received {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a whole number >= 1; received {type(value).__name__}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be a whole number >= 1; received {number}")
+    return number
+
+
 def clamp_chunk_rows(chunk_rows: int) -> int:
     """``chunk_rows`` (a whole number >= 1) clamped to :data:`MAX_CHUNK_ROWS`."""
-    if isinstance(chunk_rows, bool):
-        raise TypeError(f"chunk_rows must be a whole number >= 1; received {chunk_rows!r}")
-    try:
-        rows = operator.index(chunk_rows)
-    except TypeError:
-        raise TypeError(
-            f"chunk_rows must be a whole number >= 1; received {type(chunk_rows).__name__}"
-        ) from None
-    if rows < 1:
-        raise ValueError(f"chunk_rows must be a whole number >= 1; received {rows}")
-    return min(rows, MAX_CHUNK_ROWS)
+    return min(whole_number(chunk_rows, "chunk_rows"), MAX_CHUNK_ROWS)
 
 
 class Table:

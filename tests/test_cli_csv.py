@@ -281,3 +281,22 @@ def test_a_fast_parser_returning_fewer_rows_than_data_lines_falls_back(tmp_path,
     values, error = read(path, parser, monkeypatch, chunk_rows=7, block_bytes=100)
     assert error is None
     np.testing.assert_array_equal(values, rows)
+
+
+FIELDS = ["1", "2.5", "-3", '"4"', '" 5 "', '""', "", '"6', '7"', '"8"9', '"a,b"', '"x""y"', '""""', "w"]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_quoting_the_same_on_every_parser(tmp_path, monkeypatch, seed):
+    """Files of random fields, well and badly quoted, in the numeric columns or a text column that
+    is not read: every parser, in blocks of every size, gives the exact parser's values or error."""
+    rng = np.random.default_rng(seed)
+    weights = np.ones(len(FIELDS))
+    weights[:7] = 40.0  # mostly fields that parse, so that many files have no error at all
+    weights /= weights.sum()
+    lines = [",".join(rng.choice(FIELDS, size=3, p=weights)) for _ in range(int(rng.integers(1, 25)))]
+    path = tmp_path / "random.csv"
+    path.write_text("note,y_true,y_pred\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    for block_bytes in (1 << 23, 64, 9):
+        assert_same_at(path, monkeypatch, block_bytes)
+        assert_same_at(path, monkeypatch, block_bytes, columns=("y_pred",))

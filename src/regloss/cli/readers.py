@@ -197,6 +197,28 @@ def _first_long_line(data: bytes, limit: int) -> int | None:
     return int(starts[over[0]]) if over.size else None
 
 
+_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+_LINE_END = np.array([_LF], dtype=np.uint8)
+_BESIDE_A_QUOTE = np.zeros(256, dtype=bool)
+_BESIDE_A_QUOTE[[_COMMA, _LF, _CR, _QUOTE]] = True
+
+
+def _quotes_pair_up(block: bytes) -> bool:
+    """Whether the quotes of a block pair up as RFC 4180 quoting could (vectorised): an even number
+    of them, each even one (the 1st, 3rd...) opening a field (after a comma, a line end or another
+    quote: ``""`` inside quotes), each odd one closing it (before a comma, a line end or another
+    quote). Then the only way the block can still be invalid CSV line by line is a quoted field
+    that takes in a line end, and that joins lines into one row in every parser: the row count
+    check (:func:`_all_rows`) catches it. False is no verdict: :func:`_quoting_is_strict` decides."""
+    codes = np.frombuffer(block, dtype=np.uint8)
+    quotes = np.flatnonzero(codes == _QUOTE)
+    if quotes.size % 2:
+        return False
+    padded = np.concatenate((_LINE_END, codes, _LINE_END))  # a line end before and after the block
+    opening, closing = quotes[0::2], quotes[1::2]
+    return bool(_BESIDE_A_QUOTE[padded[opening]].all() and _BESIDE_A_QUOTE[padded[closing + 2]].all())
+
+
 def _quoting_is_strict(lines: list[str]) -> bool:
     """Whether every line is one complete record with valid quoting for the ``csv`` module in
     strict mode: no quote left open at the line end (which joins lines into one record in every
@@ -231,8 +253,8 @@ class CsvTable(Table):
     numbers are accepted), ``""`` inside quotes is one quote, and a quote left open at the end of
     its line, or followed by anything but a comma, is an error naming the line (a quoted field
     cannot span lines). A block holding a quote is checked line by line by the ``csv`` module in
-    strict mode before a fast parser may read it. The three parsers agree on every input:
-    tests/test_cli_csv.py.
+    strict mode (or found to pair up, :func:`_quotes_pair_up`) before a fast parser may read it.
+    The three parsers agree on every input: tests/test_cli_csv.py.
 
     A line longer than ``max_line_bytes`` (its line end not counted) is an error naming it; the
     memory used is bounded by that and the block size, whatever the file holds.
@@ -357,7 +379,7 @@ class CsvTable(Table):
         """The selected columns of a block of ``lines`` lines: pyarrow's parser, else
         :meth:`_parse`; the exact parser for a block whose quoting is not strict CSV."""
         text_lines = None
-        if b'"' in block:
+        if b'"' in block and not _quotes_pair_up(block):
             text_lines = _text_lines(block)
             if not _quoting_is_strict(text_lines):
                 return self._parse_exactly(text_lines, indices, first_line)  # names the line

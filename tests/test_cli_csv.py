@@ -300,3 +300,19 @@ def test_random_quoting_the_same_on_every_parser(tmp_path, monkeypatch, seed):
     for block_bytes in (1 << 23, 64, 9):
         assert_same_at(path, monkeypatch, block_bytes)
         assert_same_at(path, monkeypatch, block_bytes, columns=("y_pred",))
+
+
+@pytest.mark.parametrize("bad", ["", "oops", '"7'])
+def test_a_long_text_field_is_read_like_any_other_on_every_parser(tmp_path, monkeypatch, bad):
+    """A field longer than the csv module's default limit (131,072 characters) in a column that is
+    not read: no parser refuses it, and an error elsewhere in its block is the same everywhere."""
+    note = "n" * 200_000
+    path = tmp_path / "long.csv"
+    path.write_text(f'note,y_true,y_pred\n{note},1,2\n"{note}",3,4\nx,5,6{bad}\n', encoding="utf-8")
+    for block_bytes in (1 << 23, 1 << 16):
+        values, error = assert_same_at(path, monkeypatch, block_bytes)
+        if bad:
+            assert error is not None and "line 4" in error, error
+        else:
+            assert error is None
+            np.testing.assert_array_equal(values, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])

@@ -37,6 +37,7 @@ import gzip
 import math
 import os
 import stat
+import sys
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
@@ -219,6 +220,19 @@ def _quotes_pair_up(block: bytes) -> bool:
     return bool(_BESIDE_A_QUOTE[padded[opening]].all() and _BESIDE_A_QUOTE[padded[closing + 2]].all())
 
 
+@contextlib.contextmanager
+def _csv_fields_up_to(size: int):
+    """Let the ``csv`` module read fields of up to ``size`` characters while inside (its default
+    limit, 131,072, would make the exact parser refuse a long field that pyarrow reads: any field
+    fits in a line, which is at most ``--max-line-bytes`` long). The limit is restored after."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, min(size, sys.maxsize)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _quoting_is_strict(lines: list[str]) -> bool:
     """Whether every line is one complete record with valid quoting for the ``csv`` module in
     strict mode: no quote left open at the line end (which joins lines into one record in every
@@ -275,7 +289,8 @@ class CsvTable(Table):
                 header = self._first_line().decode("utf-8-sig")
             if not header.strip():
                 raise CliError(f"{path} is empty: a CSV file needs a header row of column names")
-            self.columns = [name.strip() for name in self._record(header, 1)]
+            with _csv_fields_up_to(self._max_line_bytes):
+                self.columns = [name.strip() for name in self._record(header, 1)]
             if all(_is_number(name) for name in self.columns):
                 raise CliError(
                     f"the first line of {path} holds numbers, not column names: a CSV file needs a header row"
@@ -378,6 +393,12 @@ class CsvTable(Table):
     def _parse_block(self, block: bytes, indices: list[int], first_line: int, lines: int) -> np.ndarray:
         """The selected columns of a block of ``lines`` lines: pyarrow's parser, else
         :meth:`_parse`; the exact parser for a block whose quoting is not strict CSV."""
+        with _csv_fields_up_to(self._max_line_bytes):
+            return self._parse_with_fallbacks(block, indices, first_line, lines)
+
+    def _parse_with_fallbacks(
+        self, block: bytes, indices: list[int], first_line: int, lines: int
+    ) -> np.ndarray:
         text_lines = None
         if b'"' in block and not _quotes_pair_up(block):
             text_lines = _text_lines(block)

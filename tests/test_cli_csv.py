@@ -306,6 +306,9 @@ def test_random_quoting_the_same_on_every_parser(tmp_path, monkeypatch, seed):
 def test_a_long_text_field_is_read_like_any_other_on_every_parser(tmp_path, monkeypatch, bad):
     """A field longer than the csv module's default limit (131,072 characters) in a column that is
     not read: no parser refuses it, and an error elsewhere in its block is the same everywhere."""
+    import csv
+
+    limit = csv.field_size_limit()
     note = "n" * 200_000
     path = tmp_path / "long.csv"
     path.write_text(f'note,y_true,y_pred\n{note},1,2\n"{note}",3,4\nx,5,6{bad}\n', encoding="utf-8")
@@ -316,3 +319,4 @@ def test_a_long_text_field_is_read_like_any_other_on_every_parser(tmp_path, monk
         else:
             assert error is None
             np.testing.assert_array_equal(values, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert csv.field_size_limit() == limit  # restored

@@ -24,6 +24,7 @@ from .errors import CliError
 from .files import StagedFile, check_destination, check_distinct, commit_all
 from .names import DEFAULT_METRICS, METRICS, PER_OUTPUT, catalogue, parse_metrics
 from .progress import Progress
+from .readers import DEFAULT_MAX_LINE_BYTES
 from .report import FORMATS, render
 
 
@@ -141,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"rows read at a time (default {DEFAULT_CHUNK_ROWS})",
     )
+    evaluate.add_argument(
+        "--max-line-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="N",
+        help=f"the longest CSV line accepted, in bytes (default {DEFAULT_MAX_LINE_BYTES}, 16 MiB); "
+        "a longer line is an error",
+    )
     evaluate.add_argument("--format", choices=FORMATS, default="table", help="report format (default table)")
     evaluate.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
     evaluate.add_argument(
@@ -219,6 +228,7 @@ def _evaluate(
             progress=progress,
             sample_rows=sample_rows,
             interval=interval,
+            max_line_bytes=args.max_line_bytes,
         )
     finally:
         if progress is not None:

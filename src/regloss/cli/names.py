@@ -148,4 +148,15 @@ def catalogue() -> str:
 def _loss_formula(function_name: str) -> str:
     """The per-sample formula of a loss function, as its description states it."""
     spec = specs.by_function_name()[function_name]
-    return spec.text if spec.params and "axis" in spec.param_names else f"{spec.text}, axis=-1"
+    text = spec.text
+    start = text.find("mean(")
+    if "axis" in spec.param_names or start < 0:
+        return text
+    depth = 0
+    for position in range(
+        start + 4, len(text)
+    ):  # the ")" that closes "mean(": the mean is over the last axis
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return f"{text[:position]}, axis=-1{text[position:]}"
+    return text

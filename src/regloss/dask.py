@@ -95,6 +95,7 @@ import threading
 import numpy as np
 
 from . import config
+from ._messages import show_value
 from ._xp import received
 from .metrics import placement
 from .metrics.bootstrap import BootstrapStatistic, check_settings, update_together
@@ -300,7 +301,8 @@ def _check_bootstrap(confidence, num_replicates, seed) -> None:
         if num_replicates != 200 or seed != 0:
             raise ValueError(
                 "num_replicates and seed set the bootstrap of confidence intervals: pass confidence= too "
-                f"(received num_replicates={num_replicates!r}, seed={seed!r}, confidence=None)"
+                f"(received num_replicates={show_value(num_replicates)}, seed={show_value(seed)}, "
+                "confidence=None)"
             )
         return
     check_settings(num_replicates, confidence, seed)
@@ -329,7 +331,7 @@ def _resolve_metrics(metrics, dtype):
             cls = METRIC_NAMES.get(item)
             if cls is None:
                 raise ValueError(
-                    f"unknown metric name {item!r} (position {position} of metrics); valid names: "
+                    f"unknown metric name {show_value(item)} (position {position} of metrics); valid names: "
                     f"{', '.join(METRIC_NAMES)}"
                 )
             keys.append(item)
@@ -366,7 +368,7 @@ def _check_statistic(statistic, ndim: int) -> None:
             raise ValueError(
                 f"a metric with per-sample reduction over axes {reduced} of {ndim}-D inputs reduces over "
                 "axis 0, the samples axis that evaluate splits into chunks (the axis of CosineSimilarity and "
-                f"of the correlations must leave axis 0 out); received {statistic!r}"
+                f"of the correlations must leave axis 0 out); received {show_value(statistic)}"
             )
     elif isinstance(statistic, R2Statistic) and ndim > 2:
         raise ValueError(
@@ -468,9 +470,11 @@ def _align(arrays: dict) -> dict:
 def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, kernel_threads):
     """``(delayed root, plan)``: the lazy tuple of merged states, one per statistic."""
     if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
-        raise ValueError(f"split_every must be an int >= 2; received split_every={split_every!r}")
+        raise ValueError(f"split_every must be an int >= 2; received split_every={show_value(split_every)}")
     if isinstance(kernel_threads, bool) or not isinstance(kernel_threads, int) or kernel_threads < 1:
-        raise ValueError(f"kernel_threads must be an int >= 1; received kernel_threads={kernel_threads!r}")
+        raise ValueError(
+            f"kernel_threads must be an int >= 1; received kernel_threads={show_value(kernel_threads)}"
+        )
     arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
     weight_number = None
     if sample_weight is not None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ._messages import show_value
 from ._xp import cast, dtype_name
 
 
@@ -96,7 +97,7 @@ def standardize_reduction(reduction):
         )
     raise ValueError(
         f"Invalid value for argument reduction: expected one of {allowed}; "
-        f"received reduction={reduction!r}{hint}"
+        f"received reduction={show_value(reduction)}{hint}"
     )
 
 

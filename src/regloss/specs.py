@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import formulas
-from .params import axis_argument, positive_finite, real_number
+from .params import axis_argument, positive_number, real_number
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ HUBER = LossSpec(
     default_name="huber_loss",
     per_sample=formulas.MeanOverOutputs(formulas.huber_error, live_arrays=4),
     text="mean(0.5 e**2 if |e| <= delta else delta |e| - 0.5 delta**2), e = y_pred - y_true",
-    params=(Param("delta", 1.0, positive_finite),),
+    params=(Param("delta", 1.0, positive_number),),
     keras2_aliases=("huber_loss",),
     metric=MetricFace("Huber", "huber", "huber"),
     kernel="huber_error",

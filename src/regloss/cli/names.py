@@ -14,6 +14,7 @@ import difflib
 from dataclasses import dataclass
 
 from .. import specs
+from .._messages import show_value
 from ..losses import registry
 from ..metrics import classes as metric_classes
 from ..reduction import Reduction
@@ -92,7 +93,7 @@ class MetricRequest:
 def _suggestion(name: str) -> str:
     candidates = sorted(_LOOKUP) + [short + PER_OUTPUT for short in METRICS]
     close = difflib.get_close_matches(name.lower(), candidates, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {show_value(close[0])}?)" if close else ""
 
 
 def parse_metrics(text: str) -> list[MetricRequest]:
@@ -101,7 +102,7 @@ def parse_metrics(text: str) -> list[MetricRequest]:
     for raw in text.split(","):
         name = raw.strip()
         if not name:
-            raise CliError(f"--metrics takes metric names separated by commas; received {text!r}")
+            raise CliError(f"--metrics takes metric names separated by commas; received {show_value(text)}")
         base, per_output = name, False
         if name.lower().endswith(PER_OUTPUT):
             base, per_output = name[: -len(PER_OUTPUT)], True
@@ -109,10 +110,10 @@ def parse_metrics(text: str) -> list[MetricRequest]:
         if short is None:
             if base in registry.LOSS_FUNCTIONS or base in registry.LOSS_CLASSES:
                 raise CliError(
-                    f"{name!r} is a loss without a streaming metric; metrics: {', '.join(METRICS)}"
+                    f"{show_value(name)} is a loss without a streaming metric; metrics: {', '.join(METRICS)}"
                 )
             raise CliError(
-                f"unknown metric {name!r}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
+                f"unknown metric {show_value(name)}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
                 f"(or a name with {PER_OUTPUT}; regloss losses lists every alias)"
             )
         if per_output and short in ROW_METRICS:
@@ -149,4 +150,15 @@ def catalogue() -> str:
 def _loss_formula(function_name: str) -> str:
     """The per-sample formula of a loss function, as its description states it."""
     spec = specs.by_function_name()[function_name]
-    return spec.text if spec.params and "axis" in spec.param_names else f"{spec.text}, axis=-1"
+    text = spec.text
+    start = text.find("mean(")
+    if "axis" in spec.param_names or start < 0:
+        return text
+    depth = 0
+    for position in range(
+        start + 4, len(text)
+    ):  # the ")" that closes "mean(": the mean is over the last axis
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return f"{text[:position]}, axis=-1{text[position:]}"
+    return text

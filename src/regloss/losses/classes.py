@@ -21,6 +21,7 @@ from typing import NamedTuple
 import array_api_compat
 
 from .. import formulas, kernels, specs
+from .._messages import check_keywords, show_value
 from .._shapes import (
     broadcasts_to,
     fit_to_losses,
@@ -141,7 +142,7 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string or None; received name={name!r}")
+            raise TypeError(f"name must be a string or None; received name={show_value(name)}")
         self.name = name or _snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self._dtype = standardize_dtype(dtype)
@@ -299,6 +300,7 @@ class Loss:
         """A loss from the output of :meth:`get_config` (Keras 3 configs load too)."""
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        check_keywords(cls, config, f"{cls.__name__}.from_config")
         return cls(**config)
 
     def __repr__(self) -> str:

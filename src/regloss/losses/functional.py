@@ -1,7 +1,8 @@
 """The functional losses: per-sample values, the last axis (or ``axis``) reduced, as Keras returns them.
 
-Each function converts its inputs once (see :mod:`regloss._xp`), reconciles ranks as Keras does,
-checks that ``y_true`` and ``y_pred`` then have one shape, and evaluates a formula of
+Each function converts its inputs once (see :mod:`regloss._xp`), reconciles ranks by Keras's rule
+(as Keras's loss classes do; Keras 3.15.1's ``dice`` and ``tversky`` functions skip it and
+broadcast), checks that ``y_true`` and ``y_pred`` then have one shape, and evaluates a formula of
 :mod:`regloss.formulas`. The result keeps ``y_pred``'s float dtype (integer, boolean and
 Python-number inputs become ``regloss.config.floatx()``); float16 and bfloat16 compute in float32
 inside and are cast back.
@@ -130,7 +131,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
-    """Mean squared logarithmic error over the last axis.
+    """Mean squared logarithmic error over the last axis, in ``y_pred``'s dtype.
 
     ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``: values below
     ``eps`` (negatives too) count as ``eps``, as in Keras.
@@ -167,7 +168,8 @@ def huber(y_true, y_pred, delta=1.0):
     """Huber loss over the last axis, with ``e = y_pred - y_true``.
 
     ``mean(where(|e| <= delta, 0.5 * e**2, delta * |e| - 0.5 * delta**2), axis=-1)``;
-    ``delta`` (finite, > 0) is where the loss turns from quadratic to linear.
+    ``delta`` (finite, > 0; a number or a one-element array, see :mod:`regloss.params`) is where
+    the loss turns from quadratic to linear.
 
     Examples
     --------
@@ -199,7 +201,9 @@ def dice(y_true, y_pred, axis=None):
 
     The sums run over ``axis``; the default ``None`` sums over every axis, the batch included, and
     gives one scalar for the whole batch (Keras's default). A tuple such as ``(1, 2, 3)`` gives one
-    loss per sample.
+    loss per sample. Ranks are reconciled as in every regloss function, which is what Keras's
+    ``Dice`` class does; Keras 3.15.1's ``dice`` function does not (``(B,)`` against ``(B, 1)``
+    broadcasts to ``(B, B)`` there).
 
     Examples
     --------
@@ -215,7 +219,9 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
 
     ``TP = sum(y_true * y_pred)``, ``FP = sum((1 - y_true) * y_pred)`` (false positives, weighted by
     ``alpha``) and ``FN = sum(y_true * (1 - y_pred))`` (false negatives, weighted by ``beta``), over
-    ``axis`` as in :func:`dice`. ``alpha = beta = 0.5`` is the Dice loss.
+    ``axis`` as in :func:`dice`, ranks reconciled as there (Keras's ``Tversky`` class does, its
+    ``tversky`` function does not). ``alpha = beta = 0.5`` is the Dice loss. ``alpha`` and ``beta``
+    are real numbers (one-element arrays count as their value, see :mod:`regloss.params`).
 
     .. warning:: Keras up to 3.15.1 weights false *negatives* by ``alpha``; a Tversky config from
        those versions means the other thing here (and in Keras's later releases).

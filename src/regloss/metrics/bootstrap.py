@@ -35,6 +35,7 @@ import numbers
 import array_api_compat
 
 from .. import kernels
+from .._messages import show_value
 from .._xp import cast, device_of, received, short_repr
 from ..losses.functional import finish
 from . import accumulate as acc
@@ -268,14 +269,14 @@ def check_settings(num_replicates, confidence, seed) -> tuple[int, float, int]:
         raise ValueError(
             f"num_replicates must be an integer from 2 to {MAX_REPLICATES} (the bootstrap's state "
             "holds num_replicates copies of the metric's sums); received "
-            f"num_replicates={short_repr(num_replicates)}"
+            f"num_replicates={show_value(num_replicates)}"
         )
     if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
         raise ValueError(
-            f"confidence must be a number in (0, 1); received confidence={short_repr(confidence)}"
+            f"confidence must be a number in (0, 1); received confidence={show_value(confidence)}"
         )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={short_repr(seed)}")
+        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={show_value(seed)}")
     return int(num_replicates), float(confidence), int(seed)
 
 
@@ -403,7 +404,9 @@ class Bootstrap:
                 )
             row_offset = seen[0]
         elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
-            raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
+            raise ValueError(
+                f"row_offset must be an integer >= 0; received row_offset={show_value(row_offset)}"
+            )
         states = update_together([(item[0].statistic, *item[1:]) for item in items], row_offset)
         # Dask batches: every array of every state computed in one pass, the row counts included (a
         # lazy count would make result() take the Dask namespace for NumPy replicate sums)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 
 from .. import specs
+from .._messages import check_keywords, show_value
 from .._xp import resolve, standardize_dtype
 from . import placement
 from .statistics import MeanStatistic, R2Statistic
@@ -72,7 +73,7 @@ class Metric:
 
     def __init__(self, name=None, dtype=None):
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string or None; received name={name!r}")
+            raise TypeError(f"name must be a string or None; received name={show_value(name)}")
         self.name = name or self.default_name
         self._dtype_argument = dtype
         self._dtype = standardize_dtype(dtype) if dtype is not None else "float32"
@@ -142,6 +143,7 @@ class Metric:
     def from_config(cls, config: dict):
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        check_keywords(cls, config, f"{cls.__name__}.from_config")
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -318,7 +320,7 @@ class R2Score(Metric):
         if class_aggregation not in _CLASS_AGGREGATIONS:
             raise ValueError(
                 f"class_aggregation must be one of {_CLASS_AGGREGATIONS}; received "
-                f"class_aggregation={class_aggregation!r}"
+                f"class_aggregation={show_value(class_aggregation)}"
             )
         if (
             isinstance(num_regressors, bool)
@@ -326,7 +328,8 @@ class R2Score(Metric):
             or num_regressors < 0
         ):
             raise ValueError(
-                f"num_regressors must be an integer >= 0; received num_regressors={num_regressors!r}"
+                "num_regressors must be an integer >= 0; "
+                f"received num_regressors={show_value(num_regressors)}"
             )
         self.class_aggregation = class_aggregation
         self.num_regressors = int(num_regressors)

@@ -22,6 +22,7 @@ Every division is TensorFlow's ``div_no_nan``: a zero divisor gives 0, even when
 
 from __future__ import annotations
 
+from ..._messages import show_plain, show_value
 from ...reduction import COUNT, WEIGHT_SUM, divide_no_nan, divisor_of
 from ...reduction import Reduction as KerasReduction
 
@@ -72,10 +73,10 @@ class Reduction:
         hint = ""
         if isinstance(key, str) and key in _KERAS_ONLY:
             hint = (
-                f" {key!r} is a Keras reduction: it belongs to the Keras-style losses "
+                f" {show_value(key)} is a Keras reduction: it belongs to the Keras-style losses "
                 "(regloss.Reduction, regloss.losses), not to regloss.compat.v1.losses."
             )
-        raise ValueError(f"Invalid Reduction Key {key}. Key should be one of {cls.all()}.{hint}")
+        raise ValueError(f"Invalid Reduction Key {show_plain(key)}. Key should be one of {cls.all()}.{hint}")
 
 
 def count_nonzero_weights(xp, losses, weights, per_batch: bool = False):

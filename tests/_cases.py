@@ -45,7 +45,12 @@ LOSSES = (
              over_axes=True, uses_epsilon=True),
 )  # fmt: skip
 
-METRIC_ONLY = (("RootMeanSquaredError", "rmse"), ("R2Score", "r2"))
+METRIC_ONLY = (
+    ("RootMeanSquaredError", "rmse"),
+    ("R2Score", "r2"),
+    ("PearsonCorrelation", "pearson"),
+    ("ConcordanceCorrelation", "ccc"),
+)
 """Streaming metrics that are not the mean of one loss: class name and command-line name."""
 
 FUNCTION_NAMES = tuple(case.function for case in LOSSES)

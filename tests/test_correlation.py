@@ -28,7 +28,7 @@ from regloss import config
 from tests._helpers import library_name, library_of, run_keras_worker, to_numpy
 from tests.correlation_reference import ref_row_coefficients
 from tests.metrics_reference import ref_mean_metric
-from tests.test_cli import assert_error, run_cli
+from tests.test_cli import _has_regloss_dask, assert_error, run_cli
 
 KERAS_VERSION = "3.15.1"
 WORKER = Path(__file__).with_name("keras_correlation_worker.py")
@@ -763,10 +763,35 @@ def test_command_line(tmp_path):
         expected = bootstrap.result()
         for field in ("value", "ci_low", "ci_high", "se"):
             _close(report[key][field], getattr(expected, field), 1e-11, 1e-13, f"{key} {field}")
-    assert_error(run_cli("evaluate", path, "--y-true", "a", "--y-pred", "x", "--metrics", "mse,ccc"),
-                    "ccc", "several outputs")  # fmt: skip
+    single = ("--y-true", "a", "--y-pred", "x")
+    assert_error(run_cli("evaluate", path, *single, "--metrics", "mse,ccc"), "ccc", "several outputs")
     assert_error(run_cli("evaluate", *common, "--metrics", "pearson_per_output"), "pearson", "per-output")
     catalogue = run_cli("losses")
     assert catalogue.returncode == 0
     assert "pearson  (class PearsonCorrelation)" in catalogue.stdout
     assert "ccc  (class ConcordanceCorrelation)" in catalogue.stdout
+
+
+@pytest.mark.skipif(
+    not _has_regloss_dask(), reason="regloss.dask, dask.dataframe or pyarrow is not importable"
+)
+def test_command_line_dask_engine(tmp_path):
+    """--engine dask gives the local engine's values (and --ci its intervals)."""
+    rng = np.random.default_rng(8)
+    t, p = rng.normal(size=(200, 3)), rng.normal(size=(200, 3)) + 0.5
+    names = ["a", "b", "c", "x", "y", "z"]
+    lines = [",".join(names)] + [",".join(repr(float(v)) for v in row) for row in np.column_stack([t, p])]
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(lines) + "\n")
+    common = [path, "--y-true", "a,b,c", "--y-pred", "x,y,z", "--metrics", "pearson,ccc", "--format", "json"]
+    for extra in ([], ["--ci", 0.8, "--replicates", 30]):
+        local, distributed = (
+            run_cli("evaluate", *common, *extra, *engine) for engine in ([], ["--engine", "dask"])
+        )
+        assert local.returncode == 0 and distributed.returncode == 0, (local.stderr, distributed.stderr)
+        local, distributed = (json.loads(result.stdout)["metrics"] for result in (local, distributed))
+        for key in ("pearson", "ccc"):
+            for field, value in local[key].items():
+                _close(distributed[key][field], value, 1e-12, 1e-13, f"{key} {field} {extra}")
+        expected = ref_mean_metric("PearsonCorrelation", [(t, p, None, None)])
+        _close(local["pearson"]["value"], expected, 1e-11, 0, "pearson")

@@ -15,8 +15,9 @@ concordance's covariance as ``mean((t - mp) * (p - mp))``; both equal the lines 
 has mean 0), so the values agree up to rounding.
 
 A constant row (``t`` or ``p`` with all values equal, a row of one element included) has no Pearson
-correlation: ``0 / 0``. It is NaN here, as in Keras (NaN on its NumPy, torch and JAX backends), in
-NumPy's ``corrcoef`` and SciPy's ``pearsonr``; regloss decides it from the values themselves
+correlation: ``0 / 0``. It is NaN here, as Keras 3.15.1 gives on its NumPy and JAX backends (its
+torch backend gives NaN too, but -inf or inf for float64 rows of one element), as NumPy's
+``corrcoef`` and SciPy's ``pearsonr`` give; regloss decides it from the values themselves
 (``max == min``), so it is NaN whatever the rounding of the row's mean, and no warning is raised.
 A row whose variance underflows to 0 is NaN too. The concordance has ``eps`` in its denominator:
 a constant row gives a finite value (0 when both sides are constant). A row holding NaN or an
@@ -42,7 +43,7 @@ from __future__ import annotations
 import math
 
 from .. import config, specs
-from .._shapes import normalize_axis, standardize_axis_argument
+from .._shapes import normalize_axis
 from .._xp import dtype_name, is_float, resolve
 from ..losses.functional import finish, prepare_inputs
 from .classes import METRIC_CLASSES, AxisMeanMetric
@@ -141,7 +142,7 @@ def _per_row(values, y_true, y_pred, axis):
     pred = arrays["y_pred"]
     dtype = dtype_name(pred.dtype) if is_float(xp, pred) and "y_pred" not in weak else config.floatx()
     true, pred = prepare_inputs(xp, arrays["y_true"], pred, dtype)
-    axes = normalize_axis(standardize_axis_argument(axis), pred.ndim)
+    axes = normalize_axis(specs.AXIS.standardize(axis), pred.ndim)
     return finish(xp, values(xp, true, pred, axes), dtype)
 
 

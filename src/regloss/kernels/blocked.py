@@ -67,7 +67,6 @@ PARALLEL_ELEMENTS = 1 << 18
 """Inputs with fewer elements run on the calling thread (a thread hand-off costs ~50 us)."""
 
 _F64 = np.float64
-_MEAN_MODES = ("sum_over_batch_size", "mean")
 
 
 # ------------------------------------------------------------------------------ threads

@@ -81,8 +81,8 @@ class _Prepared(NamedTuple):
     sample_weight: object
     masks: list  # (argument, mask) pairs as given
     element_mask: object  # bool, of the inputs' shape, or None
-    axes: tuple  # the axes the per-sample losses reduce
-    per_sample_shape: tuple
+    axes: tuple | None  # the axes the per-sample losses reduce (None without weights or masks)
+    per_sample_shape: tuple | None
     keras_squeeze: bool
 
 
@@ -92,8 +92,6 @@ def _keras_squeezes(per_sample_shape: tuple, weight) -> bool:
     if weight is None or not per_sample_shape or per_sample_shape[-1] != 1:
         return False
     return weight.ndim == len(per_sample_shape) - 1 and weight.ndim != 1
-
-
 
 
 class Loss:
@@ -186,13 +184,16 @@ class Loss:
             keras_mask=keras_mask(y_pred),
         )
         y_true, y_pred = prepare_inputs(xp, arrays["y_true"], arrays["y_pred"], self.dtype)
-        input_shape = shape_of(y_pred)
-        axes = self._reduced_axes(len(input_shape))
-        per_sample_shape = remove_axes(input_shape, axes)
+        weight = arrays["sample_weight"]
         masks = [
             (argument, arrays[key]) for argument, key in (("mask", "mask"), ("Keras mask", "keras_mask"))
         ]
         masks = [(argument, given) for argument, given in masks if given is not None]
+        if weight is None and not masks:  # the common call: nothing to fit, no axes needed
+            return _Prepared(xp, y_true, y_pred, None, masks, None, None, None, False)
+        input_shape = shape_of(y_pred)
+        axes = self._reduced_axes(len(input_shape))
+        per_sample_shape = remove_axes(input_shape, axes)
         element_mask = None
         for argument, given in masks:
             try:
@@ -202,7 +203,6 @@ class Loss:
                     raise
                 continue  # a user's call(): the mask may fit the losses it returns (fitted after it)
             element_mask = found if element_mask is None else element_mask & found
-        weight = arrays["sample_weight"]
         return _Prepared(
             xp, y_true, y_pred, weight, masks, element_mask, axes, per_sample_shape,
             keras_squeeze=_keras_squeezes(per_sample_shape, weight),

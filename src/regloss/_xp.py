@@ -9,6 +9,8 @@ values.
 
 from __future__ import annotations
 
+import sys
+
 import array_api_compat
 import numpy as np
 
@@ -19,6 +21,17 @@ _REJECTED_TYPES = (str, bytes, dict, set, frozenset)
 
 # The name regloss.losses.registry imports.
 short_repr = show_value
+
+
+def keras_mask(y_pred):
+    """The mask Keras attached to ``y_pred``, read only when Keras is already imported."""
+    if "keras" not in sys.modules:
+        return None
+    try:
+        from keras.src.backend import get_keras_mask
+    except ImportError:
+        return None
+    return get_keras_mask(y_pred)
 
 
 def received(value) -> str:

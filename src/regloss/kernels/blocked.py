@@ -54,20 +54,15 @@ formula keeps ``live_arrays`` block-sized arrays alive at once gets blocks of
 Dice and Tversky over every axis, 24576 for MAPE and LogCosh, 18432 for MSLE and Huber; a mask adds
 three live arrays. Row blocks also count the per-sample values (:meth:`_Call.rows_per_block`).
 
-Chosen by measurement (1e7 float32 elements, 2 threads, tracemalloc and the median of 15
-interleaved runs, the floor ``torch.sum(a) + torch.sum(b)`` 4.0 ms): the time falls steeply with
-the block (MSE: 14.3 ms with 22528 elements, 11.1 ms with 32768, 11.0 ms with 40960, 10.3 ms with
-65536; blocks of 16384 took 19-23 ms), because each NumPy call of a block releases and retakes the
-GIL, and on 2 cores the two threads then wait for each other; the tracemalloc peak grows with it
-(``live_arrays`` arrays per thread: MSE 0.47% of the inputs' bytes with 22528, 0.83% with 40960,
-1.00% with 49152). With 73728, every loss peaked at 0.57-0.79% of a 1e7-element float32 pair on 2
-threads (MSE 0.85% in 1 run of 40; with 81920 it reached 0.93%)."""
+The size is the largest that keeps every loss's tracemalloc peak under 1% of its inputs on 2
+threads (the memory target) while leaving blocks large enough that the GIL hand-offs between the
+threads' NumPy calls do not dominate; the measurements are in docs/performance.md ("Why the
+kernels are built this way")."""
 
 PARALLEL_ELEMENTS = 1 << 18
 """Inputs with fewer elements run on the calling thread (a thread hand-off costs ~50 us)."""
 
 _F64 = np.float64
-_MEAN_MODES = ("sum_over_batch_size", "mean")
 
 
 # ------------------------------------------------------------------------------ threads

@@ -29,20 +29,17 @@ Kernels (compiled at the first call per dtype, ``cache=True``: later processes l
     partial sums); the errors are compiled without fastmath, so they are the generic function's
     values bit for bit, and NaN and inf propagate.
 
-Coverage, chosen by measurement (1e7 float32 elements, 2 threads, scalar mean, a quiet run of one
-process; the floor ``torch.sum(a) + torch.sum(b)`` took 2.8-4.1 ms and ``jax.jit`` MSE 3.4-3.9 ms)
-    * MSE 7.8-8.9 ms (blocked tier 24 ms), MAE 7.3-8.3 (24), Huber 8.0-10.3 (44-48), MAPE 17-20
-      (41-47): the three kernels, every reduction, with or without a sample weight;
-    * MSLE 24 ms (blocked 51) and LogCosh 26 ms (45): PyPI's numba has no SVML, so its
-      ``log``/``exp``/``log1p`` are scalar libm calls (a numba MSLE took 253 ms and LogCosh 461 ms);
-      these two keep NumPy's SIMD ufuncs for the transcendental step, on flat blocks (of the blocked
-      tier's size for two live arrays) in its threads, with numba fusing the steps before it (into
-      two block buffers) and the float64 sum after it (:data:`HYBRID`; scalar reductions without
-      weights only).
+Coverage (the measurements behind it: docs/performance.md, "Why the kernels are built this way")
+    * MSE, MAE, Huber and MAPE: the three kernels, every reduction, with or without a sample weight;
+    * MSLE, LogCosh and Poisson: PyPI's numba has no SVML, so its ``log``/``exp``/``log1p`` are
+      scalar libm calls, slower than NumPy's SIMD ufuncs; these keep NumPy's ufuncs for the
+      transcendental step, on flat blocks (of the blocked tier's size for two live arrays) in its
+      threads, with numba fusing the steps before it (into block buffers) and the float64 sum after
+      it (:data:`HYBRID`; scalar reductions without weights only).
 
     Not covered (``evaluate`` returns None and the blocked NumPy tier runs): element masks,
     cosine/Dice/Tversky, array-valued hyper-parameters, strided and rank-1 inputs, and MSLE and
-    LogCosh with weights or per-sample results.
+    LogCosh and Poisson with weights or per-sample results.
 
 Threads
     The kernels launch on numba's threading layer; where numba would pick GNU OpenMP (PyPI wheels
@@ -93,8 +90,7 @@ if numba.config.THREADING_LAYER == "default" and "NUMBA_THREADING_LAYER" not in 
     # already using GNU OpenMP"): DataLoader workers, multiprocessing. "forksafe" takes TBB or a
     # fork-safe OpenMP when present, else the workqueue layer; set NUMBA_THREADING_LAYER to choose.
     # It only acts when no parallel numba code has run in this process yet. TBB is also the
-    # steadiest: a large MSE took 3.3-3.8 ms on TBB, 3.8-4.8 ms on GNU OpenMP, and 4-9 ms on the
-    # workqueue layer (its threads sleep between launches), measured on 2 cores.
+    # steadiest layer (docs/performance.md).
     _preload_tbb()
     numba.config.THREADING_LAYER = "forksafe"
 
@@ -259,7 +255,7 @@ def _parameters(kernel: str, params: dict):
 def _error_sum(kind, t, p, a, b):
     """``sum(error(t_i, p_i))`` of two 1-D views of one length, in float64. The kernels call it on
     slices: a loop over a whole view vectorises, one over ``range(start, stop)`` of the full arrays
-    inside a ``prange`` body did not (2x slower, measured)."""
+    inside a ``prange`` body does not."""
     total = 0.0
     for i in range(t.size):
         total += _error(kind, t[i], p[i], a, b)
@@ -277,8 +273,7 @@ def _flat_kernel(kind, t, p, a, b, block, out):
 
 _SLICED_ROW_COLUMNS = 64
 """Rows at least this long are summed over their own slices (vectorised); shorter ones element by
-element. Measured (weighted MSE, 2 threads): (2.5e6, 1) took 40-100 ms with a slice or a kernel call
-per row, 3 ms with the loop below on a block's slices; (10, 1e6) 5.7 ms looped, 3.2 ms sliced."""
+element (a slice per short row costs more than its sum; docs/performance.md)."""
 
 
 @numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
@@ -464,7 +459,7 @@ _POISSON_TABLE_SIZE = 12
 @numba.njit(cache=True)
 def poisson_count(word, thresholds):
     """:func:`regloss.metrics.poisson.counts_from_bits` of one word: the thresholds it reaches
-    (every one compared: a loop that stops early mispredicts its branch, 4x slower, measured)."""
+    (every one compared: a loop that stops early mispredicts its branch)."""
     count = 0
     for k in range(_POISSON_TABLE_SIZE):  # a compile-time bound: unrolled (3x faster than .size)
         count += word >= thresholds[k]

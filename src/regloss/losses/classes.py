@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from typing import NamedTuple
 
 import array_api_compat
@@ -31,25 +30,14 @@ from .._shapes import (
     shape_of,
     show,
 )
-from .._xp import cast, compute_dtype_name, resolve, standardize_dtype
-from ..reduction import Reduction, reduce_weighted, standardize_reduction
+from .._xp import cast, compute_dtype_name, keras_mask, resolve, standardize_dtype
+from ..reduction import COUNT, Reduction, divisor_of, reduce_weighted, standardize_reduction
 from .functional import finish, prepare_inputs
 
 
 def _snake_case(name: str) -> str:
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-def _keras_mask(y_pred):
-    """The mask Keras attached to ``y_pred``, read only when Keras is already imported."""
-    if "keras" not in sys.modules:
-        return None
-    try:
-        from keras.src.backend import get_keras_mask
-    except ImportError:
-        return None
-    return get_keras_mask(y_pred)
 
 
 def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
@@ -93,8 +81,8 @@ class _Prepared(NamedTuple):
     sample_weight: object
     masks: list  # (argument, mask) pairs as given
     element_mask: object  # bool, of the inputs' shape, or None
-    axes: tuple  # the axes the per-sample losses reduce
-    per_sample_shape: tuple
+    axes: tuple | None  # the axes the per-sample losses reduce (None without weights or masks)
+    per_sample_shape: tuple | None
     keras_squeeze: bool
 
 
@@ -104,10 +92,6 @@ def _keras_squeezes(per_sample_shape: tuple, weight) -> bool:
     if weight is None or not per_sample_shape or per_sample_shape[-1] != 1:
         return False
     return weight.ndim == len(per_sample_shape) - 1 and weight.ndim != 1
-
-
-# Reductions that divide the unweighted sum by the number of per-sample losses.
-_MEAN_REDUCTIONS = (Reduction.SUM_OVER_BATCH_SIZE, Reduction.MEAN, Reduction.MEAN_WITH_SAMPLE_WEIGHT)
 
 
 class Loss:
@@ -197,16 +181,19 @@ class Loss:
             y_pred=y_pred,
             sample_weight=sample_weight,
             mask=mask,
-            keras_mask=_keras_mask(y_pred),
+            keras_mask=keras_mask(y_pred),
         )
         y_true, y_pred = prepare_inputs(xp, arrays["y_true"], arrays["y_pred"], self.dtype)
-        input_shape = shape_of(y_pred)
-        axes = self._reduced_axes(len(input_shape))
-        per_sample_shape = remove_axes(input_shape, axes)
+        weight = arrays["sample_weight"]
         masks = [
             (argument, arrays[key]) for argument, key in (("mask", "mask"), ("Keras mask", "keras_mask"))
         ]
         masks = [(argument, given) for argument, given in masks if given is not None]
+        if weight is None and not masks:  # the common call: nothing to fit, no axes needed
+            return _Prepared(xp, y_true, y_pred, None, masks, None, None, None, False)
+        input_shape = shape_of(y_pred)
+        axes = self._reduced_axes(len(input_shape))
+        per_sample_shape = remove_axes(input_shape, axes)
         element_mask = None
         for argument, given in masks:
             try:
@@ -216,7 +203,6 @@ class Loss:
                     raise
                 continue  # a user's call(): the mask may fit the losses it returns (fitted after it)
             element_mask = found if element_mask is None else element_mask & found
-        weight = arrays["sample_weight"]
         return _Prepared(
             xp, y_true, y_pred, weight, masks, element_mask, axes, per_sample_shape,
             keras_squeeze=_keras_squeezes(per_sample_shape, weight),
@@ -270,7 +256,9 @@ class Loss:
         of two, a noticeable share of a small call. None when that does not apply."""
         if (
             not isinstance(formula, formulas.MeanOverOutputs)
-            or self.reduction not in _MEAN_REDUCTIONS
+            or self.reduction is None
+            or self.reduction == Reduction.NONE
+            or divisor_of(self.reduction, weighted=False) != COUNT
             or not all(isinstance(d, int) for d in shape_of(y_pred))
             or not math.prod(shape_of(y_pred))
         ):

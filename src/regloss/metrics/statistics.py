@@ -49,8 +49,7 @@ import math
 
 from .. import config, kernels
 from .._shapes import reconcile_rank, shape_of, show
-from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, resolve
-from ..losses.classes import _keras_mask
+from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, keras_mask, resolve
 from ..losses.functional import finish, prepare_inputs
 from . import accumulate as acc
 from . import placement
@@ -69,7 +68,7 @@ def _inputs(y_true, y_pred, sample_weight, mask):
         y_pred=y_pred,
         sample_weight=sample_weight,
         mask=mask,
-        keras_mask=_keras_mask(y_pred),
+        keras_mask=keras_mask(y_pred),
     )
     pred = arrays["y_pred"]
     keeps_dtype = is_float(xp, pred) and "y_pred" not in weak

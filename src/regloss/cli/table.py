@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CliError
+from .errors import CliError, short_repr
 
 MAX_CHUNK_ROWS = 2**31 - 1
 """The largest chunk a reader is asked for: a larger ``chunk_rows`` is taken as this."""
@@ -77,5 +77,7 @@ class Table:
     def _index(self, name: str) -> int:
         matches = [i for i, column in enumerate(self.columns) if column == name]
         if len(matches) > 1:
-            raise CliError(f"column {name!r} appears {len(matches)} times in {self.path}; rename one of them")
+            raise CliError(
+                f"column {short_repr(name)} appears {len(matches)} times in {self.path}; rename one of them"
+            )
         return matches[0]

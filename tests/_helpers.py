@@ -5,21 +5,12 @@ import contextlib
 import numpy as np
 
 from regloss import config
+from tests._cases import FUNCTION_NAMES
 
 _LIBRARY_BY_MODULE = {"jaxlib": "jax", "jax": "jax"}
 
-# The nine Keras 3 regression loss functions, by name (written out here, not read from regloss).
-LOSS_FUNCTION_NAMES = [
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "cosine_similarity",
-    "huber",
-    "log_cosh",
-    "dice",
-    "tversky",
-]
+# The Keras 3 regression loss functions, by name (from the test table, not read from regloss).
+LOSS_FUNCTION_NAMES = list(FUNCTION_NAMES)
 
 
 def to_numpy(x):
@@ -62,3 +53,41 @@ def threads(count):
         yield
     finally:
         config.set_num_threads(None)
+
+
+def run_keras_worker(worker, work, backend: str, request: dict, arrays: dict, version: str = "3.15.1"):
+    """Run a Keras oracle worker script (``worker REQUEST.json ARRAYS.npz OUT.json OUT.npz``) in a
+    subprocess with ``KERAS_BACKEND=backend`` and a private ``KERAS_HOME`` under the folder
+    ``work``; returns ``(meta, values)``: the worker's JSON and its arrays. Skips the test when
+    the worker cannot import Keras or finds a version other than ``version``."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    paths = [work / f"{backend}-{name}" for name in ("request.json", "arrays.npz", "out.json", "out.npz")]
+    paths[0].write_text(json.dumps(request))
+    np.savez(paths[1], **arrays)
+    env = {**os.environ, "KERAS_BACKEND": backend, "KERAS_HOME": str(work / f"keras_home_{backend}")}
+    proc = subprocess.run(
+        [sys.executable, str(worker), *map(str, paths)],
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0 or not paths[2].exists():
+        pytest.fail(
+            f"Keras worker {worker} ({backend}) failed (rc={proc.returncode}):\n{proc.stderr[-4000:]}"
+        )
+    meta = json.loads(paths[2].read_text())
+    if meta["status"] == "skip":
+        pytest.skip(meta["reason"])
+    if meta["keras_version"] != version:
+        pytest.skip(f"the oracle is Keras {version}; found {meta['keras_version']}")
+    assert meta["backend"] == backend, meta["backend"]
+    with np.load(paths[3], allow_pickle=False) as npz:
+        return meta, {k: npz[k] for k in npz.files}

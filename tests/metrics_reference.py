@@ -7,7 +7,11 @@ the rules of Keras 3's ``Mean`` metric and ``R2Score`` (and regloss's documented
 * a batch is ``(y_true, y_pred, sample_weight, mask)`` of NumPy arrays (weight and mask may be
   None); the mask is per-sample (the shape of the per-sample values), non-zero meaning present,
   and multiplies into the weight, a weight of lower rank aligned with the mask's leading axes;
-* mean metrics: the weight is reconciled with the per-sample values (Keras's squeeze-or-expand of
+* mean metrics: a 1-D batch of ``B`` values is ``B`` samples of one output, ``(B, 1)`` (regloss's
+  documented choice; ``keras_1d=True`` gives Keras's reading, one sample whose value is the mean
+  of the batch); ``RootMeanSquaredError`` takes every element as a value (Keras's rule: its
+  squared errors are not averaged over the last axis before a weight of the inputs' shape
+  weighs them); the weight is reconciled with the per-sample values (Keras's squeeze-or-expand of
   a trailing 1), the values are averaged over the axes the weight lacks, multiplied by the weight
   (broadcast), then every sample's weighted value and weight is averaged over its non-batch axes;
   the result is the sum of those values over the sum of those weights (an unweighted batch counts
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.correlation_reference import COEFFICIENTS, ref_row_coefficients
 from tests.reference import ref_per_sample
 
 # regloss class name -> (per-sample reference name, sign, root)
@@ -32,6 +37,9 @@ MEAN_METRICS = {
     "LogCoshError": ("log_cosh", 1.0, False),
     "Huber": ("huber", 1.0, False),
     "CosineSimilarity": ("cosine_similarity", -1.0, False),  # the metric is +cos, the loss -cos
+    "Poisson": ("poisson", 1.0, False),
+    "PearsonCorrelation": ("pearson_correlation", 1.0, False),  # tests/correlation_reference.py
+    "ConcordanceCorrelation": ("concordance_correlation", 1.0, False),
 }
 
 
@@ -84,17 +92,29 @@ def batch_contribution(values, weight):
     return float(total), float(count)
 
 
+ELEMENTWISE = {"RootMeanSquaredError"}
+"""Metrics whose values are the elements themselves (Keras's ``RootMeanSquaredError``)."""
+
+
 def per_sample_values(metric, y_true, y_pred, **params):
     """The per-sample values of a mean metric (float64), with the metric's sign."""
     name, sign, _ = MEAN_METRICS[metric]
-    values, _ = ref_per_sample(name, _f64(y_true), _f64(y_pred), **params)
+    t, p = _f64(y_true), _f64(y_pred)
+    if name in COEFFICIENTS:  # tests/correlation_reference.py
+        return ref_row_coefficients(name, t, p, **params)
+    if metric in ELEMENTWISE:  # every element a sample of one output
+        t, p = t[..., None], p[..., None]
+    values, _ = ref_per_sample(name, t, p, **params)
     return sign * values
 
 
-def ref_mean_metric(metric, batches, **params):
-    """The mean metric ``metric`` (a regloss class name) of a stream of batches, float64."""
+def ref_mean_metric(metric, batches, *, keras_1d=False, **params):
+    """The mean metric ``metric`` (a regloss class name) of a stream of batches, float64; a 1-D
+    batch is ``(B, 1)``, or with ``keras_1d`` one sample (Keras's mean of batch means)."""
     total = count = 0.0
     for y_true, y_pred, sample_weight, mask in batches:
+        if not keras_1d and np.ndim(y_true) == 1 and np.ndim(y_pred) == 1:
+            y_true, y_pred = np.reshape(y_true, (-1, 1)), np.reshape(y_pred, (-1, 1))
         values = per_sample_values(metric, y_true, y_pred, **params)
         t, c = batch_contribution(values, combined_weight(sample_weight, mask))
         total += t

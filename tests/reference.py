@@ -140,6 +140,11 @@ def _log_cosh(t, p, eps):
     return a + np.log1p(np.exp(-2.0 * a)) - math.log(2.0)
 
 
+def _poisson(t, p, eps):
+    # the Poisson negative log-likelihood without log(t!): p - t log(p + eps), in float64
+    return p - t * np.log(p + eps)
+
+
 def _mean_over_outputs(elementwise, y_true, y_pred, mask, eps):
     t, p = prepare(y_true, y_pred)
     m = _element_mask(mask, t.shape)
@@ -266,9 +271,11 @@ REFERENCE_LOSSES = {
     "log_cosh": ref_log_cosh,
     "dice": ref_dice,
     "tversky": ref_tversky,
+    "poisson": lambda y_true, y_pred, *, mask=None: ref_per_sample("poisson", y_true, y_pred, mask=mask)[0],
 }
 
 _USES_EPSILON = {
+    "poisson",
     "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error",
     "cosine_similarity",
@@ -303,6 +310,7 @@ def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=EPSILON, **params):
         "mean_absolute_percentage_error": _absolute_percentage,
         "mean_squared_logarithmic_error": _squared_log,
         "log_cosh": _log_cosh,
+        "poisson": _poisson,
     }.get(name)
     if name == "huber":
         elementwise = _make_huber(float(params.pop("delta", 1.0)))
@@ -362,12 +370,19 @@ def ref_reduce(values, sample_weight=None, mask=None, reduction="sum_over_batch_
     """
     mode = standardize_reduction(reduction)
     v = as_float64(values)
-    w = None
-    if sample_weight is not None:
-        w = reconcile_to_values(as_float64(sample_weight), v.shape, "sample_weight")
     m = None
     if mask is not None:
         m = reconcile_to_values(np.asarray(mask) != 0, v.shape, "mask")
+    w = None
+    if sample_weight is not None:
+        raw = as_float64(sample_weight)
+        if raw.ndim == v.ndim - 1 and raw.ndim != 1 and v.shape[-1] == 1:
+            # Keras's squeeze_or_expand_to_same_rank squeezes the values' last axis of 1 here (it
+            # expands the weight only when the weight has rank 1): a batch of one with a scalar
+            # weight becomes one 0-d loss, returned as v * w by every reduction
+            v = v[..., 0]
+            m = None if m is None else np.broadcast_to(m, v.shape + (1,))[..., 0]
+        w = reconcile_to_values(raw, v.shape, "sample_weight")
     present = np.ones(v.shape, dtype=bool) if m is None else np.broadcast_to(m, v.shape)
     with np.errstate(all="ignore"):
         weighted = v if w is None else v * np.broadcast_to(w, v.shape)

@@ -243,6 +243,8 @@ SPECS = [
     (rm.LogCoshError, {}),
     (rm.Huber, {"delta": 0.75}),
     (rm.CosineSimilarity, {}),
+    (rm.PearsonCorrelation, {}),
+    (rm.ConcordanceCorrelation, {}),
     (rm.R2Score, {}),
     (rm.R2Score, {"class_aggregation": None}),
     (rm.R2Score, {"class_aggregation": "variance_weighted_average", "num_regressors": 2}),

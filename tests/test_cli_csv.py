@@ -155,3 +155,168 @@ def test_a_large_random_file_in_chunks(tmp_path, monkeypatch):
             np.testing.assert_array_equal(found, values)
     # pyarrow parsed every block of the "arrow" runs (ten of 64 KiB or so, then one), none fell back
     assert len(parsed_by_arrow) > 10 and all(block is not None for block in parsed_by_arrow)
+
+
+# ------------------------------------------------------------------ quotes (issue 20, item 2)
+
+QUOTED = [
+    # (line, the y_pred value or the fragments of the error): RFC 4180 quoting within one line
+    ('b,3,"4"', 4.0),
+    ('b,3," 4 "', 4.0),
+    ('b,3,"-1e5"', -1e5),
+    ('b,3,""', float("nan")),
+    ('"b ""x"", c",3,4', 4.0),  # a doubled quote inside quotes, and a comma
+    ('b,3,"4', ["line 3", "unmatched quote"]),
+    ('"b,3,4', ["line 3", "unmatched quote"]),
+    ('b,"3,4', ["line 3", "unmatched quote"]),
+    ('b,3,"4"5', ["line 3", "not valid CSV"]),  # pyarrow and numpy read 45
+    ('b,3,"4" ', ["line 3", "not valid CSV"]),  # pyarrow and numpy read 4
+    ('b,3,"4"""', ["non-numeric value '4\"'", "row 2", "line 3"]),  # 4, a doubled quote, the end
+    ('b,3,"4""', ["line 3", "unmatched quote"]),  # 4 and a doubled quote: still open
+    ('b,3,4"', ["non-numeric value '4\"'", "row 2", "line 3"]),  # a quote inside a field is text
+    ('b,3, "4"', ["non-numeric value '\"4\"'", "row 2", "line 3"]),  # quotes only open a field
+    ('b,3,"1,5"', ["non-numeric value '1,5'", "row 2", "line 3"]),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), QUOTED)
+def test_quotes_the_same_on_every_parser_and_block_size(tmp_path, monkeypatch, line, expected):
+    path = tmp_path / "quotes.csv"
+    path.write_text(f"name,y_true,y_pred\na,1,2\n{line}\nc,5,6\n", encoding="utf-8")
+    for block_bytes in (1, 3, 13, 64):  # the quoted line alone, cut anywhere, or with its neighbours
+        values, error = assert_same_at(path, monkeypatch, block_bytes)
+        if isinstance(expected, list):
+            assert error is not None and all(fragment in error for fragment in expected), error
+        else:
+            assert error is None, error
+            np.testing.assert_array_equal(values[:, 1], [2.0, expected, 6.0])
+
+
+def assert_same_at(path, monkeypatch, block_bytes, **kwargs):
+    """Every parser, with blocks of ``block_bytes``, gives what the exact parser gives."""
+    expected = read(path, "exact", monkeypatch, **kwargs)
+    for parser in ("arrow", "loadtxt"):
+        found = read(path, parser, monkeypatch, block_bytes=block_bytes, **kwargs)
+        if expected[0] is None:
+            assert found == expected, (parser, block_bytes)
+        else:
+            assert found[1] is None, (parser, block_bytes, found[1])
+            np.testing.assert_array_equal(found[0], expected[0], err_msg=f"{parser} {block_bytes}")
+    return expected
+
+
+@pytest.mark.parametrize("position", [0, 1, 2, 500, 998, 999])
+@pytest.mark.parametrize("final_line_end", [True, False])
+def test_an_unmatched_quote_anywhere_in_a_block_is_an_error_naming_its_line(
+    tmp_path, monkeypatch, position, final_line_end
+):
+    """1,000 rows in blocks of 200 bytes to 8 MiB: the quote opens on the first or last line of a
+    block, of the file, or in the middle; no parser drops the rows it would join."""
+    lines = [f"{i},{i * 0.5!r}" for i in range(1000)]
+    lines[position] = f'{position},"{position * 0.5!r}'
+    path = tmp_path / "quote.csv"
+    path.write_text("y_true,y_pred\n" + "\n".join(lines) + ("\n" if final_line_end else ""), encoding="utf-8")
+    for block_bytes in (200, 4096, 1 << 23):
+        _, error = assert_same_at(path, monkeypatch, block_bytes)
+        assert error is not None and f"line {position + 2} of" in error and "unmatched quote" in error, error
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ('"y_true","y_pred"', ["y_true", "y_pred"]),
+        ('"a, b",y_true,"y_pred"', ["a, b", "y_true", "y_pred"]),
+        ('" y_true ",y_pred', ["y_true", "y_pred"]),
+        ('"y_true,y_pred', "unmatched quote"),
+        ('y_true,"y_pred', "unmatched quote"),
+        ('"y_true"x,y_pred', "not valid CSV"),
+    ],
+)
+def test_quotes_in_the_header(tmp_path, monkeypatch, header, expected):
+    path = tmp_path / "header.csv"
+    fields = 3 if "a, b" in header else 2
+    path.write_text(header + "\n" + ",".join(["1"] * fields) + "\n", encoding="utf-8")
+    for parser in ("arrow", "loadtxt", "exact"):
+        with path_settings(monkeypatch, parser):
+            try:
+                with readers.open_table(path) as table:
+                    columns = table.columns
+            except CliError as error:
+                assert isinstance(expected, str), error.message
+                assert expected in error.message and "line 1 of" in error.message
+            else:
+                assert columns == expected
+
+
+@pytest.mark.parametrize("body", ["1\n\n2\n", "1\n  \n2\n", "1\n\t\n\n2\n3", "\n\n1\n2\n\n"])
+def test_blank_lines_make_no_row_on_any_parser(tmp_path, monkeypatch, body):
+    """A line that is empty or only spaces and tabs is skipped (one column: no NaN row either)."""
+    path = tmp_path / "blank.csv"
+    path.write_text("y_true\n" + body, encoding="utf-8")
+    numbers = [float(text) for text in body.split() if text]
+    for block_bytes in (1, 5, 1 << 23):
+        values, error = assert_same_at(path, monkeypatch, block_bytes, columns=("y_true",))
+        assert error is None
+        np.testing.assert_array_equal(values[:, 0], numbers)
+
+
+@pytest.mark.parametrize("parser", ["arrow", "loadtxt"])
+def test_a_fast_parser_returning_fewer_rows_than_data_lines_falls_back(tmp_path, monkeypatch, parser):
+    """A block's row count must equal its data lines: a fast parser that silently loses a row (as
+    numpy.loadtxt did when a quote joined lines) is not believed; the exact parser reads the block."""
+    path = tmp_path / "rows.csv"
+    rows = np.arange(40.0).reshape(20, 2)
+    path.write_text("y_true,y_pred\n" + "".join(f"{a},{b}\n\n" for a, b in rows.tolist()), encoding="utf-8")
+    if parser == "arrow":
+        arrow_values = readers._arrow_values
+
+        def fewer(*args):
+            values = arrow_values(*args)
+            return None if values is None else values[1:]
+
+        monkeypatch.setattr(readers, "_arrow_values", fewer)
+    else:
+        loadtxt = np.loadtxt
+        monkeypatch.setattr(readers.np, "loadtxt", lambda *args, **kwargs: loadtxt(*args, **kwargs)[:-1])
+    values, error = read(path, parser, monkeypatch, chunk_rows=7, block_bytes=100)
+    assert error is None
+    np.testing.assert_array_equal(values, rows)
+
+
+FIELDS = ["1", "2.5", "-3", '"4"', '" 5 "', '""', "", '"6', '7"', '"8"9', '"a,b"', '"x""y"', '""""', "w"]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_quoting_the_same_on_every_parser(tmp_path, monkeypatch, seed):
+    """Files of random fields, well and badly quoted, in the numeric columns or a text column that
+    is not read: every parser, in blocks of every size, gives the exact parser's values or error."""
+    rng = np.random.default_rng(seed)
+    weights = np.ones(len(FIELDS))
+    weights[:7] = 40.0  # mostly fields that parse, so that many files have no error at all
+    weights /= weights.sum()
+    lines = [",".join(rng.choice(FIELDS, size=3, p=weights)) for _ in range(int(rng.integers(1, 25)))]
+    path = tmp_path / "random.csv"
+    path.write_text("note,y_true,y_pred\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    for block_bytes in (1 << 23, 64, 9):
+        assert_same_at(path, monkeypatch, block_bytes)
+        assert_same_at(path, monkeypatch, block_bytes, columns=("y_pred",))
+
+
+@pytest.mark.parametrize("bad", ["", "oops", '"7'])
+def test_a_long_text_field_is_read_like_any_other_on_every_parser(tmp_path, monkeypatch, bad):
+    """A field longer than the csv module's default limit (131,072 characters) in a column that is
+    not read: no parser refuses it, and an error elsewhere in its block is the same everywhere."""
+    import csv
+
+    limit = csv.field_size_limit()
+    note = "n" * 200_000
+    path = tmp_path / "long.csv"
+    path.write_text(f'note,y_true,y_pred\n{note},1,2\n"{note}",3,4\nx,5,6{bad}\n', encoding="utf-8")
+    for block_bytes in (1 << 23, 1 << 16):
+        values, error = assert_same_at(path, monkeypatch, block_bytes)
+        if bad:
+            assert error is not None and "line 4" in error, error
+        else:
+            assert error is None
+            np.testing.assert_array_equal(values, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert csv.field_size_limit() == limit  # restored

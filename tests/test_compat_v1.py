@@ -410,3 +410,85 @@ def test_jax_under_jit():
     with v1.collect() as collection:
         jax.jit(lambda p: v1.mean_squared_error(jnp.zeros(2), p))(jnp.ones(2))
     assert len(collection.entries()) == 1  # a tracer is held only because collect() asked for it
+
+
+# global_batch_size as tf.nn.compute_average_loss checks it (shared/reference/tf1_losses.md 4.2):
+# assert_scalar (ValueError), then assert_integer (TypeError), then non-negative (TensorFlow's
+# InvalidArgumentError, a ValueError here); an object convert_to_tensor refuses is a ValueError.
+BAD_GLOBAL_BATCH_SIZES = [
+    pytest.param([10], ValueError, "must be scalar", id="list"),
+    pytest.param([], ValueError, "must be scalar", id="empty-list"),
+    pytest.param([[10]], ValueError, "must be scalar", id="nested-list"),
+    pytest.param((10,), ValueError, "must be scalar", id="tuple"),
+    pytest.param(["10"], ValueError, "must be scalar", id="list-of-string"),
+    pytest.param([10.5], ValueError, "must be scalar", id="list-of-float"),
+    pytest.param([[1], [1, 2]], ValueError, "must be scalar", id="ragged-list"),
+    pytest.param(np.array([10]), ValueError, "must be scalar", id="1-d-int-array"),
+    pytest.param(np.array([10.0]), ValueError, "must be scalar", id="1-d-float-array"),
+    pytest.param("10", TypeError, "must be an integer", id="string"),
+    pytest.param("big", TypeError, "must be an integer", id="word"),
+    pytest.param(b"10", TypeError, "must be an integer", id="bytes"),
+    pytest.param(10.0, TypeError, "must be an integer", id="float"),
+    pytest.param(np.float64(10), TypeError, "must be an integer", id="numpy-float"),
+    pytest.param(True, TypeError, "must be an integer", id="bool"),
+    pytest.param(1j, TypeError, "must be an integer", id="complex"),
+    pytest.param(np.array(10.0), TypeError, "must be an integer", id="0-d-float-array"),
+    pytest.param(np.array(True), TypeError, "must be an integer", id="0-d-bool-array"),
+    pytest.param(-1, ValueError, "non-negative", id="negative"),
+    pytest.param(np.int64(-3), ValueError, "non-negative", id="negative-numpy-int"),
+    pytest.param(np.array(-2), ValueError, "non-negative", id="negative-0-d-array"),
+    pytest.param({}, ValueError, "global_batch_size", id="dict"),
+    pytest.param({10}, ValueError, "global_batch_size", id="set"),
+    pytest.param(object(), ValueError, "global_batch_size", id="object"),
+]
+
+
+@pytest.mark.parametrize(("global_batch_size", "expected", "text"), BAD_GLOBAL_BATCH_SIZES)
+def test_compute_average_loss_bad_global_batch_size_like_tensorflow(xp, global_batch_size, expected, text):
+    losses = _f32(xp, [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(expected, match=text) as caught:
+        keras2.compute_average_loss(losses, global_batch_size=global_batch_size)
+    assert "global_batch_size" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "global_batch_size",
+    [8, np.int64(8), np.uint8(8), np.int32(8), np.array(8), np.array(8, dtype=np.int16)],
+    ids=["int", "int64", "uint8", "int32", "0-d-array", "0-d-int16-array"],
+)
+def test_compute_average_loss_integer_global_batch_sizes(xp, global_batch_size):
+    losses = _f32(xp, [1.0, 2.0, 3.0, 4.0])
+    got = keras2.compute_average_loss(losses, global_batch_size=global_batch_size)
+    assert library_of(got) == library_of(losses)
+    np.testing.assert_allclose(to_numpy(got), 10.0 / 8)
+    zero = keras2.compute_average_loss(losses, global_batch_size=0 * global_batch_size)
+    assert float(to_numpy(zero)) == 0.0  # div_no_nan
+
+
+def test_compute_average_loss_global_batch_size_of_the_losses_library(xp):
+    losses = _f32(xp, [1.0, 2.0, 3.0, 4.0])
+    size = xp.asarray(np.array(8, dtype=np.int32))
+    np.testing.assert_allclose(to_numpy(keras2.compute_average_loss(losses, global_batch_size=size)), 1.25)
+    with pytest.raises(ValueError, match="must be scalar"):
+        keras2.compute_average_loss(losses, global_batch_size=xp.asarray(np.array([8], dtype=np.int32)))
+    with pytest.raises(TypeError, match="must be an integer"):
+        keras2.compute_average_loss(losses, global_batch_size=xp.asarray(np.array(8.0, dtype=np.float32)))
+
+
+@pytest.mark.parametrize(
+    ("call", "argument", "value"),
+    [
+        (lambda v: v1.huber_loss([[0.0]], [[1.0]], delta=v), "delta", "big"),
+        (lambda v: v1.huber_loss([[0.0]], [[1.0]], delta=v), "delta", "1.0"),
+        (lambda v: v1.log_loss([[0.0]], [[0.5]], epsilon=v), "epsilon", "small"),
+        (lambda v: v1.log_loss([[0.0]], [[0.5]], epsilon=v), "epsilon", [1e-7]),
+        (lambda v: v1.huber_loss([[0.0]], [[1.0]], delta=v), "delta", None),
+        (lambda v: keras2.scale_regularization_loss([1.0], num_replicas=v), "num_replicas", "2"),
+        (lambda v: keras2.compute_average_loss([1.0], num_replicas=v), "num_replicas", 2.0),
+    ],
+)
+def test_numeric_hyper_parameters_refuse_other_types(call, argument, value):
+    with pytest.raises((TypeError, ValueError)) as caught:
+        call(value)
+    message = str(caught.value)
+    assert f"{argument}={value!r}" in message, message

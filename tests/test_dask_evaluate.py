@@ -31,6 +31,7 @@ from regloss.metrics import (  # noqa: E402
     R2Score,
     RootMeanSquaredError,
 )
+from regloss.metrics.bootstrap import MAX_REPLICATES  # noqa: E402
 from regloss.metrics.statistics import _MeanBatch  # noqa: E402
 
 # dask's Parquet reader on pandas 3.1 (not regloss).
@@ -124,15 +125,31 @@ def test_configured_instances_keep_their_configuration_and_dtype():
     assert all(metric.state is None for metric in metrics), "evaluate must not touch the instances' state"
 
 
-def test_unweighted_1d_results_equal_the_in_memory_1d_call():
-    """A 1-D input is read as (rows, 1): for every metric but cosine, the 1-D in-memory result too."""
-    y_true, y_pred, _ = _data(3001)
-    names = [name for name in NAMES if name != "cosine"]
-    results = rdask.evaluate(da.from_array(y_true, chunks=700), da.from_array(y_pred, chunks=700), names)
-    for name in names:
-        fresh = _fresh(name)
-        fresh.update_state(y_true, y_pred)
-        np.testing.assert_allclose(results[name], fresh.result(), rtol=RTOL, err_msg=name)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_1d_results_equal_the_in_memory_1d_call(weighted):
+    """A 1-D input is read as (rows, 1) here and by the metric classes alike (issue 21, item 3):
+    every metric, cosine included, gives the in-memory result of the whole 1-D arrays, and of the
+    same arrays fed as 1-D batches."""
+    y_true, y_pred, weight = _data(3001)
+    weight = weight if weighted else None
+    chunks = 700
+    results = rdask.evaluate(
+        da.from_array(y_true, chunks=chunks),
+        da.from_array(y_pred, chunks=chunks),
+        NAMES,
+        None if weight is None else da.from_array(weight, chunks=chunks),
+    )
+    for name in NAMES:
+        whole, streamed = _fresh(name), _fresh(name)
+        whole.update_state(y_true, y_pred, weight)
+        for start in range(0, len(y_true), 1000):
+            part = slice(start, start + 1000)
+            streamed.update_state(y_true[part], y_pred[part], None if weight is None else weight[part])
+        np.testing.assert_allclose(results[name], whole.result(), rtol=RTOL, err_msg=name)
+        np.testing.assert_allclose(streamed.result(), whole.result(), rtol=RTOL, err_msg=name)
+        two_d = _fresh(name)
+        two_d.update_state(y_true[:, None], y_pred[:, None], weight)
+        np.testing.assert_allclose(whole.result(), two_d.result(), rtol=RTOL, err_msg=name)
 
 
 def test_mask_and_weight_multiply():
@@ -662,8 +679,10 @@ def test_bad_interval_settings_are_clear_errors():
     for confidence in (0, 1, 1.5, -0.2, float("nan"), True, "0.9"):
         with pytest.raises(ValueError, match=r"confidence must be a number in \(0, 1\)"):
             rdask.evaluate(t, t, ["mse"], confidence=confidence)
-    for replicates in (1, 0, 2.5, True):
-        with pytest.raises(ValueError, match=r"num_replicates must be an integer >= 2"):
+    # issue 20, item 6: a bound, checked before any graph is built (the message changed with it)
+    for replicates in (1, 0, 2.5, True, MAX_REPLICATES + 1, 10**9):
+        bound = rf"num_replicates must be an integer from 2 to {MAX_REPLICATES}"
+        with pytest.raises(ValueError, match=bound):
             rdask.evaluate(t, t, ["mse"], confidence=0.9, num_replicates=replicates)
     for seed in (-1, 2**32, 1.0):
         with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 2\*\*32\)"):

@@ -703,3 +703,30 @@ def test_read_only_numpy_inputs_work(fn, cls, kwargs):
                 assert np.isfinite(out).all(), (cls.__name__, reduction, extra, out)
             for x in (t, p, t_nan, w, m, em):
                 assert not x.flags.writeable
+
+
+# ------------------------------------------- bounded messages and hyper-parameters (issue 20, 12-13)
+
+
+@pytest.mark.parametrize("cls", ALL_CLASSES)
+@pytest.mark.parametrize("argument", ["reduction", "dtype", "name"])
+def test_messages_show_at_most_a_few_hundred_characters_of_the_value(cls, argument):
+    value = ["z" * 10_000_000] if argument == "name" else "z" * 10_000_000
+    with pytest.raises((ValueError, TypeError)) as caught:
+        cls(**{argument: value})
+    assert_names(caught, argument, "zzzz")
+    assert len(str(caught.value)) < 600
+
+
+@pytest.mark.parametrize(
+    ("cls", "argument"),
+    [(L.Huber, "delta"), (L.Tversky, "alpha"), (L.Tversky, "beta")],
+)
+def test_hyper_parameters_take_one_value(cls, argument):
+    assert cls(**{argument: np.array([0.5])}).get_config()[argument] == 0.5
+    with pytest.raises(ValueError) as caught:
+        cls(**{argument: np.array([0.5, 0.25])})
+    assert_names(caught, argument, "(2,)")
+    with pytest.raises(TypeError) as caught:
+        cls(**{argument: "0.5"})
+    assert_names(caught, argument, "'0.5'")

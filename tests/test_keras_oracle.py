@@ -597,14 +597,15 @@ def build_difference_cases(b):
                 (4,),
             )
         )
-        # Batch of one with a scalar weight: Keras squeezes the (1,) losses to ().
+        # Batch of one with a scalar weight: Keras squeezes the (1,) losses to (), and so does
+        # regloss since issue 21 (semantics 4): no longer a difference, kept as a check.
         none_cases.append(
             (
                 b.raw_case(
                     f"ns{i}", "class", "LogCosh", {"reduction": red}, "float32", yt[:1], yp[:1], sw=2.0
                 ),
                 (),
-                (1,),
+                (),
             )
         )
         none_cases.append(
@@ -621,7 +622,7 @@ def build_difference_cases(b):
                     mask=np.array([True]),
                 ),
                 (),
-                (1,),
+                (),
             )
         )
     d["none_b1"] = none_cases
@@ -1449,3 +1450,170 @@ def test_get_matches_keras(oracle, name):
 
 def test_version_attribute():
     assert isinstance(regloss.__version__, str)
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-backend probes (numpy, torch and jax Keras backends), one subprocess per backend:
+# low-precision function dtypes, Dice/Tversky rank reconciliation, tensor hyper-parameters.
+# ----------------------------------------------------------------------------------------------
+
+BACKENDS_WORKER = Path(__file__).with_name("keras_backends_worker.py")
+KERAS_BACKENDS = ["numpy", "torch", "jax"]
+_BACKEND_RESULTS = {}
+
+
+def _backend_cases():
+    rng = np.random.default_rng(SEED + 7)
+    arrays, cases = {}, []
+    real_t, real_p = rng.uniform(0.5, 2.0, size=(3, 4)), rng.uniform(0.5, 2.0, size=(3, 4))
+    seg_t, seg_p = (rng.random((3, 4)) < 0.5).astype(np.float64), rng.uniform(0.1, 0.9, size=(3, 4))
+    arrays.update(real_t=real_t, real_p=real_p, seg_t=seg_t, seg_p=seg_p)
+    for dtype in LOW:
+        for fn in LOSS_FUNCTION_NAMES:
+            seg = fn in ("dice", "tversky")
+            kwargs = {"axis": -1} if seg else {}
+            yt, yp = ("seg_t", "seg_p") if seg else ("real_t", "real_p")
+            case = {"id": f"fn-{fn}-{dtype}", "kind": "fn", "loss": fn, "kwargs": kwargs}
+            cases.append(dict(case, yt=yt, yp=yp, dtype=dtype))
+        for cls in ("MeanSquaredLogarithmicError", "MeanSquaredError", "Huber"):
+            case = {"id": f"cls-{cls}-{dtype}", "kind": "class", "loss": cls, "kwargs": {"dtype": dtype}}
+            cases.append(dict(case, yt="real_t", yp="real_p", dtype=dtype))
+    # (B,) against (B, 1): Keras's classes reconcile, its dice/tversky functions broadcast.
+    arrays.update(rank_t=np.array([1.0, 0.0, 1.0, 1.0]), rank_p=np.array([[0.8], [0.3], [0.6], [0.1]]))
+    for loss, kwargs in (("dice", {}), ("dice", {"axis": -1}), ("tversky", {"alpha": 0.3, "beta": 0.3}),
+                         ("tversky", {"axis": -1})):  # fmt: skip
+        name = f"{loss}-{kwargs.get('axis', 'none')}"
+        cls = loss.capitalize()
+        common = {"yt": "rank_t", "yp": "rank_p", "dtype": "float32"}
+        cases.append({"id": f"rank-fn-{name}", "kind": "fn", "loss": loss, "kwargs": kwargs, **common})
+        cases.append({"id": f"rank-cls-{name}", "kind": "class", "loss": cls,
+                      "kwargs": dict(kwargs, reduction="none"), **common})  # fmt: skip
+    # Hyper-parameters given as backend tensors.
+    common = {"yt": "real_t", "yp": "real_p", "dtype": "float32"}
+    cases.append(
+        {"id": "tensor-Huber", "kind": "class", "loss": "Huber", "tensor_kwargs": {"delta": 0.5}, **common}
+    )
+    cases.append(
+        {"id": "tensor-huber", "kind": "fn", "loss": "huber", "tensor_kwargs": {"delta": 0.75}, **common}
+    )
+    cases.append({"id": "tensor-Tversky", "kind": "class", "loss": "Tversky", "kwargs": {"axis": -1},
+                  "tensor_kwargs": {"alpha": 0.3, "beta": 0.3}, "yt": "seg_t", "yp": "seg_p",
+                  "dtype": "float32"})  # fmt: skip
+    return arrays, cases
+
+
+BACKEND_ARRAYS, BACKEND_CASES = _backend_cases()
+
+
+def keras_on_backend(backend, tmp_path_factory):
+    """Keras's results for ``BACKEND_CASES`` on one backend (one subprocess, cached)."""
+    if backend not in _BACKEND_RESULTS:
+        pytest.importorskip({"numpy": "numpy", "torch": "torch", "jax": "jax"}[backend])
+        work = tmp_path_factory.mktemp(f"keras_{backend}")
+        np.savez(work / "arrays.npz", **BACKEND_ARRAYS)
+        (work / "request.json").write_text(json.dumps({"cases": BACKEND_CASES}))
+        env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=str(work / "keras_home"),
+                   JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")  # fmt: skip
+        env.pop("JAX_ENABLE_X64", None)
+        args = [sys.executable, str(BACKENDS_WORKER), str(work / "request.json"), str(work / "arrays.npz"),
+                str(work / "out.json")]  # fmt: skip
+        proc = subprocess.run(args, env=env, cwd=work, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            pytest.fail(f"Keras {backend} worker failed:\n{proc.stderr[-4000:]}")
+        out = json.loads((work / "out.json").read_text())
+        if out["keras_version"] != KERAS_VERSION:
+            pytest.skip(f"the oracle is Keras {KERAS_VERSION}; found {out['keras_version']}")
+        assert out["backend"] == backend
+        _BACKEND_RESULTS[backend] = out["cases"]
+    return _BACKEND_RESULTS[backend]
+
+
+def _keras_case(results, case_id):
+    found = results[case_id]
+    assert found["error"] is None, f"Keras raised on {case_id}: {found['error']}"
+    return np.asarray(found["value"]), found["dtype"]
+
+
+def _run_backend_case(case, **tensor_kwargs):
+    dtype = NP_DTYPES[case["dtype"]]
+    yt, yp = BACKEND_ARRAYS[case["yt"]].astype(dtype), BACKEND_ARRAYS[case["yp"]].astype(dtype)
+    kwargs = _tuplify(dict(case.get("kwargs", {}), **tensor_kwargs))
+    if case["kind"] == "fn":
+        out = getattr(rl, case["loss"])(y_true=yt, y_pred=yp, **kwargs)
+    else:
+        out = getattr(rl, case["loss"])(**kwargs)(y_true=yt, y_pred=yp)
+    got = to_numpy(out)
+    return got.astype(np.float64), got.dtype.name
+
+
+# Keras 3.15.1's mean_squared_logarithmic_error *function* on float16/bfloat16 inputs: its float32
+# epsilon tensor promotes the result on the NumPy and PyTorch backends; on JAX it keeps the dtype.
+KERAS_MSLE_FUNCTION_DTYPE = {"numpy": "float32", "torch": "float32", "jax": None}  # None: the input's
+
+
+@pytest.mark.parametrize("backend", KERAS_BACKENDS)
+def test_difference_low_precision_function_dtypes_by_keras_backend(backend, tmp_path_factory):
+    """Issue 21 item 5, documented in docs/losses.md: every regloss function keeps y_pred's float16 or
+    bfloat16 dtype; Keras's MSLE function returns float32 on its NumPy and PyTorch backends (and its
+    NumPy backend promotes several bfloat16 functions); the values agree up to the dtype's rounding."""
+    results = keras_on_backend(backend, tmp_path_factory)
+    for case in BACKEND_CASES:
+        if not case["id"].startswith(("fn-", "cls-")):
+            continue
+        keras_value, keras_dtype = _keras_case(results, case["id"])
+        got, got_dtype = _run_backend_case(case)
+        assert got_dtype == case["dtype"], case["id"]
+        if case["id"].startswith("cls-"):
+            assert keras_dtype == case["dtype"], case["id"]  # the classes agree on the dtype
+        if case["id"].startswith("fn-mean_squared_logarithmic_error"):
+            assert keras_dtype == (KERAS_MSLE_FUNCTION_DTYPE[backend] or case["dtype"]), (
+                backend,
+                keras_dtype,
+            )
+        rtol = TOL[case["dtype"]][0]
+        want = keras_value.astype(NP_DTYPES[case["dtype"]]).astype(np.float64)  # Keras's value, rounded
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=f"{backend} {case['id']}")
+
+
+@pytest.mark.parametrize("backend", KERAS_BACKENDS)
+def test_dice_tversky_functions_reconcile_ranks_like_keras_classes(backend, tmp_path_factory):
+    """Issue 21 item 8, documented in docs/losses.md: regloss's dice/tversky functions reconcile (B,)
+    against (B, 1) as Keras's Dice/Tversky classes do; Keras's functions broadcast to (B, B) instead."""
+    results = keras_on_backend(backend, tmp_path_factory)
+    for case in BACKEND_CASES:
+        if not case["id"].startswith("rank-fn-"):
+            continue
+        keras_fn, _ = _keras_case(results, case["id"])
+        keras_cls, _ = _keras_case(results, case["id"].replace("rank-fn-", "rank-cls-"))
+        got, _ = _run_backend_case(case)
+        assert got.shape == keras_cls.shape, case["id"]
+        np.testing.assert_allclose(got, keras_cls, rtol=2e-6, atol=1e-7, err_msg=case["id"])
+        differs = keras_fn.shape != keras_cls.shape or not np.allclose(keras_fn, keras_cls, rtol=1e-3)
+        assert differs, f"Keras's {case['loss']} function now reconciles ranks: update docs/losses.md"
+
+
+def _native_scalar(backend, value):
+    if backend == "torch":
+        import torch
+
+        return torch.tensor(value, dtype=torch.float32)
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        return jnp.asarray(value, dtype=jnp.float32)
+    return np.asarray(value, dtype=np.float32)
+
+
+@pytest.mark.parametrize("backend", KERAS_BACKENDS)
+def test_tensor_hyper_parameters_match_keras(backend, tmp_path_factory):
+    """Issue 20 item 13: a delta (alpha, beta) given as a tensor of the backend's library, on NumPy
+    inputs, gives Keras's number (Keras converts it to y_pred's dtype)."""
+    results = keras_on_backend(backend, tmp_path_factory)
+    for case in BACKEND_CASES:
+        if not case["id"].startswith("tensor-"):
+            continue
+        keras_value, keras_dtype = _keras_case(results, case["id"])
+        tensors = {name: _native_scalar(backend, value) for name, value in case["tensor_kwargs"].items()}
+        got, got_dtype = _run_backend_case(case, **tensors)
+        assert got_dtype == keras_dtype == "float32", case["id"]
+        np.testing.assert_allclose(got, keras_value, rtol=2e-6, atol=1e-7, err_msg=f"{backend} {case['id']}")

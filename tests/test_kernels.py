@@ -25,23 +25,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import regloss
-from regloss import config, losses
+from regloss import config, formulas, losses, specs
 from regloss.kernels import blocked
-from regloss.losses import formulas
 from tests import reference as ref
+from tests._cases import BY_FUNCTION, LOSSES
 from tests._helpers import threads
 
-CLASSES = {
-    "mean_squared_error": losses.MeanSquaredError,
-    "mean_absolute_error": losses.MeanAbsoluteError,
-    "mean_absolute_percentage_error": losses.MeanAbsolutePercentageError,
-    "mean_squared_logarithmic_error": losses.MeanSquaredLogarithmicError,
-    "huber": losses.Huber,
-    "log_cosh": losses.LogCosh,
-    "cosine_similarity": losses.CosineSimilarity,
-    "dice": losses.Dice,
-    "tversky": losses.Tversky,
-}
+CLASSES = {case.function: getattr(losses, case.cls) for case in LOSSES}
 OVER_AXES = ("cosine_similarity", "dice", "tversky")
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
 TOLERANCE = {
@@ -108,6 +98,8 @@ def inputs(name, shape, dtype, seed):
         y_pred = rng.normal(size=shape)
     elif name == "log_cosh":
         y_true, y_pred = rng.normal(size=shape) * 3, rng.normal(size=shape)
+    elif BY_FUNCTION[name].domain == "positive":
+        y_true, y_pred = rng.poisson(2.0, shape).astype(float), rng.gamma(2.0, 1.0, shape)
     else:
         y_true, y_pred = rng.normal(size=shape), rng.normal(size=shape)
     return y_true.astype(dtype), y_pred.astype(dtype)
@@ -290,9 +282,9 @@ def test_results_are_bit_identical_for_1_2_and_3_threads(name):
 
 def test_uncovered_calls_take_the_generic_path():
     y_true, y_pred = inputs("cosine_similarity", (4, 5, 6), np.float32, 1)
-    assert blocked.trailing_split(formulas.COSINE_SIMILARITY, {"axis": 0}, 3) is None
-    assert blocked.trailing_split(formulas.COSINE_SIMILARITY, {"axis": None}, 3) is None
-    assert blocked.trailing_split(formulas.COSINE_SIMILARITY, {"axis": (1, 2)}, 3) == 1
+    assert blocked.trailing_split(specs.COSINE_SIMILARITY.per_sample, {"axis": 0}, 3) is None
+    assert blocked.trailing_split(specs.COSINE_SIMILARITY.per_sample, {"axis": None}, 3) is None
+    assert blocked.trailing_split(specs.COSINE_SIMILARITY.per_sample, {"axis": (1, 2)}, 3) == 1
     fused, generic = both_paths(lambda: losses.CosineSimilarity(axis=(0, 2))(y_true, y_pred))
     np.testing.assert_array_equal(fused, generic)
 
@@ -304,7 +296,7 @@ def test_a_users_call_is_not_fused():
 
     y_true, y_pred = inputs("mean_squared_error", (8, 3), np.float32, 2)
     assert Doubled()._kernel_formula() is None
-    assert losses.MeanSquaredError()._kernel_formula() is formulas.MEAN_SQUARED_ERROR
+    assert losses.MeanSquaredError()._kernel_formula() is specs.MEAN_SQUARED_ERROR.per_sample
     fused, generic = both_paths(lambda: Doubled()(y_true, y_pred))
     np.testing.assert_array_equal(fused, generic)
 
@@ -357,11 +349,7 @@ def test_1e7_float32_elements_within_1e_9_of_the_exact_mean(ten_million, loss, e
     assert abs(float(rounded) - exact) / exact < 1e-7
 
 
-FORMULAS = {
-    name: getattr(formulas, name)
-    for name in dir(formulas)
-    if isinstance(getattr(formulas, name), formulas.MeanOverOutputs | formulas.OverAxes)
-}
+FORMULAS = {spec.name: spec.per_sample for spec in specs.LOSSES}
 
 
 @pytest.mark.parametrize("name", sorted(FORMULAS))

@@ -24,9 +24,8 @@ from hypothesis import strategies as st
 numba = pytest.importorskip("numba", reason="numba is not installed (pip install regloss[fast])")
 
 import regloss  # noqa: E402
-from regloss import config, kernels, losses  # noqa: E402
+from regloss import config, formulas, kernels, losses, specs  # noqa: E402  # noqa: E402
 from regloss.kernels import blocked, numba_tier  # noqa: E402
-from regloss.losses import formulas  # noqa: E402
 from tests import reference as ref  # noqa: E402
 from tests._helpers import threads  # noqa: E402
 from tests.test_kernels import CLASSES, assert_close, assert_same_kind, inputs  # noqa: E402
@@ -40,6 +39,7 @@ COVERED = {
 HYBRID = {
     "mean_squared_logarithmic_error": formulas.squared_logarithmic_error,
     "log_cosh": formulas.log_cosh_error,
+    "poisson": formulas.poisson_error,
 }
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
 
@@ -78,8 +78,8 @@ def test_each_restated_error_is_the_generic_function_bit_for_bit(name, dtype, de
     y_pred = np.concatenate([np.tile(grid, grid.size), rng.normal(size=500)]).astype(dtype)
     error = COVERED[name]
     params = {"delta": delta} if name == "huber" else {}
-    a, b = (dtype(value) for value in numba_tier._parameters(error, params))
-    restated = elementwise(numba_tier.ERRORS[error], y_true, y_pred, a, b)
+    a, b = (dtype(value) for value in numba_tier._parameters(error.__name__, params))
+    restated = elementwise(numba_tier.ERRORS[error.__name__], y_true, y_pred, a, b)
     with np.errstate(all="ignore"):
         generic = error(blocked.numpy_namespace(), y_true, y_pred, **params)
     assert generic.dtype == dtype
@@ -231,15 +231,18 @@ def test_float64_accumulation_over_1e7_float32_elements():
     y_true = rng.random((100_000, 100), dtype=np.float32)
     y_pred = y_true + rng.standard_normal((100_000, 100), dtype=np.float32)
     xp = blocked.numpy_namespace()
+    rates = np.abs(y_pred) + np.float32(0.5)  # Poisson's rates are positive
     for formula in (
-        formulas.MEAN_SQUARED_ERROR,
-        formulas.MEAN_ABSOLUTE_ERROR,
-        formulas.MEAN_SQUARED_LOGARITHMIC_ERROR,
-        formulas.LOG_COSH,
+        specs.MEAN_SQUARED_ERROR.per_sample,
+        specs.MEAN_ABSOLUTE_ERROR.per_sample,
+        specs.MEAN_SQUARED_LOGARITHMIC_ERROR.per_sample,
+        specs.LOG_COSH.per_sample,
+        specs.POISSON.per_sample,
     ):
-        errors = formula.error(xp, y_true, y_pred).astype(np.float64)  # exact float32 values
+        pred = rates if formula is specs.POISSON.per_sample else y_pred
+        errors = formula.error(xp, y_true, pred).astype(np.float64)  # exact float32 values
         exact = float(np.mean(errors, dtype=np.float64))  # pairwise float64: ~1e-16 relative
-        value = numba_tier.evaluate(formula, {}, y_true, y_pred, None, None, "mean", np.float64)
+        value = numba_tier.evaluate(formula, {}, y_true, pred, None, None, "mean", np.float64)
         assert abs(float(value) - exact) / exact < 1e-9
 
 

@@ -53,6 +53,8 @@ def _data(cls, rng, shape, dtype=np.float64):
         y_pred = y_true + rng.normal(0.0, 0.5, size=shape)
     elif name == "MeanSquaredLogarithmicError":
         y_true, y_pred = rng.uniform(0.0, 3.0, size=shape), rng.uniform(0.0, 3.0, size=shape)
+    elif name == "Poisson":  # counts and positive rates
+        y_true, y_pred = rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 4.0, size=shape)
     elif name == "R2Score":
         y_true = 0.5 + rng.normal(size=shape)
         y_pred = y_true + rng.normal(0.0, 0.6, size=shape)

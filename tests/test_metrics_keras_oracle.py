@@ -34,7 +34,12 @@ if importlib.util.find_spec("keras") is None:
 
 import regloss.metrics as rm  # noqa: E402
 from tests._helpers import to_numpy  # noqa: E402
-from tests.metrics_reference import r2_amplification, ref_mean_metric, ref_r2  # noqa: E402
+from tests.metrics_reference import (  # noqa: E402
+    per_sample_values,
+    r2_amplification,
+    ref_mean_metric,
+    ref_r2,
+)
 
 KERAS_VERSION = "3.15.1"
 WORKER = Path(__file__).with_name("keras_metrics_worker.py")
@@ -178,6 +183,54 @@ def _keras_batches(metric, batches):
     return out
 
 
+ONE_D_METRICS = [m for m in KERAS_NAME if m != "R2Score"]
+# Keras's 1-D reading differs (RootMeanSquaredError's agrees: its values are the elements)
+ONE_D_DIFFERENCES = [m for m in ONE_D_METRICS if KERAS_NAME[m] is not None and m != "RootMeanSquaredError"]
+
+
+def _rmse_streams():
+    """RootMeanSquaredError as Keras computes it: every element a value, weights of y_true's shape
+    (issue 21, item 2); the issue's stream [1, 2, 3]/[1, 2, 5] then [0]/[1] (Keras: 1.1180)."""
+    metric = "RootMeanSquaredError"
+
+    def weighted(shape, weight_shape):
+        y_true, y_pred = _data("real", shape)
+        sw = None if weight_shape is None else _rng.uniform(0.0, 2.0, size=weight_shape).astype(np.float32)
+        return {"yt": y_true, "yp": y_pred, "sw": sw, "mask": None}
+
+    issue = [
+        {"yt": np.array(v, np.float32), "yp": np.array(q, np.float32), "sw": None, "mask": None}
+        for v, q in (([1, 2, 3], [1, 2, 5]), ([0], [1]))
+    ]
+    _add("RootMeanSquaredError-issue-1d", metric, {}, issue)
+    layouts = {
+        "2d-BD-weights": [weighted((b, 3), (b, 3)) for b in (5, 3, 8)],
+        "2d-mixed-weights": [weighted((5, 3), (5, 3)), weighted((4, 3), (4,)), weighted((6, 3), None)],
+        "2d-B1-weights": [weighted((b, 1), (b, 1)) for b in (5, 3, 8)],
+        "3d-BTD-weights": [weighted((b, 4, 3), (b, 4, 3)) for b in (5, 3, 2)],
+        "3d-BT-weights": [weighted((b, 4, 3), (b, 4)) for b in (5, 3, 2)],
+        "1d-B-weights": [weighted((b,), (b,)) for b in (5, 3, 8)],
+    }
+    for layout, batches in layouts.items():
+        if batches[-1]["sw"] is not None:
+            batches[-1]["sw"].reshape(-1)[::2] = 0.0  # zero weights too
+        _add(f"RootMeanSquaredError-{layout}", metric, {}, batches)
+
+
+# Streams for the difference tests (Keras is expected to differ or to raise).
+DIFFERENCES = {}
+
+
+def _difference(sid, metric, kwargs, keras_batches, **extra):
+    DIFFERENCES[sid] = {
+        "id": sid,
+        "metric": metric,
+        "kwargs": kwargs,
+        "keras_batches": keras_batches,
+        **extra,
+    }
+
+
 def _generate():
     mean_metrics = [m for m in KERAS_NAME if m not in ("R2Score",)]
     for metric in mean_metrics:
@@ -195,11 +248,21 @@ def _generate():
         {},
         _mean_stream("MeanSquaredError", {}, SHAPES_2D[:2], "all_zero"),
     )
-    # 1-D inputs: one 0-d value per batch, which counts as one sample (Keras's rule); a scalar weight
-    for metric in ("MeanSquaredError", "LogCoshError", "Huber"):
-        batches = [_batch("real", (b,), ()) for b in (5, 2, 7)]
+    # 1-D inputs: B samples of one output (regloss's rule; Keras takes one sample, the batch's mean:
+    # test_difference_1d_batches_are_samples), and a scalar weight
+    for metric in ONE_D_METRICS:
+        batches = [_batch(DATA_KIND.get(metric, "real"), (b,), (b,)) for b in (5, 2, 7)]
         batches[1]["sw"] = np.asarray(2.5, dtype=np.float32)
-        _add(f"{metric}-1d", metric, {}, batches)
+        _add(f"{metric}-1d", metric, {}, batches, keras=metric == "RootMeanSquaredError")
+        if metric in ONE_D_DIFFERENCES:
+            _difference(f"{metric}-1d-keras", metric, {}, batches, batches=batches)
+    # a scalar weight: the batch's mean value times w, counted as weight w (docs/metrics.md)
+    for metric in ONE_D_METRICS:
+        batches = [_batch(DATA_KIND.get(metric, "real"), shape, shape[:1]) for shape in SHAPES_2D]
+        for b, weight in zip(batches, (2.5, None, 0.25, 4.0), strict=True):
+            b["sw"] = None if weight is None else np.asarray(weight, dtype=np.float32)
+        _add(f"{metric}-2d-scalar-weight", metric, {}, batches)
+    _rmse_streams()
     # the cosine over another axis of 3-D inputs: per-sample values (B, D)
     _add("CosineSimilarity-axis1-3d-mixed", "CosineSimilarity", {"axis": 1},
          _mean_stream("CosineSimilarity", {"axis": 1}, SHAPES_3D, "mixed"))  # fmt: skip
@@ -233,20 +296,13 @@ for _stream in STREAMS:
     if _stream["keras_batches"] is None:
         _stream["keras_batches"] = _keras_batches(_stream["metric"], _stream["batches"])
 
-# Streams for the difference tests (Keras is expected to differ or to raise).
-DIFFERENCES = {}
-
-
-def _difference(sid, metric, kwargs, keras_batches, **extra):
-    DIFFERENCES[sid] = {
-        "id": sid,
-        "metric": metric,
-        "kwargs": kwargs,
-        "keras_batches": keras_batches,
-        **extra,
-    }
-
-
+# the issue's stream: 10 errors of 1, then 1000 of 0 (the data set's MSE is 10 / 1010; Keras 0.5)
+_b = [
+    {"yt": np.ones(n, np.float32) * e, "yp": np.zeros(n, np.float32), "sw": None, "mask": None}
+    for n, e in ((10, 1.0), (1000, 0.0))
+]
+for _metric in ("MeanSquaredError", "MeanAbsoluteError"):
+    _difference(f"{_metric}-issue-1d-keras", _metric, {}, _b, batches=_b)
 _b = [_batch("real", (5, 3), (5,), mask=True), _batch("real", (3, 3), (3,), mask=True)]
 _difference("rmse-mask", "RootMeanSquaredError", {}, _b, batches=_b)
 _b = [_batch("real", (5, 4, 3), (5, 4), weight=True, mask=True)]
@@ -362,7 +418,9 @@ def oracle(tmp_path_factory):
 
 
 def _as64(x):
-    return None if x is None else x.astype(np.float64)
+    if x is None:
+        return None
+    return x.astype(np.float64) if isinstance(x, np.ndarray) else x.double()  # NumPy or torch
 
 
 def run_regloss(stream, *, dtype=None, batches=None):
@@ -578,6 +636,103 @@ def test_difference_r2_honours_the_mask(oracle):
     results, _ = run_regloss(stream, dtype="float64")
     _close(results, run_reference(stream), RTOL64, ATOL64, "regloss applies the mask")
     assert not np.allclose(results, oracle.results("r2-mask"), rtol=1e-3)
+
+
+def test_difference_1d_batches_are_samples(oracle):
+    """A 1-D batch of B values is B samples of one output (issue 21, item 3): a stream of 1-D
+    batches gives the data set's metric, whatever the batch sizes. Keras 3.15.1 reduces a 1-D batch
+    to one value (the batch's mean), counted as one sample: a mean of batch means. Every mean
+    metric Keras has, against Keras itself."""
+    assert ONE_D_DIFFERENCES and len(ONE_D_DIFFERENCES) == len(ONE_D_METRICS) - 2  # all but Huber, RMSE
+    for metric in ONE_D_DIFFERENCES:
+        sid = f"{metric}-1d-keras"
+        stream = DIFFERENCES[sid]
+        batches = [(b["yt"], b["yp"], b["sw"], b["mask"]) for b in stream["batches"]]
+        keras_rule = np.array(
+            [ref_mean_metric(metric, batches[:end], keras_1d=True) for end in range(1, len(batches) + 1)]
+        )
+        _close(oracle.results(sid), keras_rule, RTOL32, ATOL32 * _scale(stream), f"{sid}: Keras's rule")
+        results, _ = run_regloss(stream, dtype="float64")
+        _close(results, run_reference(stream), RTOL64, ATOL64 * _scale(stream), f"{sid}: regloss's rule")
+        as_columns = [{**b, "yt": b["yt"][:, None], "yp": b["yp"][:, None]} for b in stream["batches"]]
+        columns, _ = run_regloss(stream, dtype="float64", batches=as_columns)
+        _close(results, columns, RTOL64, ATOL64 * _scale(stream), f"{sid}: 1-D equals (B, 1)")
+        assert not np.allclose(results[1:], oracle.results(sid)[1:], rtol=1e-3), sid
+
+
+@pytest.mark.parametrize("metric", ["MeanSquaredError", "MeanAbsoluteError"])
+def test_difference_issue_stream_of_1d_batches(oracle, metric):
+    """10 errors of 1, then 1000 of 0: Keras gives 0.5 (the mean of the two batch means), regloss
+    the data set's 10 / 1010 = 0.0099."""
+    sid = f"{metric}-issue-1d-keras"
+    assert oracle.results(sid)[-1] == pytest.approx(0.5, rel=1e-6)
+    results, _ = run_regloss(DIFFERENCES[sid], dtype="float64")
+    assert results[-1] == pytest.approx(10 / 1010, rel=1e-12)
+    assert results[0] == 1.0
+
+
+def test_scalar_weights_give_the_mean_of_batch_means(oracle):
+    """A scalar weight w adds the batch's mean value times w and counts w, once for the batch
+    (docs/metrics.md), in Keras and regloss alike: with scalar weights w_b on every batch the result
+    is sum_b w_b mean_b / sum_b w_b, whatever the batch sizes; an unweighted batch counts its rows."""
+    for metric in ONE_D_METRICS:
+        stream = BY_ID[f"{metric}-2d-scalar-weight"]
+        total = count = 0.0
+        expected = []
+        for b in stream["batches"]:
+            values = per_sample_values(metric, b["yt"], b["yp"])
+            values = values.reshape(len(b["yt"]), -1).mean(axis=1)  # one value per row
+            if b["sw"] is None:
+                total, count = total + values.sum(), count + len(values)
+            else:
+                w = float(b["sw"])
+                total, count = total + w * values.mean(), count + w
+            expected.append(total / count)
+        expected = np.sqrt(expected) if metric == "RootMeanSquaredError" else np.array(expected)
+        results, _ = run_regloss(stream, dtype="float64")
+        _close(results, expected, RTOL64, ATOL64 * _scale(stream), f"{metric}: mean of batch means")
+        if stream["keras"]:
+            _close32(oracle.results(stream["id"]), expected, stream, f"{metric}: Keras too")
+
+
+def test_rmse_issue_stream_gives_keras_number(oracle):
+    """[1, 2, 3]/[1, 2, 5] then [0]/[1]: Keras 1.1180 = sqrt(5 / 4) (issue 21, item 2)."""
+    sid = "RootMeanSquaredError-issue-1d"
+    assert oracle.results(sid)[-1] == pytest.approx(np.sqrt(1.25), rel=1e-6)
+    results, _ = run_regloss(BY_ID[sid])
+    assert results[-1] == pytest.approx(1.1180, abs=5e-5)
+    _close(results, oracle.results(sid), RTOL32, ATOL32, "regloss vs Keras")
+
+
+RMSE_IDS = [s["id"] for s in KERAS_STREAMS if s["metric"] == "RootMeanSquaredError"]
+
+
+@pytest.mark.parametrize("sid", RMSE_IDS)
+def test_rmse_on_torch_agrees_with_keras(oracle, sid):
+    """RootMeanSquaredError fed torch tensors (weights of y_true's shape included) gives Keras's
+    numbers, as with NumPy inputs (test_regloss_agrees_with_keras)."""
+    torch = pytest.importorskip("torch")
+
+    def to_torch(x):
+        return None if x is None else torch.asarray(np.array(x, copy=True))  # 0-d stays 0-d
+
+    stream = BY_ID[sid]
+    batches = [{key: to_torch(value) for key, value in b.items()} for b in stream["batches"]]
+    results, dtypes = run_regloss(stream, batches=batches)
+    assert dtypes == {"torch.float32"}
+    _close32(results, oracle.results(sid), stream, f"{sid}: regloss on torch vs Keras")
+    results64, _ = run_regloss(stream, dtype="float64", batches=batches)
+    _close(results64, run_reference(stream), RTOL64, ATOL64, f"{sid}: float64 on torch vs reference")
+
+
+def test_rmse_streams_cover_the_weight_layouts():
+    """(B,), (B, D), (B, 1), (B, T), (B, T, D) weights and 1-D inputs, each compared with Keras."""
+    layouts = {
+        (b["yt"].ndim, None if b["sw"] is None else b["sw"].ndim)
+        for sid in RMSE_IDS
+        for b in BY_ID[sid]["batches"]
+    }
+    assert {(1, None), (1, 1), (2, 1), (2, 2), (3, 2), (3, 3)} <= layouts
 
 
 @pytest.mark.parametrize("sid", list(ZERO_VARIANCE))

@@ -18,6 +18,8 @@ from hypothesis.extra import numpy as hnp
 
 from regloss import config, losses
 from tests import reference as ref
+from tests._cases import BY_FUNCTION
+from tests._cases import LOSSES as CASES
 from tests._helpers import LOSS_FUNCTION_NAMES, library_name, library_of, to_numpy
 
 try:
@@ -74,26 +76,9 @@ def xp(xp, request):
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 LOSS_NAMES = LOSS_FUNCTION_NAMES
-CLASS_NAMES = {
-    "mean_squared_error": "MeanSquaredError",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
-    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
-    "cosine_similarity": "CosineSimilarity",
-    "huber": "Huber",
-    "log_cosh": "LogCosh",
-    "dice": "Dice",
-    "tversky": "Tversky",
-}
-MEAN_LOSSES = [
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "huber",
-    "log_cosh",
-]
-AXIS_LOSSES = ["cosine_similarity", "dice", "tversky"]
+CLASS_NAMES = {case.function: case.cls for case in CASES}
+MEAN_LOSSES = [case.function for case in CASES if not case.over_axes]
+AXIS_LOSSES = [case.function for case in CASES if case.over_axes]
 REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None, "auto"]
 REDUCING = {"sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "auto"}
 
@@ -140,6 +125,9 @@ def error_scale(name, t, p, params=None):
         return float(np.max(np.abs(a - b) * (1.0 + np.abs(a) + np.abs(b)), initial=0.0))
     if name in AXIS_LOSSES:
         return 1.0
+    if name == "poisson":  # p - t log(p + eps) subtracts terms of the size of p and t log(p)
+        with np.errstate(all="ignore"):
+            return float(np.max(np.abs(p) + np.abs(t * np.log(np.abs(p) + ref.EPSILON)), initial=0.0))
     return 0.0
 
 
@@ -198,9 +186,13 @@ shapes = st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple)
 @st.composite
 def inputs(draw, name, shape, zeros_in_mape=True):
     """(y_true, y_pred) float64 arrays in the loss's sane domain."""
-    if name in ("dice", "tversky"):
+    if BY_FUNCTION[name].domain == "unit":
         t = draw(hnp.arrays(np.float64, shape, elements=UNIT))
         p = draw(hnp.arrays(np.float64, shape, elements=UNIT))
+        return t, p
+    if BY_FUNCTION[name].domain == "positive" and name != "mean_squared_logarithmic_error":
+        t = draw(hnp.arrays(np.float64, shape, elements=grid(0.0, 10)))
+        p = draw(hnp.arrays(np.float64, shape, elements=grid(0.1, 10)))
         return t, p
     p = draw(hnp.arrays(np.float64, shape, elements=REAL))
     if name == "mean_absolute_percentage_error":
@@ -846,8 +838,8 @@ def test_weight_and_mask_shape_rules_match_reference(xp, data):
     v_shape = per_sample_shape(name, t, p, params)
     use_mask = data.draw(st.booleans())
     other_shape = data.draw(candidate_shape(v_shape))
-    if use_mask and other_shape == tuple(shape):
-        other_shape = v_shape  # that would be an element mask, tested elsewhere
+    if use_mask and other_shape in (tuple(shape), tuple(shape)[:-1]):
+        other_shape = v_shape  # that would be an element (or timestep) mask, tested elsewhere
     if use_mask:
         other = data.draw(hnp.arrays(np.bool_, other_shape))
         weight, mask = None, other

@@ -5,18 +5,26 @@
 0.5
 """
 
-from . import config, losses
 from ._version import __version__
-from .reduction import Reduction
 
 __all__ = ["__version__", "config", "losses", "metrics", "Reduction"]
 
 
 def __getattr__(name):
-    # regloss.metrics (streaming metrics, the bootstrap) is imported at its first use, so that
-    # `import regloss` stays as light as the losses need.
-    if name == "metrics":
-        import importlib
+    # The submodules (regloss.config, regloss.losses and NumPy with it, regloss.metrics...) and
+    # Reduction are imported at their first use: `import regloss` stays light, and `python -m
+    # regloss` takes over Ctrl-C before NumPy is imported (regloss.cli.interrupt).
+    import importlib
+    import importlib.util
 
-        return importlib.import_module(".metrics", __name__)
+    if name == "Reduction":
+        from .reduction import Reduction
+
+        return Reduction
+    if name.isidentifier() and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'regloss' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import operator
 
+from ._messages import show_value
+
 
 def shape_of(array) -> tuple:
     return tuple(array.shape)
@@ -85,20 +87,22 @@ def normalize_axis(axis, ndim: int, argument: str = "axis") -> tuple[int, ...]:
     normalized = []
     for item in items:
         if isinstance(item, bool):
-            raise TypeError(f"{argument} must be an int, a tuple of ints or None; received {axis!r}")
+            raise TypeError(
+                f"{argument} must be an int, a tuple of ints or None; received {show_value(axis)}"
+            )
         try:
             index = operator.index(item)
         except TypeError:
             raise TypeError(
-                f"{argument} must be an int, a tuple of ints or None; received {axis!r}"
+                f"{argument} must be an int, a tuple of ints or None; received {show_value(axis)}"
             ) from None
         if not -ndim <= index < ndim:
-            raise ValueError(f"{argument}={axis!r} is out of range for inputs of rank {ndim}")
+            raise ValueError(f"{argument}={show_value(axis)} is out of range for inputs of rank {ndim}")
         normalized.append(index % ndim)
     if not normalized:
-        raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
+        raise ValueError(f"{argument} must name at least one axis; received {show_value(axis)}")
     if len(set(normalized)) != len(normalized):
-        raise ValueError(f"{argument}={axis!r} names an axis twice")
+        raise ValueError(f"{argument}={show_value(axis)} names an axis twice")
     return tuple(sorted(normalized))
 
 
@@ -109,10 +113,12 @@ def standardize_axis_argument(axis, argument: str = "axis"):
         return None
     items = axis if isinstance(axis, (tuple, list)) else (axis,)
     if not items:
-        raise ValueError(f"{argument} must name at least one axis; received {axis!r}")
+        raise ValueError(f"{argument} must name at least one axis; received {show_value(axis)}")
     for item in items:
         if isinstance(item, bool) or not hasattr(item, "__index__"):
-            raise TypeError(f"{argument} must be an int, a tuple of ints or None; received {axis!r}")
+            raise TypeError(
+                f"{argument} must be an int, a tuple of ints or None; received {show_value(axis)}"
+            )
     if isinstance(axis, (tuple, list)):
         return tuple(operator.index(item) for item in axis)
     return operator.index(axis)

@@ -9,27 +9,37 @@ values.
 
 from __future__ import annotations
 
-import reprlib
+import sys
 
 import array_api_compat
 import numpy as np
 
 from . import config
+from ._messages import show_value
 
 _REJECTED_TYPES = (str, bytes, dict, set, frozenset)
 
+# The name regloss.losses.registry imports.
+short_repr = show_value
 
-def short_repr(value, limit: int = 60) -> str:
-    """``repr`` bounded in length and depth (deeply nested configs would recurse)."""
-    text = reprlib.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+def keras_mask(y_pred):
+    """The mask Keras attached to ``y_pred``, read only when Keras is already imported."""
+    if "keras" not in sys.modules:
+        return None
+    try:
+        from keras.src.backend import get_keras_mask
+    except ImportError:
+        return None
+    return get_keras_mask(y_pred)
 
 
 def received(value) -> str:
-    """A short description of a value for error messages: its type, and its repr when small."""
+    """A short description of a value for error messages: its type, and its bounded repr
+    (:func:`regloss._messages.show_value`), or the shape and dtype of an array."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {dtype_name(value.dtype)}"
-    return f"{type(value).__name__} {short_repr(value)}"
+    return f"{type(value).__name__} {show_value(value)}"
 
 
 def dtype_name(dtype) -> str:
@@ -269,16 +279,30 @@ def standardize_dtype(dtype, argument: str = "dtype") -> str:
     elif isinstance(getattr(dtype, "compute_dtype", None), str):
         return standardize_dtype(dtype.compute_dtype, argument)
     else:
-        try:
-            name = dtype_name(np.dtype(dtype))
-        except TypeError:
-            name = dtype_name(dtype)
+        name = _dtype_object_name(dtype)
         if name in LOSS_DTYPE_NAMES[:4]:
             return name
     raise ValueError(
         f"{argument} must be one of {', '.join(map(repr, LOSS_DTYPE_NAMES))} or None; "
-        f"received {argument}={dtype!r}"
+        f"received {argument}={show_value(dtype)}"
     )
+
+
+def _dtype_object_name(dtype) -> str | None:
+    """The name of a NumPy, JAX or torch dtype object (or type), ``None`` for anything else: lists,
+    nested or not, and objects whose ``str`` fails are no dtypes."""
+    if isinstance(dtype, (list, tuple, set, frozenset, bytes)):
+        return None
+    try:
+        return dtype_name(np.dtype(dtype))
+    except TypeError:
+        pass
+    except Exception:  # NumPy's own errors on odd objects: no dtype
+        return None
+    try:
+        return dtype_name(dtype)
+    except Exception:  # a str() that fails: no dtype
+        return None
 
 
 def namespace_dtype(xp, name: str):

@@ -8,6 +8,8 @@ import math
 import numbers
 import os
 
+from ._messages import show_value
+
 FLOAT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
 
 _settings = {"epsilon": 1e-7, "floatx": "float32"}
@@ -33,9 +35,9 @@ def set_epsilon(value: float) -> None:
     >>> regloss.config.set_epsilon(1e-7)
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"epsilon must be a number; received value={value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"epsilon must be finite and > 0; received value={value!r}")
+        raise TypeError(f"epsilon must be a number; received value={show_value(value)}")
+    if abs(value) >= 2**1024 or not math.isfinite(value) or value <= 0:  # huge ints: no float
+        raise ValueError(f"epsilon must be finite and > 0; received value={show_value(value)}")
     _settings["epsilon"] = float(value)
 
 
@@ -60,7 +62,8 @@ def set_floatx(value: str) -> None:
     """
     if not isinstance(value, str) or value not in FLOAT_DTYPE_NAMES:
         raise ValueError(
-            f"floatx must be one of {', '.join(map(repr, FLOAT_DTYPE_NAMES))}; received value={value!r}"
+            f"floatx must be one of {', '.join(map(repr, FLOAT_DTYPE_NAMES))}; "
+            f"received value={show_value(value)}"
         )
     _settings["floatx"] = value
 
@@ -98,18 +101,21 @@ def accelerator() -> str:
     if chosen not in ACCELERATORS:
         raise ValueError(
             f"REGLOSS_ACCELERATOR must be one of {', '.join(map(repr, ACCELERATORS))}; "
-            f"received REGLOSS_ACCELERATOR={chosen!r}"
+            f"received REGLOSS_ACCELERATOR={show_value(chosen)}"
         )
     return chosen
 
 
 def set_accelerator(value: str | None) -> None:
     """Choose the fused path: ``"auto"``, ``"numba"``, ``"numpy"`` or ``"none"``; ``None`` goes back to
-    ``REGLOSS_ACCELERATOR`` (or ``"auto"``). Results agree to rounding whatever the choice."""
+    ``REGLOSS_ACCELERATOR`` (or ``"auto"``). Results agree to rounding whatever the choice, except
+    where a float32 sum leaves float32's range while the result does not: the fused
+    paths add in float64 and give the finite result, the generic path (``"none"``) gives ``inf``
+    as Keras does (docs/performance.md)."""
     if value is not None and value not in ACCELERATORS:
         raise ValueError(
             f"accelerator must be one of {', '.join(map(repr, ACCELERATORS))} or None; "
-            f"received value={value!r}"
+            f"received value={show_value(value)}"
         )
     _settings["accelerator"] = value
 
@@ -124,7 +130,8 @@ def num_threads() -> int:
         text = _environment("REGLOSS_NUM_THREADS")
         if text is not None and not (text.isdigit() and int(text) > 0):
             raise ValueError(
-                f"REGLOSS_NUM_THREADS must be an integer >= 1; received REGLOSS_NUM_THREADS={text!r}"
+                "REGLOSS_NUM_THREADS must be an integer >= 1; "
+                f"received REGLOSS_NUM_THREADS={show_value(text)}"
             )
         chosen = int(text) if text is not None else None
     if chosen is None:
@@ -138,5 +145,5 @@ def num_threads() -> int:
 def set_num_threads(value: int | None) -> None:
     """Limit the threads of the fused path to ``value >= 1``; ``None`` restores the default."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"num_threads must be an int >= 1 or None; received value={value!r}")
+        raise ValueError(f"num_threads must be an int >= 1 or None; received value={show_value(value)}")
     _settings["num_threads"] = value

@@ -31,11 +31,12 @@ Inputs
     is a ``TypeError``.
 
 1-D inputs
-    A 1-D ``y_true`` or ``y_pred`` is read as ``(rows, 1)``: one output per sample. For every metric
-    but ``CosineSimilarity`` this is also the in-memory result of the 1-D arrays (the mean over all
-    elements); it lets a 1-D ``sample_weight`` weigh the samples (the in-memory 1-D call treats a
-    1-D batch as a single sample, so a streamed 1-D result would depend on the chunking). The cosine
-    of ``(rows, 1)`` inputs is per element, not the cosine of the two whole vectors.
+    A 1-D ``y_true`` or ``y_pred`` is read as ``(rows, 1)``: one output per sample, as every
+    streaming face of regloss reads a 1-D batch (the metric classes, ``Bootstrap``, the command
+    line), so the result is the in-memory result of the 1-D arrays and does not depend on the
+    chunking; a 1-D ``sample_weight`` weighs the samples. The cosine of ``(rows, 1)`` inputs is per
+    element, not the cosine of the two whole vectors; so are the correlations (Pearson NaN, the
+    concordance 0 per element).
 
 Threads and settings inside tasks
     The per-chunk tasks run the fused NumPy kernels (:mod:`regloss.kernels`) with
@@ -67,7 +68,8 @@ The metric classes and Dask arrays
     ``metric.update_state(dask_true, dask_pred)`` (the class itself) computes the batch's few sums
     at once and keeps a NumPy state: the documented exception to laziness, so that the state does
     not become a task graph that grows with every batch. :func:`update_state` here does the same for
-    several metrics in one pass over the batch (and counts a 1-D batch's rows as samples).
+    several metrics in one pass over the batch; a metric whose state lives on another array library
+    or device than NumPy's CPU is refused before anything is computed.
 
 Requires ``dask[array]`` (``pip install "regloss[dask]"``; Dask DataFrames need
 ``dask[dataframe]``, a cluster ``distributed``). ``import regloss`` never imports this module.
@@ -94,7 +96,9 @@ import threading
 import numpy as np
 
 from . import config
+from ._messages import show_value
 from ._xp import received
+from .metrics import placement
 from .metrics.bootstrap import BootstrapStatistic, check_settings, update_together
 from .metrics.classes import (
     METRIC_CLASSES,
@@ -109,6 +113,7 @@ from .metrics.classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
 from .metrics.statistics import MeanStatistic, R2Statistic
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
@@ -126,6 +131,8 @@ _SHORT_NAMES = {
     "logcosh": LogCoshError,
     "cosine": CosineSimilarity,
     "r2": R2Score,
+    "pearson": PearsonCorrelation,
+    "ccc": ConcordanceCorrelation,
 }
 
 METRIC_NAMES: dict = {
@@ -134,7 +141,8 @@ METRIC_NAMES: dict = {
     **{cls.default_name: cls for cls in METRIC_CLASSES.values()},
 }
 """The metric names :func:`evaluate` takes: the short names (``"mse"``, ``"rmse"``, ``"mae"``,
-``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``), the class names
+``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``, ``"pearson"``,
+``"ccc"``), the class names
 (``"MeanSquaredError"``...) and the classes' default names (``"mean_squared_error"``,
 ``"r2_score"``...), each to its class (built with its default arguments)."""
 
@@ -186,7 +194,10 @@ def evaluate(
         ``None`` (default): plain values. A number in (0, 1): every metric is bootstrapped (module
         docstring, "Confidence intervals") and its result is a dict (see Returns).
     num_replicates
-        Bootstrap replicates (an int >= 2; default 200), with ``confidence`` only.
+        Bootstrap replicates (an int from 2 to
+        :data:`~regloss.metrics.bootstrap.MAX_REPLICATES`, 100000; default 200), with ``confidence``
+        only: the bound keeps every task's state small (``num_replicates`` copies of each metric's
+        sums) and is checked before any graph is built.
     seed
         The bootstrap's seed (an int in [0, 2**32); default 0), with ``confidence`` only.
 
@@ -267,6 +278,9 @@ def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kern
                 f"update_state takes regloss.metrics instances; received {received(metric)} "
                 f"at position {position}"
             )
+    for metric in chosen:  # the batch's states are NumPy: a metric's state must be too
+        if metric.state is not None:
+            placement.check_batch(metric.state, type(metric).__name__, np.zeros(0))
     root, _ = _states_graph(
         y_true, y_pred, [m.statistic for m in chosen], sample_weight, mask, SPLIT_EVERY, kernel_threads
     )
@@ -288,7 +302,8 @@ def _check_bootstrap(confidence, num_replicates, seed) -> None:
         if num_replicates != 200 or seed != 0:
             raise ValueError(
                 "num_replicates and seed set the bootstrap of confidence intervals: pass confidence= too "
-                f"(received num_replicates={num_replicates!r}, seed={seed!r}, confidence=None)"
+                f"(received num_replicates={show_value(num_replicates)}, seed={show_value(seed)}, "
+                "confidence=None)"
             )
         return
     check_settings(num_replicates, confidence, seed)
@@ -317,7 +332,7 @@ def _resolve_metrics(metrics, dtype):
             cls = METRIC_NAMES.get(item)
             if cls is None:
                 raise ValueError(
-                    f"unknown metric name {item!r} (position {position} of metrics); valid names: "
+                    f"unknown metric name {show_value(item)} (position {position} of metrics); valid names: "
                     f"{', '.join(METRIC_NAMES)}"
                 )
             keys.append(item)
@@ -353,8 +368,8 @@ def _check_statistic(statistic, ndim: int) -> None:
         if 0 in reduced:
             raise ValueError(
                 f"a metric with per-sample reduction over axes {reduced} of {ndim}-D inputs reduces over "
-                "axis 0, the samples axis that evaluate splits into chunks (CosineSimilarity's axis must "
-                f"leave axis 0 out); received {statistic!r}"
+                "axis 0, the samples axis that evaluate splits into chunks (the axis of CosineSimilarity and "
+                f"of the correlations must leave axis 0 out); received {show_value(statistic)}"
             )
     elif isinstance(statistic, R2Statistic) and ndim > 2:
         raise ValueError(
@@ -456,9 +471,11 @@ def _align(arrays: dict) -> dict:
 def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, kernel_threads):
     """``(delayed root, plan)``: the lazy tuple of merged states, one per statistic."""
     if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
-        raise ValueError(f"split_every must be an int >= 2; received split_every={split_every!r}")
+        raise ValueError(f"split_every must be an int >= 2; received split_every={show_value(split_every)}")
     if isinstance(kernel_threads, bool) or not isinstance(kernel_threads, int) or kernel_threads < 1:
-        raise ValueError(f"kernel_threads must be an int >= 1; received kernel_threads={kernel_threads!r}")
+        raise ValueError(
+            f"kernel_threads must be an int >= 1; received kernel_threads={show_value(kernel_threads)}"
+        )
     arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
     weight_number = None
     if sample_weight is not None:

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import array_api_compat
 
+from ._messages import show_value
 from ._xp import standardize_dtype
 from .losses import classes as _classes
 from .losses import registry as _registry
@@ -124,8 +125,10 @@ def _serialize_regloss_loss(loss, keras) -> dict:
 def _deserialize_regloss_loss(config, keras):
     if isinstance(config, _classes.Loss):
         return config
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"'loss' must be a regloss loss config with a 'class_name'; received {config!r}")
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise ValueError(
+            f"'loss' must be a regloss loss config with a string 'class_name'; received {show_value(config)}"
+        )
     class_name = config["class_name"]
     extra = {}
     if _registry.LOSS_CLASSES.get(class_name) is None:
@@ -136,7 +139,7 @@ def _deserialize_regloss_loss(config, keras):
                 break
         else:
             raise ValueError(
-                f"Unknown regloss loss class {class_name!r}: register it with "
+                f"Unknown regloss loss class {show_value(class_name)}: register it with "
                 "@keras.saving.register_keras_serializable() or pass it in custom_objects"
             )
     return _registry.deserialize(config, custom_objects=extra)

@@ -18,13 +18,20 @@ reduction                      result                      divisor
 =============================  ==========================  ==========================================
 
 A zero divisor gives 0 (an empty batch, or everything masked). A 0-d ``v`` (Dice with
-``axis=None``, rank-1 inputs) is returned as ``m*v*w`` by every mode, as in Keras.
+``axis=None``, rank-1 inputs, or a batch of one with a scalar weight, whose ``(1,)`` losses Keras
+squeezes to the weight's rank) is returned as ``m*v*w`` by every mode, as in Keras.
+
+Every path (the generic one below, the fused tiers of :mod:`regloss.kernels`, TF1's
+:mod:`regloss.compat.v1.reduction`) computes running :class:`Totals` and takes its divisor from
+:func:`divisor_of`, the one rule that picks it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
+from ._messages import show_value
 from ._xp import cast, dtype_name
 
 
@@ -90,8 +97,59 @@ def standardize_reduction(reduction):
         )
     raise ValueError(
         f"Invalid value for argument reduction: expected one of {allowed}; "
-        f"received reduction={reduction!r}{hint}"
+        f"received reduction={show_value(reduction)}{hint}"
     )
+
+
+COUNT = "count"
+WEIGHT_SUM = "weight_sum"
+NONZERO_WEIGHTS = "nonzero_weights"
+
+_DIVISORS = {
+    # Keras 3
+    Reduction.SUM_OVER_BATCH_SIZE: COUNT,
+    Reduction.MEAN: COUNT,
+    Reduction.SUM: None,
+    Reduction.MEAN_WITH_SAMPLE_WEIGHT: WEIGHT_SUM,
+    # TensorFlow 1.x (tf.compat.v1.losses.Reduction), whose losses always carry weights
+    "weighted_sum": None,
+    "weighted_mean": WEIGHT_SUM,
+    "weighted_sum_over_batch_size": COUNT,
+    "weighted_sum_by_nonzero_weights": NONZERO_WEIGHTS,
+}
+
+
+def divisor_of(reduction, weighted: bool):
+    """Which running total divides the weighted sum under ``reduction``: the one rule, for every
+    path (generic, blocked NumPy, numba, TF1 compat).
+
+    ``COUNT``: the present per-sample losses (``sum(m)``, or ``N`` without a mask);
+    ``WEIGHT_SUM``: the weights' sum (Keras's ``mean_with_sample_weight`` with weights: ``sum(w m)``,
+    the *un-broadcast* ``sum(w)`` without a mask; TF1's ``weighted_mean``: ``sum(W)`` broadcast), or
+    ``COUNT`` when a Keras loss has no weights; ``NONZERO_WEIGHTS``: TF1's default, the non-zero
+    entries of the broadcast weights; ``None``: no division (``sum``, ``weighted_sum``).
+    """
+    kind = _DIVISORS[reduction]
+    return COUNT if kind == WEIGHT_SUM and not weighted and reduction in Reduction.all() else kind
+
+
+class Totals(NamedTuple):
+    """What every path returns before the finish: ``total = sum(m v w)`` and the divisors it may need
+    (those a path does not need may be None)."""
+
+    total: object
+    count: object = None
+    weight_sum: object = None
+    nonzero_weights: object = None
+
+
+def finish_totals(xp, totals: Totals, reduction, weighted: bool):
+    """The reduced loss from running totals: ``total / divisor`` with the divisor of
+    :func:`divisor_of`, 0 for a zero divisor, ``total`` when nothing divides."""
+    kind = divisor_of(reduction, weighted)
+    if kind is None:
+        return totals.total
+    return divide_no_nan(xp, totals.total, getattr(totals, kind))
 
 
 def _element_count(xp, values):
@@ -102,15 +160,17 @@ def _element_count(xp, values):
 
 
 def divide_no_nan(xp, total, divisor):
-    """``total / divisor``, and 0 where ``divisor`` is 0 (a Python int or an array)."""
-    if isinstance(divisor, int):
-        return total / divisor if divisor else total
+    """``total / divisor``, and 0 where ``divisor`` is 0 (a number, or an array of ``xp``)."""
+    if not hasattr(divisor, "shape") or not hasattr(total, "shape"):  # numbers (the fused tiers)
+        if divisor:
+            return total / divisor
+        return xp.zeros_like(total) if hasattr(total, "shape") else 0.0
     safe = xp.where(divisor == 0, xp.ones_like(divisor), divisor)
     return xp.where(divisor == 0, xp.zeros_like(total), total / safe)
 
 
 def reduce_weighted(xp, values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
-    """Weight, mask and reduce per-sample losses (see the module table).
+    """Weight, mask and reduce per-sample losses (see the module table) on the generic path.
 
     ``sample_weight`` must already be reconciled with ``values`` (it broadcasts to their shape);
     ``mask`` is a boolean array of ``values``'s shape or ``None``.
@@ -120,19 +180,16 @@ def reduce_weighted(xp, values, sample_weight=None, mask=None, reduction="sum_ov
         weighted = xp.where(mask, weighted, xp.zeros_like(weighted))
     if reduction is None or reduction == Reduction.NONE or values.ndim == 0:
         return weighted
-    divides_by_count = reduction in (Reduction.SUM_OVER_BATCH_SIZE, Reduction.MEAN) or (
-        reduction == Reduction.MEAN_WITH_SAMPLE_WEIGHT and sample_weight is None
-    )
-    if divides_by_count and mask is None:
-        # sum / N with N the element count: one mean (0 for an empty batch, as divide_no_nan).
+    kind = divisor_of(reduction, sample_weight is not None)
+    if kind == COUNT and mask is None:
         count = _element_count(xp, values)
-        if isinstance(count, int):
+        if isinstance(count, int):  # sum / N as one mean (0 for an empty batch, as divide_no_nan)
             return xp.mean(weighted) if count else xp.sum(weighted)
     total = xp.sum(weighted)
-    if reduction == Reduction.SUM:
+    if kind is None:
         return total
     float_mask = None if mask is None else cast(xp, mask, dtype_name(values.dtype))
-    if reduction == Reduction.MEAN_WITH_SAMPLE_WEIGHT and sample_weight is not None:
+    if kind == WEIGHT_SUM:
         effective = sample_weight if float_mask is None else sample_weight * float_mask
         divisor = xp.sum(effective)
     elif float_mask is not None:

@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .._messages import show_plain, show_value
 from .errors import CliError
 
 TRUE_NAMES = ("y_true", "target")
@@ -52,12 +53,12 @@ def split_names(text: str | None, flag: str) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",")]
     if not names or any(not name for name in names):
-        raise CliError(f"{flag} takes column names separated by commas; received {text!r}")
+        raise CliError(f"{flag} takes column names separated by commas; received {show_value(text)}")
     return names
 
 
 def _show_columns(columns: Sequence[str], limit: int = 20) -> str:
-    shown = ", ".join(columns[:limit])
+    shown = show_plain(", ".join(columns[:limit]), limit=400)  # column names may be megabytes long
     return shown + (f", ... ({len(columns) - limit} more)" if len(columns) > limit else "")
 
 
@@ -66,8 +67,10 @@ def check_exists(name: str, columns: Sequence[str], where: str, flag: str) -> No
     if name in columns:
         return
     close = difflib.get_close_matches(name, list(columns), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise CliError(f"unknown column {name!r} in {flag}{hint}: {where} has columns {_show_columns(columns)}")
+    hint = f" (did you mean {show_value(close[0])}?)" if close else ""
+    raise CliError(
+        f"unknown column {show_value(name)} in {flag}{hint}: {where} has columns {_show_columns(columns)}"
+    )
 
 
 def _default(columns: Sequence[str], exact: Sequence[str], prefix: str) -> list[str] | None:
@@ -157,7 +160,7 @@ def select_two_files(
             weight_source = 1
         else:
             raise CliError(
-                f"unknown column {weight!r} in --weight: {true_where} has columns "
+                f"unknown column {show_value(weight)} in --weight: {true_where} has columns "
                 f"{_show_columns(true_columns)}; {pred_where} has columns {_show_columns(pred_columns)}"
             )
     for name in y_true or ():

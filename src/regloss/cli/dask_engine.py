@@ -5,7 +5,10 @@ The files are read as one Dask DataFrame (a partition per Parquet file or row gr
 block); the columns are chosen as for one file. Rows holding NaN or infinite values in the selected
 columns are counted in the same pass: an error, or with ``--drop-nan`` masked out (their values
 replaced by 0 under a zero mask, so that they add nothing). ``--chunk-rows`` and ``--plot`` do not
-apply here. Dask, and ``regloss.dask`` itself, are imported only when this engine runs.
+apply here. Every file is opened by the local engine's reader first (a Parquet footer, a CSV
+header), and a computation that fails is diagnosed by reading the files with it, so that a corrupt,
+empty or misnamed file is an error that names the file and the cause. Dask, and ``regloss.dask``
+itself, are imported only when this engine runs.
 
 With ``--ci``, :func:`regloss.dask.evaluate` bootstraps every metric (``confidence=``): a row's
 global index is its position in the files taken in sorted order (rows holding NaN included),
@@ -21,10 +24,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._messages import show_value
+from . import interrupt
 from .columns import select_one_file
-from .engine import Evaluation, Interval, check_outputs, make_metric, result_of
+from .engine import DEFAULT_CHUNK_ROWS, Evaluation, Interval, check_outputs, make_metric, result_of
 from .errors import CliError
 from .names import MetricRequest
+from .readers import open_table
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -71,9 +77,42 @@ def input_files(pattern: str) -> tuple[list[str], str]:
     return files, kinds.pop()
 
 
+MESSAGE_CHARS = 300
+
+
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    """``Type: message`` of an error on one line, at most :data:`MESSAGE_CHARS` characters; Dask's
+    wrapper ("An error occurred while calling the read_parquet method registered to the pandas
+    backend. Original Message: ...") is replaced by the original message."""
+    text = str(error)
+    _, marker, original = text.partition("Original Message:")
+    text = " ".join((original if marker else text).split())
+    if len(text) > MESSAGE_CHARS:
+        text = text[: MESSAGE_CHARS - 3] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def check_files(files: Sequence[str]) -> None:
+    """Open every file with the local engine's reader (a Parquet file's footer and schema, a CSV
+    file's header): a CliError naming the first file that cannot be read and why, before Dask
+    reads any (its own errors name neither)."""
+    for name in files:
+        with open_table(name):
+            pass
+
+
+def file_at_fault(files: Sequence[str], columns: Sequence[str]) -> CliError | None:
+    """After a failed computation: the error of the first file whose ``columns`` the local
+    engine's reader cannot read through (streamed, in bounded memory), or None if all can."""
+    for name in files:
+        try:
+            with open_table(name) as table:
+                present = [column for column in columns if column in table.columns]
+                for _ in table.chunks(present, DEFAULT_CHUNK_ROWS):
+                    pass
+        except CliError as error:
+            return error
+    return None
 
 
 def evaluate_dask(
@@ -99,6 +138,8 @@ def evaluate_dask(
     import numpy as np
 
     files, kind = input_files(pattern)
+    check_files(files)
+    interrupt.claim_from_libraries()
     try:
         if kind == "parquet":
             frame = dd.read_parquet(files)
@@ -116,7 +157,7 @@ def evaluate_dask(
     for name in selection.needed(0):
         dtype = frame.dtypes[name]
         if getattr(dtype, "kind", "O") not in "biuf":
-            raise CliError(f"column {name!r} of {pattern} holds {dtype} values, not numbers")
+            raise CliError(f"column {show_value(name)} of {pattern} holds {dtype} values, not numbers")
 
     def column_array(names):
         return frame[list(names)].to_dask_array().astype(np.float64)
@@ -181,6 +222,9 @@ def evaluate_dask(
         except CliError:
             raise
         except Exception as error:  # a file that fails to parse, a worker that dies...
+            fault = file_at_fault(files, selection.needed(0))
+            if fault is not None:
+                raise fault from error
             raise CliError(f"the Dask computation over {pattern} failed: {_first_line(error)}") from error
     finally:
         if client is not None:

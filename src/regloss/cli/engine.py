@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics import classes as metric_classes
+from . import interrupt
 from .columns import Selection, select_one_file, select_two_files
 from .errors import CliError
-from .names import METRICS, MetricRequest
+from .names import METRICS, ROW_METRICS, MetricRequest
 from .progress import Progress
-from .readers import Table, open_table
+from .readers import DEFAULT_MAX_LINE_BYTES, Table, open_table
 
 DEFAULT_CHUNK_ROWS = 100_000
 SAMPLE_ROWS = 100_000
@@ -69,11 +70,13 @@ class Evaluation:
 
 
 def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> None:
-    """A CliError when a metric cannot take this number of outputs (cosine needs several)."""
-    if len(outputs) < 2 and any(request.short == "cosine" for request in requests):
+    """A CliError when a metric cannot take this number of outputs (cosine and the correlations
+    need several)."""
+    row_metric = next((request.short for request in requests if request.short in ROW_METRICS), None)
+    if len(outputs) < 2 and row_metric is not None:
         raise CliError(
-            "cosine compares rows of several outputs, and one column each was selected for the truth "
-            "and the predictions: select several with --y-true a,b,... --y-pred c,d,..."
+            f"{row_metric} compares rows of several outputs, and one column each was selected for the "
+            "truth and the predictions: select several with --y-true a,b,... --y-pred c,d,..."
         )
 
 
@@ -269,10 +272,13 @@ def evaluate_files(
     progress: Progress | None = None,
     sample_rows: int = 0,
     interval: Interval | None = None,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Evaluation:
-    """Stream one file (truth and predictions) or two (truth, predictions) through the metrics."""
+    """Stream one file (truth and predictions) or two (truth, predictions) through the metrics
+    (``max_line_bytes``: the longest CSV line read, see :func:`regloss.cli.readers.open_table`)."""
     with contextlib.ExitStack() as stack:
-        tables = [stack.enter_context(open_table(path)) for path in paths]
+        tables = [stack.enter_context(open_table(path, max_line_bytes)) for path in paths]
+        interrupt.claim_from_libraries()  # pyarrow, imported by a reader, keeps its hands off SIGINT
         selection = select(tables, y_true, y_pred, weight)
         metrics = MetricSet(requests, selection.y_true, huber_delta, interval)
         _check_lengths(tables, selection)
@@ -286,6 +292,7 @@ def evaluate_files(
         first_bad = None
         streams = [table.chunks(names, chunk_rows) for table, names in zip(tables, needed, strict=True)]
         for blocks in _paired(streams, tables):
+            interrupt.check()  # Ctrl-C, even if the code it interrupted swallowed the exception
             true = columns_of(0, selection.y_true, blocks)
             pred = columns_of(selection.pred_source, selection.y_pred, blocks)
             weights = None

@@ -12,3 +12,9 @@ class CliError(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0])
+
+
+def short_repr(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut after ``limit`` characters (a name or value taken from a file, so that a
+    message stays one short line whatever the file holds)."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")

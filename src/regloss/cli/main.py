@@ -2,7 +2,8 @@
 
 Exit status: 0 on success; 2 for bad input or usage, with one line ``regloss: error: ...`` on
 stderr and nothing written; 1 for an unexpected failure (one line too; set the environment
-variable ``REGLOSS_TRACEBACK=1`` to see the traceback); 130 when interrupted.
+variable ``REGLOSS_TRACEBACK=1`` to see the traceback); 130 when interrupted (Ctrl-C), with no
+output file written or replaced (:mod:`.interrupt`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from .._messages import show_value
 from .._version import __version__
+from ..metrics.bootstrap import MAX_REPLICATES
+from . import interrupt
 from .engine import DEFAULT_CHUNK_ROWS, SAMPLE_ROWS, Evaluation, Interval, evaluate_files
 from .errors import CliError
-from .files import StagedFile, check_destination, commit_all
+from .files import StagedFile, check_destination, check_distinct, commit_all
 from .names import DEFAULT_METRICS, METRICS, PER_OUTPUT, catalogue, parse_metrics
 from .progress import Progress
+from .readers import DEFAULT_MAX_LINE_BYTES
 from .report import FORMATS, render
 
 
@@ -34,9 +39,11 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1; received {show_value(text)}"
+        ) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; received {show_value(text)}")
     return value
 
 
@@ -46,7 +53,7 @@ def _huber_delta(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise CliError(f"bad --huber-delta {text!r}: it must be a finite number > 0")
+        raise CliError(f"bad --huber-delta {show_value(text)}: it must be a finite number > 0")
     return value
 
 
@@ -62,7 +69,8 @@ def _confidence(text: str) -> float:
         value = math.nan
     if not 0 < value < 1:  # NaN included
         raise CliError(
-            f"bad --ci {text!r}: it must be a number strictly between 0 and 1 (0.95: a 95% interval)"
+            f"bad --ci {show_value(text)}: it must be a number strictly between 0 and 1 "
+            "(0.95: a 95% interval)"
         )
     return value
 
@@ -74,7 +82,7 @@ def _whole_number(text: str, flag: str, low: int, high: int | None = None) -> in
         value = None
     if value is None or value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"from {low} to {high}"
-        raise CliError(f"bad {flag} {text!r}: it must be a whole number {bound}")
+        raise CliError(f"bad {flag} {show_value(text)}: it must be a whole number {bound}")
     return value
 
 
@@ -87,7 +95,8 @@ def _interval(args: argparse.Namespace) -> Interval | None:
         return None
     replicates = DEFAULT_REPLICATES
     if args.replicates is not None:
-        replicates = _whole_number(args.replicates, "--replicates", 2)
+        # the bound of regloss.metrics.bootstrap.check_settings, checked before anything is read
+        replicates = _whole_number(args.replicates, "--replicates", 2, MAX_REPLICATES)
     seed = DEFAULT_SEED if args.seed is None else _whole_number(args.seed, "--seed", 0, MAX_SEED)
     return Interval(_confidence(args.ci), replicates, seed)
 
@@ -133,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"rows read at a time (default {DEFAULT_CHUNK_ROWS})",
     )
+    evaluate.add_argument(
+        "--max-line-bytes",
+        type=_positive_int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="N",
+        help=f"the longest CSV line accepted, in bytes (default {DEFAULT_MAX_LINE_BYTES}, 16 MiB); "
+        "a longer line is an error",
+    )
     evaluate.add_argument("--format", choices=FORMATS, default="table", help="report format (default table)")
     evaluate.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
     evaluate.add_argument(
@@ -156,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--replicates",
         metavar="N",
-        help=f"bootstrap replicates of --ci (a whole number >= 2; default {DEFAULT_REPLICATES})",
+        help=f"bootstrap replicates of --ci (a whole number from 2 to {MAX_REPLICATES}; "
+        f"default {DEFAULT_REPLICATES})",
     )
     evaluate.add_argument(
         "--seed",
@@ -210,6 +228,7 @@ def _evaluate(
             progress=progress,
             sample_rows=sample_rows,
             interval=interval,
+            max_line_bytes=args.max_line_bytes,
         )
     finally:
         if progress is not None:
@@ -229,11 +248,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     elif args.scheduler is not None:
         raise CliError("--scheduler needs --engine dask")
     output = check_destination(args.output, "--output") if args.output is not None else None
-    plot_path = plot_form = None
-    if args.plot is not None:
+    plot_path = check_destination(args.plot, "--plot") if args.plot is not None else None
+    destinations = {flag: path for flag, path in (("--output", output), ("--plot", plot_path)) if path}
+    check_distinct(destinations, _inputs(args))
+    plot_form = None
+    if plot_path is not None:
         from .plot import plot_format
 
-        plot_path = check_destination(args.plot, "--plot")
         plot_form = plot_format(plot_path)
 
     with warnings.catch_warnings():
@@ -242,31 +263,44 @@ def run_evaluate(args: argparse.Namespace) -> int:
         evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0, interval)
     text = render(evaluation, args.format)
 
+    notes = []
+    if evaluation.dropped_rows:
+        notes.append(f"left out {evaluation.dropped_rows} row(s) holding NaN or infinite values")
     staged = []
     try:
         if plot_path is not None:
-            from .plot import draw
+            from .plot import draw, drawable
 
+            points = drawable(evaluation.sample.y_true, evaluation.sample.y_pred)
+            if points.left_out:
+                notes.append(f"--plot {points.describe_left_out()}")
             figure = StagedFile(plot_path, "--plot")
             staged.append(figure)
-            figure.write(lambda temporary: draw(temporary, plot_form, evaluation))
+            figure.write(lambda temporary: draw(temporary, plot_form, evaluation, points))
         if output is not None:
             report = StagedFile(output, "--output")
             staged.append(report)
             report.write_text(text)
-        commit_all(staged)
+        commit_all(staged)  # Ctrl-C pressed until here ends the run with nothing replaced
     finally:
         for file in staged:
             file.discard()
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
-    if evaluation.dropped_rows and not args.quiet:
-        print(
-            f"regloss: note: left out {evaluation.dropped_rows} row(s) holding NaN or infinite values",
-            file=sys.stderr,
-        )
+    if not args.quiet:
+        for note in notes:
+            print(f"regloss: note: {note}", file=sys.stderr)
     return 0
+
+
+def _inputs(args: argparse.Namespace) -> list[str]:
+    """The input files of ``regloss evaluate`` (those of a directory or glob with ``--engine dask``)."""
+    if args.engine == "dask":
+        from .dask_engine import input_files
+
+        return input_files(args.path)[0]
+    return [args.path] if args.path_pred is None else [args.path, args.path_pred]
 
 
 def run_losses(args: argparse.Namespace) -> int:
@@ -275,17 +309,22 @@ def run_losses(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+def _interrupted() -> int:
+    print("regloss: interrupted", file=sys.stderr)
+    return 130
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
+    """Parse and run a command: its exit status, every failure turned into one line on stderr."""
     try:
+        interrupt.check()  # Ctrl-C while the command was starting
         args = build_parser().parse_args(argv)
         return args.run(args)
     except CliError as error:
         print(f"regloss: error: {error.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("regloss: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
     except BrokenPipeError:
         # the reader of stdout went away (| head): nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -302,6 +341,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (130 when Ctrl-C ended it: then no output
+    file was replaced, see :mod:`regloss.cli.interrupt`)."""
+    try:
+        with interrupt.handling():
+            return _dispatch(argv)
+    except KeyboardInterrupt:  # Ctrl-C while an error was being reported or the handler removed
+        return _interrupted()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,8 @@
 """Metric names of ``regloss evaluate --metrics`` and the catalogue that ``regloss losses`` prints.
 
 A metric is named by its short name (``mse``, ``rmse``, ``mae``, ``mape``, ``msle``, ``huber``,
-``logcosh``, ``cosine``, ``r2``), its :mod:`regloss.metrics` class name (``MeanSquaredError``), the
-class's default name (``mean_squared_error``, ``r2_score``) or a loss alias of
+``logcosh``, ``cosine``, ``r2``, ``pearson``, ``ccc``...), its :mod:`regloss.metrics` class name
+(``MeanSquaredError``), the class's default name (``mean_squared_error``, ``r2_score``) or a loss alias of
 :mod:`regloss.losses` (``MSE``, ``log_cosh``, ``huber_loss``); case does not matter. A name with
 the suffix ``_per_output`` (``mae_per_output``, ``r2_per_output``) gives one value per output
 instead of one over all outputs.
@@ -13,6 +13,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from .. import specs
+from .._messages import show_value
 from ..losses import registry
 from ..metrics import classes as metric_classes
 from ..reduction import Reduction
@@ -20,6 +22,8 @@ from .errors import CliError
 
 PER_OUTPUT = "_per_output"
 DEFAULT_METRICS = "mse,rmse,mae,r2"
+ROW_METRICS = ("cosine", "pearson", "ccc")
+"""The metrics that compare whole rows of outputs: no per-output value, and several outputs needed."""
 
 
 @dataclass(frozen=True)
@@ -32,77 +36,21 @@ class MetricInfo:
     loss_function: str | None  # the regloss.losses function it averages, if any
 
 
-METRICS = {
-    info.short: info
-    for info in (
-        MetricInfo("mse", "MeanSquaredError", "mean((y_true - y_pred)**2)", "mean_squared_error"),
-        MetricInfo("rmse", "RootMeanSquaredError", "sqrt(mean((y_true - y_pred)**2))", None),
-        MetricInfo("mae", "MeanAbsoluteError", "mean(|y_true - y_pred|)", "mean_absolute_error"),
-        MetricInfo(
-            "mape",
-            "MeanAbsolutePercentageError",
-            "100 * mean(|y_true - y_pred| / max(|y_true|, eps))",
-            "mean_absolute_percentage_error",
-        ),
-        MetricInfo(
-            "msle",
-            "MeanSquaredLogarithmicError",
-            "mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2)",
-            "mean_squared_logarithmic_error",
-        ),
-        MetricInfo(
-            "huber",
-            "Huber",
-            "mean(0.5 e**2 if |e| <= delta else delta (|e| - 0.5 delta)), e = y_pred - y_true",
-            "huber",
-        ),
-        MetricInfo("logcosh", "LogCoshError", "mean(log(cosh(y_pred - y_true)))", "log_cosh"),
-        MetricInfo(
-            "cosine",
-            "CosineSimilarity",
-            "mean over rows of sum(y_true * y_pred) / (|y_true| |y_pred|) (needs several outputs)",
-            "cosine_similarity",
-        ),
-        MetricInfo(
-            "r2",
-            "R2Score",
-            "1 - sum(w (y_true - y_pred)**2) / sum(w (y_true - weighted mean of y_true)**2), "
-            "averaged over the outputs",
-            None,
-        ),
-    )
-}
+def _metric_infos():
+    """One :class:`MetricInfo` per metric face of :mod:`regloss.specs`: the losses' metrics in their
+    order, then the other metrics."""
+    found = {}
+    for spec in specs.LOSSES:
+        face = spec.metric
+        if face is not None:
+            found[face.short] = MetricInfo(face.short, face.class_name, face.text or spec.text, spec.name)
+    for spec in specs.METRICS:
+        found[spec.short] = MetricInfo(spec.short, spec.class_name, spec.text, None)
+    return found
+
+
+METRICS = _metric_infos()
 """Every metric of the command line, by short name. Means are weighted means over the rows."""
-
-LOSS_FORMULAS = {
-    "mean_squared_error": "mean((y_true - y_pred)**2, axis=-1)",
-    "mean_absolute_error": "mean(|y_true - y_pred|, axis=-1)",
-    "mean_absolute_percentage_error": "100 * mean(|y_true - y_pred| / max(|y_true|, eps), axis=-1)",
-    "mean_squared_logarithmic_error": (
-        "mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)"
-    ),
-    "cosine_similarity": "-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis=-1)",
-    "huber": "mean(0.5 e**2 if |e| <= delta else delta |e| - 0.5 delta**2, axis=-1), e = y_pred - y_true",
-    "log_cosh": "mean(log(cosh(y_pred - y_true)), axis=-1)",
-    "dice": "1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps), sums over axis (default: all)",
-    "tversky": (
-        "1 - TP / (TP + alpha FP + beta FN + eps), TP = sum(y_true y_pred), "
-        "FP = sum((1 - y_true) y_pred), FN = sum(y_true (1 - y_pred))"
-    ),
-}
-"""The formula of each loss function of :mod:`regloss.losses` (the per-sample value)."""
-
-LOSS_CLASS_OF = {
-    "mean_squared_error": "MeanSquaredError",
-    "mean_absolute_error": "MeanAbsoluteError",
-    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
-    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
-    "cosine_similarity": "CosineSimilarity",
-    "huber": "Huber",
-    "log_cosh": "LogCosh",
-    "dice": "Dice",
-    "tversky": "Tversky",
-}
 
 REDUCTIONS = {
     Reduction.SUM_OVER_BATCH_SIZE: "sum of the weighted per-sample losses / their number (the default)",
@@ -145,7 +93,7 @@ class MetricRequest:
 def _suggestion(name: str) -> str:
     candidates = sorted(_LOOKUP) + [short + PER_OUTPUT for short in METRICS]
     close = difflib.get_close_matches(name.lower(), candidates, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {show_value(close[0])}?)" if close else ""
 
 
 def parse_metrics(text: str) -> list[MetricRequest]:
@@ -154,7 +102,7 @@ def parse_metrics(text: str) -> list[MetricRequest]:
     for raw in text.split(","):
         name = raw.strip()
         if not name:
-            raise CliError(f"--metrics takes metric names separated by commas; received {text!r}")
+            raise CliError(f"--metrics takes metric names separated by commas; received {show_value(text)}")
         base, per_output = name, False
         if name.lower().endswith(PER_OUTPUT):
             base, per_output = name[: -len(PER_OUTPUT)], True
@@ -162,14 +110,14 @@ def parse_metrics(text: str) -> list[MetricRequest]:
         if short is None:
             if base in registry.LOSS_FUNCTIONS or base in registry.LOSS_CLASSES:
                 raise CliError(
-                    f"{name!r} is a loss without a streaming metric; metrics: {', '.join(METRICS)}"
+                    f"{show_value(name)} is a loss without a streaming metric; metrics: {', '.join(METRICS)}"
                 )
             raise CliError(
-                f"unknown metric {name!r}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
+                f"unknown metric {show_value(name)}{_suggestion(name)}; metrics: {', '.join(METRICS)} "
                 f"(or a name with {PER_OUTPUT}; regloss losses lists every alias)"
             )
-        if per_output and short == "cosine":
-            raise CliError("cosine has no per-output value: it compares whole rows of outputs")
+        if per_output and short in ROW_METRICS:
+            raise CliError(f"{short} has no per-output value: it compares whole rows of outputs")
         requests.setdefault(name, MetricRequest(name, short, per_output))
     return list(requests.values())
 
@@ -178,10 +126,10 @@ def catalogue() -> str:
     """The text of ``regloss losses``: every loss and metric with its formula, aliases and reductions."""
     lines = ["Losses (regloss.losses): per-sample values over the last axis", ""]
     for function_name in registry.LOSS_FUNCTIONS:
-        class_name = LOSS_CLASS_OF.get(function_name, "")
+        class_name = specs.by_function_name()[function_name].class_name
         aliases = loss_aliases(function_name)
         lines.append(f"  {function_name}  (class {class_name})" if class_name else f"  {function_name}")
-        lines.append(f"      formula:  {LOSS_FORMULAS.get(function_name, _docstring_summary(function_name))}")
+        lines.append(f"      formula:  {_loss_formula(function_name)}")
         lines.append(f"      aliases:  {', '.join(aliases) if aliases else '-'}")
     lines += ["", "Reductions of every loss class (reduction=...):", ""]
     width = max(len(name) for name in REDUCTIONS)
@@ -199,6 +147,18 @@ def catalogue() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _docstring_summary(function_name: str) -> str:
-    doc = registry.LOSS_FUNCTIONS[function_name].__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else "-"
+def _loss_formula(function_name: str) -> str:
+    """The per-sample formula of a loss function, as its description states it."""
+    spec = specs.by_function_name()[function_name]
+    text = spec.text
+    start = text.find("mean(")
+    if "axis" in spec.param_names or start < 0:
+        return text
+    depth = 0
+    for position in range(
+        start + 4, len(text)
+    ):  # the ")" that closes "mean(": the mean is over the last axis
+        depth += {"(": 1, ")": -1}.get(text[position], 0)
+        if depth == 0:
+            return f"{text[:position]}, axis=-1{text[position:]}"
+    return text

@@ -2,16 +2,20 @@
 
 Every reader opens one file, knows its column names (and its number of rows where the format says
 it), and yields chunks: float64 arrays of shape ``(rows, len(names))`` with the requested columns
-in the requested order, at most ``chunk_rows`` rows each. Memory stays bounded by the chunk size:
+in the requested order, at most ``chunk_rows`` rows each (a larger ``chunk_rows`` than
+:data:`~regloss.cli.table.MAX_CHUNK_ROWS` is taken as that, for every format). Memory stays
+bounded by the chunk size:
 
 =============  =================================================================================
 format         how it is read
 =============  =================================================================================
 CSV, CSV.gz    a header row of column names; blocks of 8 MiB cut at a line end, parsed by pyarrow's
                CSV reader (files of 8 MiB or more, when pyarrow is installed) or
-               ``numpy.loadtxt``; a block it rejects, or whose lines do not all have the header's
-               number of fields, is parsed again line by line with the ``csv`` module to name
-               the row and column at fault. An empty field is a missing value (NaN).
+               ``numpy.loadtxt``; a block it rejects, whose row count differs from its data
+               lines, or whose quotes the ``csv`` module (strict) does not accept line by line,
+               is parsed again line by line with the ``csv`` module to name the line, row and
+               column at fault. An empty field is a missing value (NaN). A line longer than
+               ``max_line_bytes`` is an error. Pipes and devices are read as streams.
 Parquet        pyarrow (imported when needed), one batch of ``chunk_rows`` rows at a time.
 NPY            memory-mapped; the pages of each chunk are released once it is converted. 1-D:
                one column ``c0``; ``(n, k)``: ``c0`` .. ``c{k-1}``; a structured array: its fields.
@@ -19,8 +23,10 @@ NPZ            each member (1-D, or ``(n, 1)``) is a column named after it, stre
                archive (compressed or not) chunk by chunk.
 =============  =================================================================================
 
-Pickled (object) arrays are never loaded. Any failure to read is a :class:`CliError` naming the
-file and, for values that are not numbers, the row and the column.
+NPY, NPZ and Parquet files must be regular files (they are read at random places). Declared sizes
+are checked against the file before use (:mod:`regloss.cli.npy`). Pickled (object) arrays are
+never loaded. Any failure to read is a :class:`CliError` naming the file and, for values that
+are not numbers, the row and the column.
 """
 
 from __future__ import annotations
@@ -29,18 +35,21 @@ import contextlib
 import csv
 import gzip
 import math
-import mmap
 import os
+import stat
+import sys
 import warnings
-import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from numpy.lib import format as npy_format
 
-from .errors import CliError
+from .errors import CliError, short_repr
+from .npy import NpyTable, NpzTable
+from .table import Table, whole_number
+
+__all__ = ["FORMATS", "DEFAULT_MAX_LINE_BYTES", "Table", "format_of", "open_table"]
 
 FORMATS = ("csv", "csv.gz", "parquet", "npy", "npz")
 """The formats :func:`open_table` reads, by file name suffix (``.pq`` is Parquet too)."""
@@ -54,7 +63,12 @@ _SUFFIXES = {
     ".npz": "npz",
 }
 
-_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
+_STREAMED = ("csv", "csv.gz")
+"""Formats read front to back, which a pipe or a device can feed (the others need a regular file)."""
+
+DEFAULT_MAX_LINE_BYTES = 1 << 24
+"""The longest CSV line read (16 MiB, its line end not counted): a longer one is an error, so that
+a file without line ends (``/dev/zero``, a gzip of zeros) cannot take unbounded memory."""
 
 
 def format_of(path: Path) -> str:
@@ -69,66 +83,45 @@ def format_of(path: Path) -> str:
     )
 
 
-def open_table(path: str | os.PathLike) -> Table:
-    """The reader of one input file (``CliError`` when it is missing or cannot be opened)."""
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_table(path: str | os.PathLike, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Table:
+    """The reader of one input file (``CliError`` when it is missing or cannot be opened).
+
+    ``max_line_bytes`` bounds the length of a CSV line. CSV files may be pipes or devices (read as
+    streams, in bounded memory); the other formats must be regular files."""
     path = Path(path)
-    if not path.exists():
-        raise CliError(f"no such file: {path}")
-    if path.is_dir():
+    max_line_bytes = whole_number(max_line_bytes, "max_line_bytes")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise CliError(f"no such file: {path}") from None
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from error
+    if stat.S_ISDIR(mode):
         raise CliError(f"{path} is a directory, not a file (a directory of files needs --engine dask)")
     kind = format_of(path)
-    readers = {
-        "csv": CsvTable,
-        "csv.gz": CsvTable,
-        "parquet": ParquetTable,
-        "npy": NpyTable,
-        "npz": NpzTable,
-    }
+    if not stat.S_ISREG(mode) and (kind not in _STREAMED or stat.S_ISSOCK(mode)):
+        raise CliError(
+            f"{path} is {_file_kind(mode)}, not a regular file: {kind} files are read at random places "
+            "(only CSV can be read from a pipe); copy it to a file first"
+        )
     try:
-        return readers[kind](path)
+        if kind in _STREAMED:
+            return CsvTable(path, max_line_bytes=max_line_bytes)
+        return {"parquet": ParquetTable, "npy": NpyTable, "npz": NpzTable}[kind](path)
     except PermissionError as error:
         raise CliError(f"cannot read {path}: permission denied") from error
     except IsADirectoryError as error:  # pragma: no cover - checked above
         raise CliError(f"{path} is a directory") from error
-
-
-class Table:
-    """A file of named numeric columns, read as chunks of rows (see the module docstring)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.columns: list[str] = []
-
-    def row_count(self, names: Sequence[str]) -> int | None:
-        """The number of rows of these columns when the file says it without being read, else None."""
-        return None
-
-    def chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
-        """Chunks of the columns ``names`` (distinct, existing): float64 arrays ``(rows, len(names))``."""
-        raise NotImplementedError
-
-    def fraction_read(self) -> float | None:
-        """How much of the file the chunks so far have read, in [0, 1], or None if unknown."""
-        return None
-
-    def close(self) -> None:
-        """Release the file."""
-
-    def __enter__(self) -> Table:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def _index(self, name: str) -> int:
-        matches = [i for i, column in enumerate(self.columns) if column == name]
-        if len(matches) > 1:
-            raise CliError(f"column {name!r} appears {len(matches)} times in {self.path}; rename one of them")
-        return matches[0]
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 # ------------------------------------------------------------------------------------------ CSV
@@ -168,9 +161,12 @@ _ARROW_MIN_BYTES = 1 << 23
 """Files at least this large are parsed by pyarrow's CSV reader when pyarrow is installed (importing
 it costs ~0.2 s, more than parsing a small file takes)."""
 
+_HEADER_READ_BYTES = 1 << 16
+"""Bytes read at a time while looking for the end of the header line."""
+
 
 def _line_ends(data: bytes) -> int:
-    """Line ends in ``data`` as universal newlines count them (``\n``, ``\r\n`` or a lone ``\r``)."""
+    """Line ends in ``data`` as universal newlines count them (``\\n``, ``\\r\\n`` or a lone ``\\r``)."""
     codes = np.frombuffer(data, dtype=np.uint8)
     ends = int(np.count_nonzero(codes == 10))  # a vectorised count: bytes.count took 29 ms per 8 MiB
     if b"\r" in data:
@@ -189,20 +185,101 @@ def _text_lines(data: bytes) -> list[str]:
     return lines
 
 
+def _first_long_line(data: bytes, limit: int) -> int | None:
+    """The offset in ``data`` of the first line longer than ``limit`` bytes (ends not counted), or
+    None."""
+    if len(data) <= limit:
+        return None
+    codes = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero((codes == 10) | (codes == 13))  # "\r\n" makes an empty line between: harmless
+    starts = np.concatenate(([0], ends + 1))
+    lengths = np.concatenate((ends, [len(data)])) - starts
+    over = np.flatnonzero(lengths > limit)
+    return int(starts[over[0]]) if over.size else None
+
+
+_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+_LINE_END = np.array([_LF], dtype=np.uint8)
+_BESIDE_A_QUOTE = np.zeros(256, dtype=bool)
+_BESIDE_A_QUOTE[[_COMMA, _LF, _CR, _QUOTE]] = True
+
+
+def _quotes_pair_up(block: bytes) -> bool:
+    """Whether the quotes of a block pair up as RFC 4180 quoting could (vectorised): an even number
+    of them, each even one (the 1st, 3rd...) opening a field (after a comma, a line end or another
+    quote: ``""`` inside quotes), each odd one closing it (before a comma, a line end or another
+    quote). Then the only way the block can still be invalid CSV line by line is a quoted field
+    that takes in a line end, and that joins lines into one row in every parser: the row count
+    check (:func:`_all_rows`) catches it. False is no verdict: :func:`_quoting_is_strict` decides."""
+    codes = np.frombuffer(block, dtype=np.uint8)
+    quotes = np.flatnonzero(codes == _QUOTE)
+    if quotes.size % 2:
+        return False
+    padded = np.concatenate((_LINE_END, codes, _LINE_END))  # a line end before and after the block
+    opening, closing = quotes[0::2], quotes[1::2]
+    return bool(_BESIDE_A_QUOTE[padded[opening]].all() and _BESIDE_A_QUOTE[padded[closing + 2]].all())
+
+
+@contextlib.contextmanager
+def _csv_fields_up_to(size: int):
+    """Let the ``csv`` module read fields of up to ``size`` characters while inside (its default
+    limit, 131,072, would make the exact parser refuse a long field that pyarrow reads: any field
+    fits in a line, which is at most ``--max-line-bytes`` long). The limit is restored after."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, min(size, sys.maxsize)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _quoting_is_strict(lines: list[str]) -> bool:
+    """Whether every line is one complete record with valid quoting for the ``csv`` module in
+    strict mode: no quote left open at the line end (which joins lines into one record in every
+    parser), nothing but a comma or the line end after a closing quote."""
+    try:
+        records = sum(1 for _ in csv.reader(lines, strict=True))
+    except csv.Error:
+        return False
+    return records == len(lines)
+
+
+def _all_rows(values: np.ndarray, lines: int, text_lines) -> bool:
+    """Whether a fast parser's ``values`` hold one row per data line of the block: per line
+    (``lines`` of them), or, when it skipped some, per line that is not blank (``text_lines()``
+    gives the lines; called only then)."""
+    if len(values) == lines:
+        return True  # no parser makes a row of a blank line (tests/test_cli_csv.py)
+    return len(values) == sum(1 for line in text_lines() if line.strip())
+
+
 class CsvTable(Table):
     """A CSV file (``.csv``, or gzip-compressed ``.csv.gz``) with a header row of column names.
 
     Read in blocks of :data:`_BLOCK_BYTES` cut at a line end. A block is parsed by pyarrow's CSV
     reader (files of at least :data:`_ARROW_MIN_BYTES`, with pyarrow installed: several times
     faster), else by ``numpy.loadtxt``; a block either rejects (a word, a ragged line, a number
-    written in a way it does not take, such as ``" 3 "`` or ``1_000``) is parsed again by the exact
-    line-by-line parser, which accepts what Python's ``float`` accepts and names the row and column
-    of anything else. The three agree on every value they all accept (tests/test_cli_csv.py).
+    written in a way it does not take, such as ``" 3 "`` or ``1_000``) or from which it returns
+    fewer rows than the block has data lines is parsed again by the exact line-by-line parser,
+    which accepts what Python's ``float`` accepts and names the row and column of anything else.
+
+    Quotes follow RFC 4180 within one line: ``"4"`` is the number 4 for every parser (quoted
+    numbers are accepted), ``""`` inside quotes is one quote, and a quote left open at the end of
+    its line, or followed by anything but a comma, is an error naming the line (a quoted field
+    cannot span lines). A block holding a quote is checked line by line by the ``csv`` module in
+    strict mode (or found to pair up, :func:`_quotes_pair_up`) before a fast parser may read it.
+    The three parsers agree on every input: tests/test_cli_csv.py.
+
+    A line longer than ``max_line_bytes`` (its line end not counted) is an error naming it; the
+    memory used is bounded by that and the block size, whatever the file holds.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
         super().__init__(path)
+        self._max_line_bytes = whole_number(max_line_bytes, "max_line_bytes")
         self._size = path.stat().st_size
+        self._line = 0  # lines read so far, the header included
+        self._rows = 0  # data rows yielded so far
         self._raw = open(path, "rb")  # noqa: SIM115 - closed by close()
         try:
             compressed = path.name.lower().endswith(".gz")
@@ -212,7 +289,8 @@ class CsvTable(Table):
                 header = self._first_line().decode("utf-8-sig")
             if not header.strip():
                 raise CliError(f"{path} is empty: a CSV file needs a header row of column names")
-            self.columns = [name.strip() for name in next(csv.reader([header]))]
+            with _csv_fields_up_to(self._max_line_bytes):
+                self.columns = [name.strip() for name in self._record(header, 1)]
             if all(_is_number(name) for name in self.columns):
                 raise CliError(
                     f"the first line of {path} holds numbers, not column names: a CSV file needs a header row"
@@ -220,43 +298,82 @@ class CsvTable(Table):
         except BaseException:
             self._raw.close()
             raise
+        self._line = 1
         self._arrow = _import_arrow_csv() if self._size >= _ARROW_MIN_BYTES else None
-        self._line = 1  # lines read so far, the header included
-        self._rows = 0  # data rows yielded so far
+
+    def _too_long(self, line: int) -> CliError:
+        return CliError(
+            f"line {line} of {self.path} is longer than {self._max_line_bytes} bytes (--max-line-bytes): "
+            "a line end is missing, or it is not a CSV file"
+        )
+
+    def _record(self, text: str, line: int) -> list[str]:
+        """The fields of one line (``csv`` module, strict quoting); a CliError naming the line."""
+        try:
+            return next(csv.reader([text], strict=True))
+        except csv.Error as error:
+            if "end of data" in str(error):
+                raise CliError(
+                    f'line {line} of {self.path} has an unmatched quote ("): a quoted field must end on '
+                    "its line"
+                ) from None
+            raise CliError(
+                f"line {line} of {self.path} is not valid CSV: {error} (a closing quote must be "
+                "followed by a comma or the line end)"
+            ) from None
 
     def _first_line(self) -> bytes:
         """The header line's bytes (its line end removed); what follows stays in ``_pending``."""
-        data = b""
+        data = bytearray()
+        start = 0
         while True:
-            chunk = self._stream.read(1 << 16)
+            chunk = self._stream.read(_HEADER_READ_BYTES)
             data += chunk
-            ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-            if ends and (min(ends) < len(data) - 1 or not chunk):
+            ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i >= 0]
+            # a "\r" that ends a read waits for the next one, which may start with the "\n" of its line end
+            if ends and (min(ends) < len(data) - 1 or not chunk or data[min(ends)] == 10):
                 end = min(ends)
                 stop = end + 2 if data[end : end + 2] == b"\r\n" else end + 1
-                self._pending = data[stop:]
-                return data[:end]
+                if end > self._max_line_bytes:
+                    raise self._too_long(1)
+                self._pending = bytes(data[stop:])
+                return bytes(data[:end])
+            if len(data) - (data[-1:] == b"\r") > self._max_line_bytes:
+                raise self._too_long(1)
             if not chunk:
-                return data
+                return bytes(data)
+            start = max(len(data) - 1, 0)
 
     def _next_block(self) -> bytes:
         """The next bytes up to and including the last line end of a read (the rest at the end of
-        the file; ``b""`` once everything is read). A ``\r`` that ends a read waits for the next
-        one, which may start with the ``\n`` of the same line end."""
-        data = self._pending
+        the file; ``b""`` once everything is read). A ``\\r`` that ends a read waits for the next
+        one, which may start with the ``\\n`` of the same line end. A CliError for a line longer
+        than the bound, before more than the bound and one read are held."""
+        data = bytearray(self._pending)
+        start = 0
         while True:
             chunk = self._stream.read(_BLOCK_BYTES)
             if not chunk:
                 self._pending = b""
-                return data
+                return self._checked(bytes(data))
             data += chunk
-            searchable = data[:-1] if data.endswith(b"\r") else data
-            cut = max(searchable.rfind(b"\n"), searchable.rfind(b"\r"))
+            stop = len(data) - 1 if data.endswith(b"\r") else len(data)
+            cut = max(data.rfind(b"\n", start, stop), data.rfind(b"\r", start, stop))
             if cut >= 0:
-                self._pending = data[cut + 1 :]
-                return data[: cut + 1]
+                self._pending = bytes(data[cut + 1 :])
+                return self._checked(bytes(data[: cut + 1]))
+            if stop > self._max_line_bytes:  # data is one line without an end yet
+                raise self._too_long(self._line + 1)
+            start = max(len(data) - 1, 0)
 
-    def chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
+    def _checked(self, block: bytes) -> bytes:
+        """``block``, or a CliError naming its first line longer than the bound."""
+        offset = _first_long_line(block, self._max_line_bytes)
+        if offset is not None:
+            raise self._too_long(self._line + 1 + _line_ends(block[:offset]))
+        return block
+
+    def _chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
         indices = [self._index(name) for name in names]
         while True:
             with _reading_text(self.path):
@@ -266,21 +383,36 @@ class CsvTable(Table):
                 if not block.isascii():
                     block.decode("utf-8")  # a CliError for bytes that are not UTF-8 text
             first_line = self._line + 1
-            self._line += _line_ends(block) + (not block.endswith((b"\n", b"\r")))
-            values = self._parse_block(block, indices, first_line)
+            lines = _line_ends(block) + (not block.endswith((b"\n", b"\r")))
+            self._line += lines
+            values = self._parse_block(block, indices, first_line, lines)
             self._rows += len(values)
             for start in range(0, len(values), chunk_rows):
                 yield values[start : start + chunk_rows]
 
-    def _parse_block(self, block: bytes, indices: list[int], first_line: int) -> np.ndarray:
+    def _parse_block(self, block: bytes, indices: list[int], first_line: int, lines: int) -> np.ndarray:
+        """The selected columns of a block of ``lines`` lines: pyarrow's parser, else
+        :meth:`_parse`; the exact parser for a block whose quoting is not strict CSV."""
+        with _csv_fields_up_to(self._max_line_bytes):
+            return self._parse_with_fallbacks(block, indices, first_line, lines)
+
+    def _parse_with_fallbacks(
+        self, block: bytes, indices: list[int], first_line: int, lines: int
+    ) -> np.ndarray:
+        text_lines = None
+        if b'"' in block and not _quotes_pair_up(block):
+            text_lines = _text_lines(block)
+            if not _quoting_is_strict(text_lines):
+                return self._parse_exactly(text_lines, indices, first_line)  # names the line
         if self._arrow is not None:
             values = _arrow_values(*self._arrow, block, len(self.columns), indices)
-            if values is not None:
+            if values is not None and _all_rows(values, lines, lambda: text_lines or _text_lines(block)):
                 return values
-        return self._parse(_text_lines(block), indices, first_line)
+        return self._parse(text_lines if text_lines is not None else _text_lines(block), indices, first_line)
 
     def _parse(self, lines: list[str], indices: list[int], first_line: int) -> np.ndarray:
-        """The selected columns of a batch of lines: numpy's parser, or the exact one if it fails."""
+        """The selected columns of a batch of lines: numpy's parser, or the exact one if it fails
+        or returns fewer rows than the lines that are not blank."""
         # Every column is parsed (not only the selected ones), so that numpy checks that each line
         # has as many fields as the header: a per-line comma count in Python took longer than the
         # parsing itself.
@@ -292,23 +424,24 @@ class CsvTable(Table):
                 )
         except ValueError:
             values = None  # an empty field, a word, a ragged line: parse again to know which
-        if values is not None and (values.shape[1] == len(self.columns) or not len(values)):
+        if (
+            values is not None
+            and (values.shape[1] == len(self.columns) or not len(values))
+            and _all_rows(values, len(lines), lambda: lines)
+        ):
             return values[:, indices] if len(values) else np.empty((0, len(indices)))
         return self._parse_exactly(lines, indices, first_line)
 
     def _parse_exactly(self, lines: list[str], indices: list[int], first_line: int) -> np.ndarray:
-        """Line by line with the ``csv`` module: blank lines skipped, empty fields NaN, and a
-        CliError naming the line, row and column of anything else that is not a number."""
+        """Line by line with the ``csv`` module (strict quoting): blank lines skipped, empty fields
+        NaN, and a CliError naming the line, row and column of anything else that is not a number."""
         values = np.empty((len(lines), len(indices)), dtype=np.float64)
         count = 0
         for offset, text_line in enumerate(lines):
             if not text_line.strip():
                 continue  # a blank line
             line = first_line + offset
-            try:
-                record = next(csv.reader([text_line]))
-            except csv.Error as error:
-                raise CliError(f"line {line} of {self.path} is not valid CSV: {error}") from None
+            record = self._record(text_line, line)
             if len(record) != len(self.columns):
                 raise CliError(
                     f"line {line} of {self.path} has {len(record)} fields, the header has "
@@ -324,8 +457,8 @@ class CsvTable(Table):
                     values[count, position] = float(text)
                 except ValueError:
                     raise CliError(
-                        f"non-numeric value {_short(text)} in column {self.columns[index]!r} at row {row} "
-                        f"(line {line}) of {self.path}"
+                        f"non-numeric value {short_repr(text)} in column {short_repr(self.columns[index])} "
+                        f"at row {row} (line {line}) of {self.path}"
                     ) from None
             count += 1
         return values[:count]
@@ -425,9 +558,9 @@ class ParquetTable(Table):
                 or types.is_boolean(kind)
                 or types.is_decimal(kind)
             ):
-                raise CliError(f"column {name!r} of {self.path} holds {kind} values, not numbers")
+                raise CliError(f"column {short_repr(name)} of {self.path} holds {kind} values, not numbers")
 
-    def chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
+    def _chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
         for name in names:
             self._index(name)
         self._check_numeric(names)
@@ -454,222 +587,3 @@ class ParquetTable(Table):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._file.close()
-
-
-# ----------------------------------------------------------------------------------- NPY and NPZ
-
-
-def _read_npy_header(stream, where: str) -> tuple[tuple, bool, np.dtype]:
-    """``(shape, fortran_order, dtype)`` of the NPY header at the start of ``stream``."""
-    try:
-        version = npy_format.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
-        elif version == (2, 0):
-            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
-        else:
-            raise CliError(
-                f"{where} is NPY format version {version[0]}.{version[1]}; regloss reads versions 1.0 and 2.0"
-            )
-    except CliError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise CliError(f"{where} is not a readable NPY array (truncated or corrupt?): {error}") from error
-    if dtype.hasobject:
-        raise CliError(
-            f"{where} holds Python objects (a pickled array); regloss reads numeric arrays only "
-            "and never loads pickles"
-        )
-    return shape, fortran, dtype
-
-
-def _check_numeric_dtype(dtype: np.dtype, column: str, where: str) -> None:
-    if dtype.kind not in _NUMERIC_KINDS or dtype.shape:
-        raise CliError(f"column {column!r} of {where} has dtype {dtype}, not a numeric scalar dtype")
-
-
-class NpyTable(Table):
-    """A ``.npy`` array, memory-mapped: 1-D (``c0``), 2-D (``c0`` .. ``c{k-1}``) or structured."""
-
-    def __init__(self, path: Path):
-        super().__init__(path)
-        with open(path, "rb") as stream:
-            shape, fortran, dtype = _read_npy_header(stream, str(path))
-            offset = stream.tell()
-        if dtype.names is not None:
-            if len(shape) != 1:
-                raise CliError(f"{path} is a structured array of shape {shape}; regloss reads 1-D ones")
-            self.columns = list(dtype.names)
-        elif len(shape) == 1:
-            self.columns = ["c0"]
-        elif len(shape) == 2:
-            self.columns = [f"c{i}" for i in range(shape[1])]
-        else:
-            raise CliError(f"{path} holds an array of shape {shape}; regloss reads 1-D and 2-D arrays")
-        expected = offset + math.prod(shape) * dtype.itemsize
-        size = path.stat().st_size
-        if size < expected:
-            raise CliError(f"{path} is truncated: its header announces {expected} bytes, the file has {size}")
-        self._shape, self._dtype, self._offset, self._fortran = shape, dtype, offset, fortran
-        self._array = None
-        self._map = None
-        self._done = 0
-
-    def row_count(self, names: Sequence[str]) -> int | None:
-        return self._shape[0]
-
-    def _open_map(self) -> np.ndarray:
-        if self._array is None:
-            with open(self.path, "rb") as stream:
-                self._map = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-            self._array = np.ndarray(
-                self._shape,
-                dtype=self._dtype,
-                buffer=self._map,
-                offset=self._offset,
-                order="F" if self._fortran else "C",
-            )
-        return self._array
-
-    def chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
-        for name in names:
-            self._index(name)
-            if self._dtype.names is not None:
-                _check_numeric_dtype(self._dtype[name], name, str(self.path))
-        if self._dtype.names is None:
-            _check_numeric_dtype(self._dtype, names[0] if names else "c0", str(self.path))
-        rows = self._shape[0]
-        if rows == 0:
-            return
-        array = self._open_map()
-        for start in range(0, rows, chunk_rows):
-            stop = min(start + chunk_rows, rows)
-            block = array[start:stop]
-            if self._dtype.names is not None:
-                values = np.stack([block[name].astype(np.float64) for name in names], axis=1)
-            elif array.ndim == 1:
-                values = block.astype(np.float64)[:, None]
-            else:
-                values = block[:, [self.columns.index(name) for name in names]].astype(np.float64)
-            self._release(start, stop)
-            self._done = stop
-            yield values
-
-    def _release(self, start: int, stop: int) -> None:
-        """Drop the mapped pages of rows ``start:stop`` from this process (they stay in the page
-        cache), so that the resident memory does not grow with the file."""
-        if self._map is None or not hasattr(self._map, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
-            return
-        itemsize = self._dtype.itemsize
-        if self._fortran and len(self._shape) == 2:
-            column_bytes = self._shape[0] * itemsize
-            ranges = [
-                (self._offset + j * column_bytes + start * itemsize, (stop - start) * itemsize)
-                for j in range(self._shape[1])
-            ]
-        else:
-            row_bytes = itemsize * (self._shape[1] if len(self._shape) == 2 else 1)
-            ranges = [(self._offset + start * row_bytes, (stop - start) * row_bytes)]
-        for begin, length in ranges:
-            aligned = begin - begin % mmap.PAGESIZE
-            with contextlib.suppress(OSError, ValueError):
-                self._map.madvise(mmap.MADV_DONTNEED, aligned, length + begin - aligned)
-
-    def fraction_read(self) -> float | None:
-        return self._done / self._shape[0] if self._shape[0] else None
-
-    def close(self) -> None:
-        self._array = None
-        if self._map is not None:
-            with contextlib.suppress(BufferError):
-                self._map.close()
-            self._map = None
-
-
-class NpzTable(Table):
-    """A ``.npz`` archive: each member (1-D, or ``(n, 1)``) is a column named after the member."""
-
-    def __init__(self, path: Path):
-        super().__init__(path)
-        try:
-            self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            raise CliError(
-                f"{path} is not a readable .npz archive (truncated or corrupt?): {error}"
-            ) from error
-        try:
-            self._members: dict[str, tuple[str, int, np.dtype]] = {}
-            for info in self._zip.infolist():
-                if info.is_dir() or not info.filename.endswith(".npy"):
-                    continue
-                column = info.filename[: -len(".npy")]
-                where = f"member {column!r} of {path}"
-                with self._open_member(info.filename, where) as stream:
-                    shape, _, dtype = _read_npy_header(stream, where)
-                if dtype.names is not None or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
-                    kind = "a structured array" if dtype.names is not None else f"an array of shape {shape}"
-                    raise CliError(f"{where} is {kind}; each member of an .npz file must be one column (1-D)")
-                self._members[column] = (info.filename, shape[0], dtype)
-        except BaseException:
-            self._zip.close()
-            raise
-        if not self._members:
-            self._zip.close()
-            raise CliError(f"{path} is empty: it holds no .npy arrays")
-        self.columns = list(self._members)
-        self._done = 0
-        self._total = None
-
-    def _open_member(self, filename: str, where: str):
-        try:
-            return self._zip.open(filename)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as error:
-            raise CliError(f"cannot read {where} (truncated or corrupt?): {error}") from error
-
-    def row_count(self, names: Sequence[str]) -> int | None:
-        lengths = {name: self._members[name][1] for name in names}
-        if len(set(lengths.values())) > 1:
-            shown = ", ".join(f"{name!r} has {rows}" for name, rows in lengths.items())
-            raise CliError(f"the columns of {self.path} differ in length: {shown} rows")
-        return next(iter(lengths.values()), None)
-
-    def chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
-        for name in names:
-            _check_numeric_dtype(self._members[name][2], name, str(self.path))
-        rows = self.row_count(names) or 0
-        self._total = rows
-        streams = []
-        try:
-            for name in names:
-                where = f"member {name!r} of {self.path}"
-                stream = self._open_member(self._members[name][0], where)
-                streams.append(stream)
-                _read_npy_header(stream, where)
-            for start in range(0, rows, chunk_rows):
-                count = min(chunk_rows, rows - start)
-                columns = [
-                    self._read_values(stream, name, count)
-                    for stream, name in zip(streams, names, strict=True)
-                ]
-                self._done = start + count
-                yield np.stack(columns, axis=1)
-        finally:
-            for stream in streams:
-                stream.close()
-
-    def _read_values(self, stream, name: str, count: int) -> np.ndarray:
-        dtype = self._members[name][2]
-        where = f"member {name!r} of {self.path}"
-        try:
-            data = stream.read(count * dtype.itemsize)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
-            raise CliError(f"cannot read {where} (truncated or corrupt?): {error}") from error
-        if len(data) != count * dtype.itemsize:
-            raise CliError(f"{where} is truncated: it ends before the rows its header announces")
-        return np.frombuffer(data, dtype=dtype).astype(np.float64)
-
-    def fraction_read(self) -> float | None:
-        return self._done / self._total if self._total else None
-
-    def close(self) -> None:
-        self._zip.close()

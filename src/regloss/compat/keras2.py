@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import numbers
 
+from .._messages import show_plain, show_value
 from .._shapes import shape_of, show
 from .._xp import cast, dtype_name, namespace_dtype, resolve
-from ..losses.formulas import constant
+from ..formulas import constant
 from ..losses.functional import finish
 from ..reduction import divide_no_nan
 
@@ -53,29 +54,67 @@ class Reduction:
         """Raise ``ValueError`` (tf-keras's text) unless ``key`` is one of :meth:`all`."""
         if isinstance(key, str) and key in cls.all():
             return
-        raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
+        raise ValueError(f'Invalid Reduction Key: {show_plain(key)}. Expected keys are "{cls.all()}"')
 
 
-def _check_integer_count(value, argument: str) -> None:
-    """``value`` must be an integer scalar (a Python int or a 0-d integer array) and, when it is
-    a concrete Python int, non-negative; arrays are not read (they may be traced)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{argument} must be an integer; received {argument}={value!r}")
-    if isinstance(value, numbers.Integral):
-        if value < 0:
-            raise ValueError(f"{argument} must be non-negative; received {argument}={value!r}")
-        return
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
+def _check_global_batch_size(value):
+    """``tf.nn.compute_average_loss``'s checks of ``global_batch_size``, in TensorFlow's order and
+    with its exception classes: not scalar (a list or tuple of any length and content, an array of
+    rank >= 1) is a ``ValueError``, a scalar that is not an integer (a float, bool, string, bytes,
+    complex, or an array of such a dtype) a ``TypeError``, a negative integer a ``ValueError``
+    (TensorFlow's ``InvalidArgumentError``), and a value TensorFlow cannot convert to a tensor
+    (a dict, a set, any other object) a ``ValueError``. Zero is allowed (the result is 0).
+
+    Returns the Python int, or a traced 0-d integer array unchanged (it is not read)."""
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (str, bytes)):
         if len(shape_of(value)) != 0:
-            raise ValueError(f"{argument} must be scalar; received an array of shape {show(shape_of(value))}")
-        if "int" in dtype_name(value.dtype):
-            return
-    raise TypeError(f"{argument} must be an integer; received {argument}={value!r}")
+            raise ValueError(
+                "global_batch_size must be scalar; received an array of shape "
+                f"{show(shape_of(value))} ({type(value).__name__})"
+            )
+        if "int" not in dtype_name(value.dtype):
+            raise TypeError(
+                f"global_batch_size must be an integer; received global_batch_size={show_value(value)} "
+                f"of dtype {dtype_name(value.dtype)} ({type(value).__name__})"
+            )
+        try:
+            number = int(value)
+        except Exception:  # traced: not read
+            return value
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, (numbers.Number, str, bytes)):  # bool, float, complex: scalars of another dtype
+        raise TypeError(
+            "global_batch_size must be an integer; received "
+            f"global_batch_size={show_value(value)} ({type(value).__name__})"
+        )
+    elif isinstance(value, (list, tuple)):
+        raise ValueError(
+            f"global_batch_size must be scalar; received global_batch_size={show_value(value)} "
+            f"({type(value).__name__})"
+        )
+    else:
+        raise ValueError(
+            "global_batch_size must be a scalar integer; received "
+            f"global_batch_size={show_value(value)} ({type(value).__name__})"
+        )
+    if number < 0:
+        raise ValueError(
+            f"global_batch_size must be non-negative; received global_batch_size={show_value(number)}"
+        )
+    if number >= 2**63:  # TensorFlow's int64
+        raise ValueError(
+            f"global_batch_size must be below 2**63; received global_batch_size={show_value(number)}"
+        )
+    return number
 
 
 def _check_num_replicas(num_replicas) -> None:
-    if isinstance(num_replicas, bool) or not isinstance(num_replicas, numbers.Integral) or num_replicas < 1:
-        raise ValueError(f"num_replicas must be an integer >= 1; received num_replicas={num_replicas!r}")
+    integer = isinstance(num_replicas, numbers.Integral) and not isinstance(num_replicas, bool)
+    if not integer or not 1 <= num_replicas < 2**63:
+        raise ValueError(
+            f"num_replicas must be an integer in [1, 2**63); received num_replicas={show_value(num_replicas)}"
+        )
 
 
 def _weights_like_tensorflow(xp, weights, rank: int):
@@ -118,8 +157,9 @@ def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size
     The division is ``div_no_nan`` (a zero batch size gives 0); integer losses give a float64
     result (float32 where the library has no float64 enabled), as TensorFlow's true division.
 
-    Raises ``ValueError`` for rank-0 losses, a non-scalar or negative ``global_batch_size``, and
-    ``TypeError`` for a non-integer one.
+    Raises ``ValueError`` for rank-0 losses and, as TensorFlow, for a non-scalar (``[10]``) or
+    negative ``global_batch_size`` or one that is no number at all; ``TypeError`` for a scalar
+    that is not an integer (``10.0``, ``True``, ``"10"``).
 
     >>> from regloss.compat.keras2 import compute_average_loss
     >>> compute_average_loss([1.0, 2.0, 3.0, 4.0], global_batch_size=8)
@@ -142,7 +182,7 @@ def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size
     if global_batch_size is None:
         global_batch_size = shape_of(losses)[0] * num_replicas
     else:
-        _check_integer_count(global_batch_size, "global_batch_size")
+        global_batch_size = _check_global_batch_size(global_batch_size)
     input_dtype = dtype_name(losses.dtype)
     weights = arrays["sample_weight"]
     if weights is not None:

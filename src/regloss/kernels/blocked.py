@@ -14,7 +14,7 @@ Partition (fixed by the shape, the loss and the presence of a mask; never by the
       live arrays within :data:`TEMPORARY_ELEMENTS`, at least one); a sample longer than a flat
       block is summed over flat column blocks of its own, in order.
 
-In a block the generic elementwise function of :mod:`regloss.losses.formulas` runs with
+In a block the generic elementwise function of :mod:`regloss.formulas` runs with
 ``xp = array_api_compat.numpy`` (see :func:`numpy_namespace`) in the
 input's float dtype; every sum (of errors, per-sample
 losses, weights, counts) is taken with ``dtype=float64``. The block results are merged in block
@@ -44,8 +44,8 @@ import threading
 
 import numpy as np
 
-from .. import config
-from ..losses import formulas
+from .. import config, formulas
+from ..reduction import Totals, finish_totals
 
 TEMPORARY_ELEMENTS = 73728
 """Elements that the live temporaries of one block may hold (288 KiB of float32): a loss whose generic
@@ -54,20 +54,15 @@ formula keeps ``live_arrays`` block-sized arrays alive at once gets blocks of
 Dice and Tversky over every axis, 24576 for MAPE and LogCosh, 18432 for MSLE and Huber; a mask adds
 three live arrays. Row blocks also count the per-sample values (:meth:`_Call.rows_per_block`).
 
-Chosen by measurement (1e7 float32 elements, 2 threads, tracemalloc and the median of 15
-interleaved runs, the floor ``torch.sum(a) + torch.sum(b)`` 4.0 ms): the time falls steeply with
-the block (MSE: 14.3 ms with 22528 elements, 11.1 ms with 32768, 11.0 ms with 40960, 10.3 ms with
-65536; blocks of 16384 took 19-23 ms), because each NumPy call of a block releases and retakes the
-GIL, and on 2 cores the two threads then wait for each other; the tracemalloc peak grows with it
-(``live_arrays`` arrays per thread: MSE 0.47% of the inputs' bytes with 22528, 0.83% with 40960,
-1.00% with 49152). With 73728, every loss peaked at 0.57-0.79% of a 1e7-element float32 pair on 2
-threads (MSE 0.85% in 1 run of 40; with 81920 it reached 0.93%)."""
+The size is the largest that keeps every loss's tracemalloc peak under 1% of its inputs on 2
+threads (the memory target) while leaving blocks large enough that the GIL hand-offs between the
+threads' NumPy calls do not dominate; the measurements are in docs/performance.md ("Why the
+kernels are built this way")."""
 
 PARALLEL_ELEMENTS = 1 << 18
 """Inputs with fewer elements run on the calling thread (a thread hand-off costs ~50 us)."""
 
 _F64 = np.float64
-_MEAN_MODES = ("sum_over_batch_size", "mean")
 
 
 # ------------------------------------------------------------------------------ threads
@@ -293,7 +288,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         return None
     call = _Call(formula, params, y_true, y_pred, k, element_mask, sample_weight)
     reducing = reduction is not None and reduction != "none" and k > 0
-    divides_by_weight = reduction == "mean_with_sample_weight" and sample_weight is not None
+    has_weights = sample_weight is not None
 
     if k == 0 and not call.mean:  # Dice / Tversky with axis=None: one loss for the batch
         loss, present = call.witness_loss()
@@ -305,8 +300,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
     if reducing and element_mask is None and sample_weight is None and call.mean and _flat_ok(y_true, y_pred):
         (total, _) = call.flat_blocks(call.error_sum)
         total = total * formula.scale / call.cols
-        divisor = call.rows if reduction != "sum" else 1
-        return np.asarray(total / divisor if divisor else 0.0).astype(out_dtype)
+        return finish(Totals(total, count=call.rows), reduction, False, out_dtype)
 
     per_block = call.rows_per_block()
     count = -(-call.rows // per_block)
@@ -323,7 +317,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
             output[start:stop] = weighted
             return None
         weight_sum = 0.0
-        if divides_by_weight and present is not None:
+        if has_weights and present is not None:
             weight_sum = _sum(weight * present)  # NaN * 0 stays NaN, as the generic divisor
         present_count = stop - start if present is None else int(np.count_nonzero(present))
         return _sum(weighted), present_count, weight_sum
@@ -335,13 +329,9 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
     for block_total, block_count, block_weight_sum in results:
         total, present_count = total + block_total, present_count + block_count
         weight_sum = weight_sum + block_weight_sum
-    if reduction == "sum":
-        divisor = 1.0
-    elif divides_by_weight:
-        divisor = weight_sum if element_mask is not None else _sum(sample_weight)
-    else:
-        divisor = present_count
-    return np.asarray(total / divisor if divisor else 0.0, dtype=_F64).astype(out_dtype)
+    if has_weights and element_mask is None:
+        weight_sum = _sum(sample_weight)  # Keras: the un-broadcast weight (a scalar w divides by w)
+    return finish(Totals(total, present_count, weight_sum), reduction, has_weights, out_dtype)
 
 
 def _flat_ok(y_true, y_pred) -> bool:
@@ -369,5 +359,10 @@ def _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype):
             losses = losses * formula.scale
         return np.asarray(losses).astype(out_dtype)
     total = _sum(errors) * formula.scale / cols
-    divisor = math.prod(shape[:-1]) if reduction != "sum" else 1
-    return np.asarray(total / divisor).astype(out_dtype)
+    return finish(Totals(total, count=math.prod(shape[:-1])), reduction, False, out_dtype)
+
+
+def finish(totals: Totals, reduction, weighted: bool, out_dtype):
+    """The reduced loss of float64 totals (:func:`regloss.reduction.finish_totals`) as a 0-d array
+    of ``out_dtype``."""
+    return np.asarray(finish_totals(np, totals, reduction, weighted), dtype=_F64).astype(out_dtype)

@@ -3,7 +3,7 @@
 Imported only when :func:`regloss.kernels._tier` picks it (numba importable, ``accelerator()`` is
 ``"auto"`` or ``"numba"``, an input of at least 65536 elements: below that a blocked-tier call takes
 a few microseconds and numba is not even imported), so that importing regloss never imports numba.
-This file restates the per-element errors of :mod:`regloss.losses.formulas` once each (the only
+This file restates the per-element errors of :mod:`regloss.formulas` once each (the only
 duplication allowed; each is tested bit for bit against the generic function in
 tests/test_kernels_numba.py) and sums them in three kernels.
 
@@ -29,20 +29,17 @@ Kernels (compiled at the first call per dtype, ``cache=True``: later processes l
     partial sums); the errors are compiled without fastmath, so they are the generic function's
     values bit for bit, and NaN and inf propagate.
 
-Coverage, chosen by measurement (1e7 float32 elements, 2 threads, scalar mean, a quiet run of one
-process; the floor ``torch.sum(a) + torch.sum(b)`` took 2.8-4.1 ms and ``jax.jit`` MSE 3.4-3.9 ms)
-    * MSE 7.8-8.9 ms (blocked tier 24 ms), MAE 7.3-8.3 (24), Huber 8.0-10.3 (44-48), MAPE 17-20
-      (41-47): the three kernels, every reduction, with or without a sample weight;
-    * MSLE 24 ms (blocked 51) and LogCosh 26 ms (45): PyPI's numba has no SVML, so its
-      ``log``/``exp``/``log1p`` are scalar libm calls (a numba MSLE took 253 ms and LogCosh 461 ms);
-      these two keep NumPy's SIMD ufuncs for the transcendental step, on flat blocks (of the blocked
-      tier's size for two live arrays) in its threads, with numba fusing the steps before it (into
-      two block buffers) and the float64 sum after it (:data:`HYBRID`; scalar reductions without
-      weights only).
+Coverage (the measurements behind it: docs/performance.md, "Why the kernels are built this way")
+    * MSE, MAE, Huber and MAPE: the three kernels, every reduction, with or without a sample weight;
+    * MSLE, LogCosh and Poisson: PyPI's numba has no SVML, so its ``log``/``exp``/``log1p`` are
+      scalar libm calls, slower than NumPy's SIMD ufuncs; these keep NumPy's ufuncs for the
+      transcendental step, on flat blocks (of the blocked tier's size for two live arrays) in its
+      threads, with numba fusing the steps before it (into block buffers) and the float64 sum after
+      it (:data:`HYBRID`; scalar reductions without weights only).
 
     Not covered (``evaluate`` returns None and the blocked NumPy tier runs): element masks,
     cosine/Dice/Tversky, array-valued hyper-parameters, strided and rank-1 inputs, and MSLE and
-    LogCosh with weights or per-sample results.
+    LogCosh and Poisson with weights or per-sample results.
 
 Threads
     The kernels launch on numba's threading layer; where numba would pick GNU OpenMP (PyPI wheels
@@ -61,8 +58,8 @@ import threading
 import numba
 import numpy as np
 
-from .. import config
-from ..losses import formulas
+from .. import config, formulas, specs
+from ..reduction import Totals
 from . import blocked
 
 BLOCK_ELEMENTS = 1 << 16
@@ -93,8 +90,7 @@ if numba.config.THREADING_LAYER == "default" and "NUMBA_THREADING_LAYER" not in 
     # already using GNU OpenMP"): DataLoader workers, multiprocessing. "forksafe" takes TBB or a
     # fork-safe OpenMP when present, else the workqueue layer; set NUMBA_THREADING_LAYER to choose.
     # It only acts when no parallel numba code has run in this process yet. TBB is also the
-    # steadiest: a large MSE took 3.3-3.8 ms on TBB, 3.8-4.8 ms on GNU OpenMP, and 4-9 ms on the
-    # workqueue layer (its threads sleep between launches), measured on 2 cores.
+    # steadiest layer (docs/performance.md).
     _preload_tbb()
     numba.config.THREADING_LAYER = "forksafe"
 
@@ -110,27 +106,27 @@ _launch = threading.Lock()  # the workqueue layer is not safe for concurrent lau
 
 @numba.njit(cache=True)
 def squared_error(t, p, a, b):
-    """:func:`regloss.losses.formulas.squared_error`"""
+    """:func:`regloss.formulas.squared_error`"""
     d = t - p
     return d * d
 
 
 @numba.njit(cache=True)
 def absolute_error(t, p, a, b):
-    """:func:`regloss.losses.formulas.absolute_error`"""
+    """:func:`regloss.formulas.absolute_error`"""
     return abs(t - p)
 
 
 @numba.njit(cache=True)
 def absolute_percentage_error(t, p, eps, b):
-    """:func:`regloss.losses.formulas.absolute_percentage_error` (``eps`` the fuzz factor)"""
+    """:func:`regloss.formulas.absolute_percentage_error` (``eps`` the fuzz factor)"""
     magnitude = abs(t)
     return abs((t - p) / (magnitude if magnitude > eps else eps))
 
 
 @numba.njit(cache=True)
 def huber_error(t, p, delta, half):
-    """:func:`regloss.losses.formulas.huber_error` (``half`` is 0.5 in the input dtype)"""
+    """:func:`regloss.formulas.huber_error` (``half`` is 0.5 in the input dtype)"""
     e = abs(p - t)
     c = e if e < delta else delta
     return c * (e - half * c)
@@ -156,7 +152,7 @@ def _error(kind, t, p, a, b):
 
 @numba.njit(cache=True, nogil=True)
 def squared_logarithmic_arguments(t, p, eps, one, first, second):
-    """:func:`regloss.losses.formulas.squared_logarithmic_error`, before its logs:
+    """:func:`regloss.formulas.squared_logarithmic_error`, before its logs:
     ``first = max(p, eps) + 1`` and ``second = max(t, eps) + 1`` (NaN stays NaN, as in np.maximum)."""
     for i in range(t.size):
         x = p[i]
@@ -177,7 +173,7 @@ def squared_logarithmic_sum(first_log, second_log):
 
 @numba.njit(cache=True, nogil=True)
 def log_cosh_arguments(t, p, minus_two, absolute, scaled):
-    """:func:`regloss.losses.formulas.log_cosh_error`, before ``log1p(exp(.))``:
+    """:func:`regloss.formulas.log_cosh_error`, before ``log1p(exp(.))``:
     ``absolute = |p - t|`` and ``scaled = -2 absolute``."""
     for i in range(t.size):
         a = abs(p[i] - t[i])
@@ -210,19 +206,44 @@ def _log_cosh_block(t, p, dtype):
     return log_cosh_sum(absolute, scaled, dtype.type(math.log(2.0)))
 
 
+@numba.njit(cache=True, nogil=True)
+def poisson_arguments(p, eps, shifted):
+    """:func:`regloss.formulas.poisson_error`, before its log: ``shifted = p + eps``."""
+    for i in range(p.size):
+        shifted[i] = p[i] + eps
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
+def poisson_sum(t, p, logs):
+    """... and after it: ``sum(p - t log(p + eps))`` in float64 (each term in the input dtype)."""
+    total = 0.0
+    for i in range(t.size):
+        total += p[i] - t[i] * logs[i]
+    return total
+
+
+def _poisson_block(t, p, dtype):
+    shifted = np.empty(t.size, dtype)
+    poisson_arguments(p, dtype.type(config.epsilon()), shifted)
+    np.log(shifted, out=shifted)
+    return poisson_sum(t, p, shifted)
+
+
 HYBRID = {
-    formulas.squared_logarithmic_error: _squared_logarithmic_block,
-    formulas.log_cosh_error: _log_cosh_block,
+    "squared_logarithmic_error": _squared_logarithmic_block,
+    "log_cosh_error": _log_cosh_block,
+    "poisson_error": _poisson_block,
 }
-"""Generic error function -> the sum of its errors over one block, NumPy ufuncs for the
-transcendental step (scalar reductions without weights; other calls take the blocked tier)."""
+"""Kernel id (:attr:`regloss.specs.LossSpec.kernel`) -> the sum of its errors over one block, NumPy
+ufuncs for the transcendental step (scalar reductions without weights; other calls take the
+blocked tier)."""
 
 
-def _parameters(error, params: dict):
-    """``(a, b)`` of ``error`` as Python floats (cast to the input dtype at the call)."""
-    if error is formulas.absolute_percentage_error:
+def _parameters(kernel: str, params: dict):
+    """``(a, b)`` of the error ``kernel`` as Python floats (cast to the input dtype at the call)."""
+    if kernel == "absolute_percentage_error":
         return config.epsilon(), 0.0
-    if error is formulas.huber_error:
+    if kernel == "huber_error":
         return float(params.get("delta", 1.0)), 0.5
     return 0.0, 0.0
 
@@ -234,7 +255,7 @@ def _parameters(error, params: dict):
 def _error_sum(kind, t, p, a, b):
     """``sum(error(t_i, p_i))`` of two 1-D views of one length, in float64. The kernels call it on
     slices: a loop over a whole view vectorises, one over ``range(start, stop)`` of the full arrays
-    inside a ``prange`` body did not (2x slower, measured)."""
+    inside a ``prange`` body does not."""
     total = 0.0
     for i in range(t.size):
         total += _error(kind, t[i], p[i], a, b)
@@ -252,8 +273,7 @@ def _flat_kernel(kind, t, p, a, b, block, out):
 
 _SLICED_ROW_COLUMNS = 64
 """Rows at least this long are summed over their own slices (vectorised); shorter ones element by
-element. Measured (weighted MSE, 2 threads): (2.5e6, 1) took 40-100 ms with a slice or a kernel call
-per row, 3 ms with the loop below on a block's slices; (10, 1e6) 5.7 ms looped, 3.2 ms sliced."""
+element (a slice per short row costs more than its sum; docs/performance.md)."""
 
 
 @numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
@@ -305,13 +325,14 @@ def _row_block_kernel(kind, t, p, a, b, cols, scale, weight, per_block, count, o
 
 
 ERRORS = {
-    formulas.squared_error: 0,
-    formulas.absolute_error: 1,
-    formulas.absolute_percentage_error: 2,
-    formulas.huber_error: 3,
+    "squared_error": 0,
+    "absolute_error": 1,
+    "absolute_percentage_error": 2,
+    "huber_error": 3,
 }
-"""Generic error function -> the ``kind`` of its restatement in :func:`_error`. MSLE and LogCosh are
-left to the blocked tier, whose NumPy ufuncs are SIMD (see the module docstring)."""
+"""Kernel id (:attr:`regloss.specs.LossSpec.kernel`) -> the ``kind`` of its restatement in
+:func:`_error`. MSLE, LogCosh and Poisson are left to the blocked tier, whose NumPy ufuncs are SIMD
+(see the module docstring), except for the scalar reductions of :data:`HYBRID`."""
 
 
 def _set_threads():
@@ -326,9 +347,10 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
     or ``None`` when this tier does not cover the call (the blocked tier then runs)."""
     if type(formula) is not formulas.MeanOverOutputs or element_mask is not None:
         return None
-    if formula.error in HYBRID:
-        return _hybrid(formula, params, y_true, y_pred, sample_weight, reduction, out_dtype)
-    kind = ERRORS.get(formula.error)
+    kernel = specs.kernel_of(formula)
+    if kernel in HYBRID:
+        return _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, out_dtype)
+    kind = ERRORS.get(kernel)
     shape = y_pred.shape
     dtype = y_pred.dtype
     if (
@@ -343,7 +365,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
     ):
         return None
     scalar = dtype.type
-    a, b = (scalar(value) for value in _parameters(formula.error, params))
+    a, b = (scalar(value) for value in _parameters(kernel, params))
     true, pred = y_true.reshape(-1), y_pred.reshape(-1)
     cols = shape[-1]
     rows = y_pred.size // cols
@@ -356,8 +378,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
             _set_threads()
             _flat_kernel(kind, true, pred, a, b, BLOCK_ELEMENTS, out)
         total = float(np.add.reduce(out)) * formula.scale / cols
-        divisor = rows if reduction != "sum" else 1
-        return np.asarray(total / divisor).astype(out_dtype)
+        return blocked.finish(Totals(total, count=rows), reduction, False, out_dtype)
 
     weighted = sample_weight is not None
     if weighted:
@@ -380,17 +401,12 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         _set_threads()
         _row_block_kernel(kind, true, pred, a, b, cols, scale, weight, per_block, rows, out)
     total = float(np.add.reduce(out))
-    if reduction == "sum":
-        divisor = 1.0
-    elif reduction == "mean_with_sample_weight":
-        divisor = float(np.add.reduce(np.asarray(sample_weight), axis=None, dtype=_F64))
-    else:
-        divisor = rows
-    return np.asarray(total / divisor if divisor else 0.0, dtype=_F64).astype(out_dtype)
+    weight_sum = float(np.add.reduce(np.asarray(sample_weight), axis=None, dtype=_F64))
+    return blocked.finish(Totals(total, rows, weight_sum), reduction, True, out_dtype)
 
 
-def _hybrid(formula, params, y_true, y_pred, sample_weight, reduction, out_dtype):
-    """MSLE and LogCosh reduced to a scalar without weights: flat blocks of
+def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, out_dtype):
+    """MSLE, LogCosh and Poisson reduced to a scalar without weights: flat blocks of
     ``regloss.kernels.blocked.block_elements(2)`` elements (the two buffers of a block are its live
     arrays), in the blocked tier's threads (the numba steps release the GIL), summed in block order."""
     shape, dtype = y_pred.shape, y_pred.dtype
@@ -406,7 +422,7 @@ def _hybrid(formula, params, y_true, y_pred, sample_weight, reduction, out_dtype
         or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
     ):
         return None
-    block_sum = HYBRID[formula.error]
+    block_sum = HYBRID[kernel]
     true, pred = y_true.reshape(-1), y_pred.reshape(-1)
     size = true.size
     step = blocked.block_elements(2)
@@ -420,8 +436,7 @@ def _hybrid(formula, params, y_true, y_pred, sample_weight, reduction, out_dtype
         total += value
     cols = shape[-1]
     total = total * formula.scale / cols
-    divisor = size // cols if reduction != "sum" else 1
-    return np.asarray(total / divisor).astype(out_dtype)
+    return blocked.finish(Totals(total, count=size // cols), reduction, False, out_dtype)
 
 
 # ------------------------------------------------------------------------------ bootstrap
@@ -444,7 +459,7 @@ _POISSON_TABLE_SIZE = 12
 @numba.njit(cache=True)
 def poisson_count(word, thresholds):
     """:func:`regloss.metrics.poisson.counts_from_bits` of one word: the thresholds it reaches
-    (every one compared: a loop that stops early mispredicts its branch, 4x slower, measured)."""
+    (every one compared: a loop that stops early mispredicts its branch)."""
     count = 0
     for k in range(_POISSON_TABLE_SIZE):  # a compile-time bound: unrolled (3x faster than .size)
         count += word >= thresholds[k]

@@ -10,6 +10,7 @@ from .classes import (
     MeanAbsolutePercentageError,
     MeanSquaredError,
     MeanSquaredLogarithmicError,
+    Poisson,
     Tversky,
 )
 from .functional import (
@@ -29,6 +30,7 @@ from .functional import (
     mean_squared_logarithmic_error,
     mse,
     msle,
+    poisson,
     tversky,
 )
 from .registry import deserialize, get, serialize
@@ -42,6 +44,7 @@ __all__ = [
     "CosineSimilarity",
     "Huber",
     "LogCosh",
+    "Poisson",
     "Dice",
     "Tversky",
     "mean_squared_error",
@@ -59,6 +62,7 @@ __all__ = [
     "cosine_similarity",
     "huber",
     "log_cosh",
+    "poisson",
     "dice",
     "tversky",
     "get",

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 import re
-import sys
+from typing import NamedTuple
 
 import array_api_compat
 
-from .. import kernels
+from .. import formulas, kernels, specs
+from .._messages import check_keywords, show_value
 from .._shapes import (
     broadcasts_to,
     fit_to_losses,
@@ -28,28 +29,15 @@ from .._shapes import (
     same_shape,
     shape_of,
     show,
-    standardize_axis_argument,
 )
-from .._xp import cast, compute_dtype_name, resolve, standardize_dtype
-from ..reduction import Reduction, reduce_weighted, standardize_reduction
-from . import formulas
-from .functional import check_delta, check_real, finish, plain_number, prepare_inputs
+from .._xp import cast, compute_dtype_name, keras_mask, resolve, standardize_dtype
+from ..reduction import COUNT, Reduction, divisor_of, reduce_weighted, standardize_reduction
+from .functional import finish, prepare_inputs
 
 
 def _snake_case(name: str) -> str:
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-def _keras_mask(y_pred):
-    """The mask Keras attached to ``y_pred``, read only when Keras is already imported."""
-    if "keras" not in sys.modules:
-        return None
-    try:
-        from keras.src.backend import get_keras_mask
-    except ImportError:
-        return None
-    return get_keras_mask(y_pred)
 
 
 def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
@@ -84,8 +72,26 @@ def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
     return xp.logical_and(mask, xp.ones_like(like, dtype=xp.bool))
 
 
-# Reductions that divide the unweighted sum by the number of per-sample losses.
-_MEAN_REDUCTIONS = (Reduction.SUM_OVER_BATCH_SIZE, Reduction.MEAN, Reduction.MEAN_WITH_SAMPLE_WEIGHT)
+class _Prepared(NamedTuple):
+    """A call's inputs after :meth:`Loss._prepare`: converted, cast, checked, masks combined."""
+
+    xp: object
+    y_true: object
+    y_pred: object
+    sample_weight: object
+    masks: list  # (argument, mask) pairs as given
+    element_mask: object  # bool, of the inputs' shape, or None
+    axes: tuple | None  # the axes the per-sample losses reduce (None without weights or masks)
+    per_sample_shape: tuple | None
+    keras_squeeze: bool
+
+
+def _keras_squeezes(per_sample_shape: tuple, weight) -> bool:
+    """Whether Keras squeezes the losses' last axis to the weight's rank: losses ending in 1 of one
+    rank more than the weight, unless the weight has rank 1 (then Keras expands the weight)."""
+    if weight is None or not per_sample_shape or per_sample_shape[-1] != 1:
+        return False
+    return weight.ndim == len(per_sample_shape) - 1 and weight.ndim != 1
 
 
 class Loss:
@@ -120,7 +126,7 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string or None; received name={name!r}")
+            raise TypeError(f"name must be a string or None; received name={show_value(name)}")
         self.name = name or _snake_case(type(self).__name__)
         self.reduction = standardize_reduction(reduction)
         self._dtype = standardize_dtype(dtype)
@@ -147,61 +153,101 @@ class Loss:
         ``sample_weight`` (scalar, per-sample, or anything that broadcasts to the per-sample
         losses without changing their shape) multiplies the losses. ``mask`` is boolean (or
         numbers, ``!= 0`` meaning present) of the per-sample losses' shape, or of ``y_true``'s
-        shape to mask single outputs.
+        shape to mask single outputs. A subclass's ``call`` may return losses of any shape: masks
+        and weights are then fitted to that shape, as Keras fits them.
         """
         formula = self._kernel_formula()
         fusable = formula is not None and kernels.numpy_arrays(y_true, y_pred, sample_weight, mask)
-        if fusable and sample_weight is None and mask is None:
+        if fusable and sample_weight is None and mask is None:  # the cached plan of small calls
             fused = kernels.fast_loss_call(formula, self._params, self.reduction, self.dtype, y_true, y_pred)
             if fused is not None:
                 return fused
+        call = self._prepare(y_true, y_pred, sample_weight, mask)
+        result = None
+        if fusable and kernels.active() and not call.keras_squeeze:
+            weight = self._fit_weight(call.xp, call.sample_weight, call.per_sample_shape)
+            result = kernels.evaluate(
+                formula, self._params, call.y_true, call.y_pred, call.element_mask, weight, self.reduction,
+                self.dtype,
+            )  # fmt: skip
+        if result is None:
+            result = self._generic(call, formula)
+        return result
+
+    def _prepare(self, y_true, y_pred, sample_weight, mask) -> _Prepared:
+        """Convert, cast and check the inputs once, and turn the masks into one element mask."""
         xp, arrays, _ = resolve(
             y_true=y_true,
             y_pred=y_pred,
             sample_weight=sample_weight,
             mask=mask,
-            keras_mask=_keras_mask(y_pred),
+            keras_mask=keras_mask(y_pred),
         )
         y_true, y_pred = prepare_inputs(xp, arrays["y_true"], arrays["y_pred"], self.dtype)
-        plain = arrays["sample_weight"] is None and arrays["mask"] is None and arrays["keras_mask"] is None
-        if plain and not (fusable and kernels.active()):
-            mean = self._mean_of_all_errors(xp, formula, y_true, y_pred)
-            if mean is not None:
-                return finish(xp, mean, self.dtype)
+        weight = arrays["sample_weight"]
+        masks = [
+            (argument, arrays[key]) for argument, key in (("mask", "mask"), ("Keras mask", "keras_mask"))
+        ]
+        masks = [(argument, given) for argument, given in masks if given is not None]
+        if weight is None and not masks:  # the common call: nothing to fit, no axes needed
+            return _Prepared(xp, y_true, y_pred, None, masks, None, None, None, False)
         input_shape = shape_of(y_pred)
         axes = self._reduced_axes(len(input_shape))
         per_sample_shape = remove_axes(input_shape, axes)
-
-        element_mask = sample_mask = None
-        for argument, given in (("mask", arrays["mask"]), ("Keras mask", arrays["keras_mask"])):
-            if given is not None:
+        element_mask = None
+        for argument, given in masks:
+            try:
                 found = _element_mask(xp, given, y_pred, axes, per_sample_shape, argument)
-                element_mask = found if element_mask is None else element_mask & found
-        if fusable and kernels.active():  # the fused path, after the same validation (regloss.kernels)
-            weight = self._fit_weight(xp, arrays["sample_weight"], per_sample_shape)
-            fused = kernels.evaluate(
-                formula, self._params, y_true, y_pred, element_mask, weight, self.reduction, self.dtype
-            )
-            if fused is not None:
-                return fused
-        if element_mask is not None:
-            zeros = xp.zeros_like(y_pred)
-            y_true = xp.where(element_mask, y_true, zeros)
-            y_pred = xp.where(element_mask, y_pred, zeros)
-            sample_mask = xp.any(element_mask, axis=axes)
+            except ValueError:
+                if self._kernel_formula() is not None or type(self)._per_sample is not Loss._per_sample:
+                    raise
+                continue  # a user's call(): the mask may fit the losses it returns (fitted after it)
+            element_mask = found if element_mask is None else element_mask & found
+        return _Prepared(
+            xp, y_true, y_pred, weight, masks, element_mask, axes, per_sample_shape,
+            keras_squeeze=_keras_squeezes(per_sample_shape, weight),
+        )  # fmt: skip
 
-        losses = self._per_sample(xp, y_true, y_pred, element_mask)
+    def _generic(self, call: _Prepared, formula):
+        """The array-API path: per-sample losses, masks and weights fitted to them, the reduction."""
+        xp, y_true, y_pred = call.xp, call.y_true, call.y_pred
+        if not call.masks and call.sample_weight is None:
+            mean = self._mean_of_all_errors(xp, formula, y_true, y_pred)
+            if mean is not None:
+                return finish(xp, mean, self.dtype)
+        if call.element_mask is not None:
+            zeros = xp.zeros_like(y_pred)
+            y_true = xp.where(call.element_mask, y_true, zeros)
+            y_pred = xp.where(call.element_mask, y_pred, zeros)
+        losses = self._per_sample(xp, y_true, y_pred, call.element_mask)
         if not hasattr(losses, "shape"):  # a user's call() returned a list or a number
             losses = xp.asarray(losses)
-        if sample_mask is not None and not same_shape(shape_of(losses), shape_of(sample_mask)):
-            raise ValueError(
-                f"{type(self).__name__}.call returned losses of shape {show(shape_of(losses))}, "
-                f"but a mask needs them of shape {show(per_sample_shape)} (the inputs with the "
-                f"axes {axes} reduced)"
-            )
-        weight = self._fit_weight(xp, arrays["sample_weight"], shape_of(losses))
+        sample_mask = None
+        if call.masks:
+            if call.element_mask is not None and same_shape(shape_of(losses), call.per_sample_shape):
+                sample_mask = xp.any(call.element_mask, axis=call.axes)
+            else:  # losses of another shape (a user's call()): fit each mask to them, as Keras
+                sample_mask = self._masks_of_losses(xp, call.masks, losses)
+        weight = self._fit_weight(xp, call.sample_weight, shape_of(losses))
+        if call.keras_squeeze and shape_of(losses)[-1:] == (1,):
+            # Keras squeezes the losses' last axis of 1 to the weight's rank (a batch of one with a
+            # scalar weight becomes one 0-d loss, which every reduction returns as v * w)
+            losses = xp.squeeze(losses, axis=-1)
+            sample_mask = None if sample_mask is None else xp.squeeze(sample_mask, axis=-1)
+            weight = weight if weight.ndim <= losses.ndim else xp.squeeze(weight, axis=-1)
         result = reduce_weighted(xp, losses, weight, sample_mask, self.reduction)
         return finish(xp, result, self.dtype)
+
+    @staticmethod
+    def _masks_of_losses(xp, masks, losses):
+        """The masks fitted to losses of any shape (reconciled like a sample weight), combined."""
+        combined = None
+        for argument, given in masks:
+            present = given if xp.isdtype(given.dtype, "bool") else given != 0
+            present = fit_to_losses(xp, present, shape_of(losses), argument)
+            present = xp.logical_and(present, xp.ones_like(losses, dtype=xp.bool))
+            combined = present if combined is None else combined & present
+        return combined
 
     def _mean_of_all_errors(self, xp, formula, y_true, y_pred):
         """``scale * mean(error)`` over every element, for a mean-over-outputs loss reduced by
@@ -210,7 +256,9 @@ class Loss:
         of two, a noticeable share of a small call. None when that does not apply."""
         if (
             not isinstance(formula, formulas.MeanOverOutputs)
-            or self.reduction not in _MEAN_REDUCTIONS
+            or self.reduction is None
+            or self.reduction == Reduction.NONE
+            or divisor_of(self.reduction, weighted=False) != COUNT
             or not all(isinstance(d, int) for d in shape_of(y_pred))
             or not math.prod(shape_of(y_pred))
         ):
@@ -240,6 +288,7 @@ class Loss:
         """A loss from the output of :meth:`get_config` (Keras 3 configs load too)."""
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        check_keywords(cls, config, f"{cls.__name__}.from_config")
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -248,13 +297,20 @@ class Loss:
 
 
 class _FormulaLoss(Loss):
-    """A loss class bound to one formula of :mod:`regloss.losses.formulas` and its parameters."""
+    """A loss class bound to one description of :mod:`regloss.specs` (``spec``): its formula and
+    its parameters, checked and stored as the description says."""
 
+    spec = None
     formula = None
 
-    def __init__(self, reduction, name, dtype, **params):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.spec is not None:
+            cls.formula = cls.spec.per_sample
+
+    def __init__(self, reduction, name, dtype, **given):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self._params = params
+        self._params = self.spec.standardize_params(given) if self.spec is not None else given
 
     def call(self, y_true, y_pred):
         xp = array_api_compat.array_namespace(y_true, y_pred)
@@ -302,7 +358,7 @@ class MeanSquaredError(_FormulaLoss):
     array([0.35, 0.15], dtype=float32)
     """
 
-    formula = formulas.MEAN_SQUARED_ERROR
+    spec = specs.MEAN_SQUARED_ERROR
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(reduction, name, dtype)
@@ -318,7 +374,7 @@ class MeanAbsoluteError(_FormulaLoss):
     array(1., dtype=float32)
     """
 
-    formula = formulas.MEAN_ABSOLUTE_ERROR
+    spec = specs.MEAN_ABSOLUTE_ERROR
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(reduction, name, dtype)
@@ -334,7 +390,7 @@ class MeanAbsolutePercentageError(_FormulaLoss):
     array(37.5, dtype=float32)
     """
 
-    formula = formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR
+    spec = specs.MEAN_ABSOLUTE_PERCENTAGE_ERROR
 
     def __init__(
         self,
@@ -355,7 +411,7 @@ class MeanSquaredLogarithmicError(_FormulaLoss):
     array(0.24022643, dtype=float32)
     """
 
-    formula = formulas.MEAN_SQUARED_LOGARITHMIC_ERROR
+    spec = specs.MEAN_SQUARED_LOGARITHMIC_ERROR
 
     def __init__(
         self,
@@ -376,10 +432,10 @@ class CosineSimilarity(_FormulaLoss):
     array(-0.49999997, dtype=float32)
     """
 
-    formula = formulas.COSINE_SIMILARITY
+    spec = specs.COSINE_SIMILARITY
 
     def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
-        super().__init__(reduction, name, dtype, axis=standardize_axis_argument(axis))
+        super().__init__(reduction, name, dtype, axis=axis)
 
 
 class Huber(_FormulaLoss):
@@ -392,11 +448,10 @@ class Huber(_FormulaLoss):
     array(0.735, dtype=float32)
     """
 
-    formula = formulas.HUBER
+    spec = specs.HUBER
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
-        check_delta(delta)
-        super().__init__(reduction, name, dtype, delta=plain_number(delta))
+        super().__init__(reduction, name, dtype, delta=delta)
 
 
 class LogCosh(_FormulaLoss):
@@ -409,9 +464,25 @@ class LogCosh(_FormulaLoss):
     array(0.1084452, dtype=float32)
     """
 
-    formula = formulas.LOG_COSH
+    spec = specs.LOG_COSH
 
     def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class Poisson(_FormulaLoss):
+    """Poisson loss: ``mean(y_pred - y_true * log(y_pred + eps))`` per sample, then the reduction.
+
+    Examples
+    --------
+    >>> from regloss.losses import Poisson
+    >>> Poisson()(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [0., 0.]])
+    array(0.49999997, dtype=float32)
+    """
+
+    spec = specs.POISSON
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
         super().__init__(reduction, name, dtype)
 
 
@@ -432,10 +503,10 @@ class Dice(_FormulaLoss):
     array([0.5       , 0.75757575], dtype=float32)
     """
 
-    formula = formulas.DICE
+    spec = specs.DICE
 
     def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
-        super().__init__(reduction, name, dtype, axis=standardize_axis_argument(axis))
+        super().__init__(reduction, name, dtype, axis=axis)
 
 
 class Tversky(_FormulaLoss):
@@ -451,7 +522,7 @@ class Tversky(_FormulaLoss):
     array(0.2, dtype=float32)
     """
 
-    formula = formulas.TVERSKY
+    spec = specs.TVERSKY
 
     def __init__(
         self,
@@ -462,13 +533,4 @@ class Tversky(_FormulaLoss):
         axis=None,
         dtype=None,
     ):
-        check_real(alpha, "alpha")
-        check_real(beta, "beta")
-        super().__init__(
-            reduction,
-            name,
-            dtype,
-            alpha=plain_number(alpha),
-            beta=plain_number(beta),
-            axis=standardize_axis_argument(axis),
-        )
+        super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)

@@ -1,20 +1,18 @@
 """The functional losses: per-sample values, the last axis (or ``axis``) reduced, as Keras returns them.
 
-Each function converts its inputs once (see :mod:`regloss._xp`), reconciles ranks as Keras does,
-checks that ``y_true`` and ``y_pred`` then have one shape, and evaluates a formula of
-:mod:`regloss.losses.formulas`. The result keeps ``y_pred``'s float dtype (integer, boolean and
+Each function converts its inputs once (see :mod:`regloss._xp`), reconciles ranks by Keras's rule
+(as Keras's loss classes do; Keras 3.15.1's ``dice`` and ``tversky`` functions skip it and
+broadcast), checks that ``y_true`` and ``y_pred`` then have one shape, and evaluates a formula of
+:mod:`regloss.formulas`. The result keeps ``y_pred``'s float dtype (integer, boolean and
 Python-number inputs become ``regloss.config.floatx()``); float16 and bfloat16 compute in float32
 inside and are cast back.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import array_api_compat
 
-from .. import config, kernels
+from .. import config, kernels, specs
 from .._shapes import (
     check_has_outputs,
     check_same_shape,
@@ -22,7 +20,6 @@ from .._shapes import (
     squeeze_or_expand_to_same_rank,
 )
 from .._xp import cast, compute_dtype_name, dtype_name, is_float, resolve
-from . import formulas
 
 
 def prepare_inputs(xp, y_true, y_pred, dtype: str):
@@ -58,7 +55,10 @@ def finish(xp, result, dtype: str):
     return result
 
 
-def _evaluate(formula, y_true, y_pred, **params):
+def _evaluate(spec, y_true, y_pred, **given):
+    """The per-sample losses of the loss ``spec`` (:mod:`regloss.specs`), its parameters checked."""
+    params = spec.standardize_params(given)
+    formula = spec.per_sample
     # NumPy arrays take the fused path (regloss.kernels): before validation when it would change
     # nothing, after it otherwise; None means not covered there.
     fused = kernels.fast_functional(formula, y_true, y_pred, params)
@@ -76,37 +76,6 @@ def _evaluate(formula, y_true, y_pred, **params):
         if fused is not None:
             return fused
     return finish(xp, formula.per_sample(xp, true, pred, params), dtype)
-
-
-# ------------------------------------------------------------------- hyper-parameter checks
-
-
-def _is_concrete_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def check_real(value, argument: str) -> None:
-    """A hyper-parameter must be a real number; arrays and traced values pass unchecked."""
-    if _is_concrete_number(value) or (hasattr(value, "shape") and hasattr(value, "dtype")):
-        return
-    raise TypeError(f"{argument} must be a real number; received {argument}={value!r}")
-
-
-def check_delta(delta) -> None:
-    """Huber's ``delta``: a concrete number must be finite and > 0 (traced values pass unchecked)."""
-    check_real(delta, "delta")
-    if _is_concrete_number(delta) and not (math.isfinite(delta) and delta > 0):
-        raise ValueError(f"delta must be finite and > 0; received delta={delta!r}")
-
-
-def plain_number(value):
-    """A concrete number (NumPy scalars included) as a Python ``int`` or ``float``, so configs are
-    JSON; arrays and traced values are returned unchanged."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    if _is_concrete_number(value):
-        return float(value)
-    return value
 
 
 # ------------------------------------------------------------------------ public functions
@@ -132,7 +101,7 @@ def mean_squared_error(y_true, y_pred):
     ...                    y_pred=np.array([[1., 1.], [1., 0.]], dtype="float32"))
     array([0.5, 0.5], dtype=float32)
     """
-    return _evaluate(formulas.MEAN_SQUARED_ERROR, y_true, y_pred)
+    return _evaluate(specs.MEAN_SQUARED_ERROR, y_true, y_pred)
 
 
 def mean_absolute_error(y_true, y_pred):
@@ -144,7 +113,7 @@ def mean_absolute_error(y_true, y_pred):
     >>> mean_absolute_error(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [1., 0.]])
     array([0.5, 0.5], dtype=float32)
     """
-    return _evaluate(formulas.MEAN_ABSOLUTE_ERROR, y_true, y_pred)
+    return _evaluate(specs.MEAN_ABSOLUTE_ERROR, y_true, y_pred)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
@@ -158,11 +127,11 @@ def mean_absolute_percentage_error(y_true, y_pred):
     >>> mean_absolute_percentage_error(y_true=[[2., 4.]], y_pred=[[1., 5.]])
     array([37.5], dtype=float32)
     """
-    return _evaluate(formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR, y_true, y_pred)
+    return _evaluate(specs.MEAN_ABSOLUTE_PERCENTAGE_ERROR, y_true, y_pred)
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
-    """Mean squared logarithmic error over the last axis.
+    """Mean squared logarithmic error over the last axis, in ``y_pred``'s dtype.
 
     ``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2, axis=-1)``: values below
     ``eps`` (negatives too) count as ``eps``, as in Keras.
@@ -175,7 +144,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     >>> bool(np.isclose(loss[0], np.log(2.0) ** 2 / 2))
     True
     """
-    return _evaluate(formulas.MEAN_SQUARED_LOGARITHMIC_ERROR, y_true, y_pred)
+    return _evaluate(specs.MEAN_SQUARED_LOGARITHMIC_ERROR, y_true, y_pred)
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):
@@ -192,14 +161,15 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     >>> cosine_similarity(y_true=[[0., 1.], [1., 1.]], y_pred=[[1., 0.], [1., 1.]])
     array([-0.        , -0.99999994], dtype=float32)
     """
-    return _evaluate(formulas.COSINE_SIMILARITY, y_true, y_pred, axis=axis)
+    return _evaluate(specs.COSINE_SIMILARITY, y_true, y_pred, axis=axis)
 
 
 def huber(y_true, y_pred, delta=1.0):
     """Huber loss over the last axis, with ``e = y_pred - y_true``.
 
     ``mean(where(|e| <= delta, 0.5 * e**2, delta * |e| - 0.5 * delta**2), axis=-1)``;
-    ``delta`` (finite, > 0) is where the loss turns from quadratic to linear.
+    ``delta`` (finite, > 0; a number or a one-element array, see :mod:`regloss.params`) is where
+    the loss turns from quadratic to linear.
 
     Examples
     --------
@@ -207,8 +177,7 @@ def huber(y_true, y_pred, delta=1.0):
     >>> huber(y_true=[[0., 1.], [0., 0.]], y_pred=[[0.6, 0.4], [0.4, 3.]])
     array([0.18, 1.29], dtype=float32)
     """
-    check_delta(delta)
-    return _evaluate(formulas.HUBER, y_true, y_pred, delta=plain_number(delta))
+    return _evaluate(specs.HUBER, y_true, y_pred, delta=delta)
 
 
 def log_cosh(y_true, y_pred):
@@ -224,7 +193,7 @@ def log_cosh(y_true, y_pred):
     >>> log_cosh(y_true=[[0., 1.]], y_pred=[[1000., 1.]])
     array([499.6534], dtype=float32)
     """
-    return _evaluate(formulas.LOG_COSH, y_true, y_pred)
+    return _evaluate(specs.LOG_COSH, y_true, y_pred)
 
 
 def dice(y_true, y_pred, axis=None):
@@ -232,7 +201,9 @@ def dice(y_true, y_pred, axis=None):
 
     The sums run over ``axis``; the default ``None`` sums over every axis, the batch included, and
     gives one scalar for the whole batch (Keras's default). A tuple such as ``(1, 2, 3)`` gives one
-    loss per sample.
+    loss per sample. Ranks are reconciled as in every regloss function, which is what Keras's
+    ``Dice`` class does; Keras 3.15.1's ``dice`` function does not (``(B,)`` against ``(B, 1)``
+    broadcasts to ``(B, B)`` there).
 
     Examples
     --------
@@ -240,7 +211,7 @@ def dice(y_true, y_pred, axis=None):
     >>> dice(y_true=[[1., 1.], [0., 0.]], y_pred=[[1., 0.], [0., 1.]], axis=-1)
     array([0.3333333, 1.       ], dtype=float32)
     """
-    return _evaluate(formulas.DICE, y_true, y_pred, axis=axis)
+    return _evaluate(specs.DICE, y_true, y_pred, axis=axis)
 
 
 def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
@@ -248,7 +219,9 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
 
     ``TP = sum(y_true * y_pred)``, ``FP = sum((1 - y_true) * y_pred)`` (false positives, weighted by
     ``alpha``) and ``FN = sum(y_true * (1 - y_pred))`` (false negatives, weighted by ``beta``), over
-    ``axis`` as in :func:`dice`. ``alpha = beta = 0.5`` is the Dice loss.
+    ``axis`` as in :func:`dice`, ranks reconciled as there (Keras's ``Tversky`` class does, its
+    ``tversky`` function does not). ``alpha = beta = 0.5`` is the Dice loss. ``alpha`` and ``beta``
+    are real numbers (one-element arrays count as their value, see :mod:`regloss.params`).
 
     .. warning:: Keras up to 3.15.1 weights false *negatives* by ``alpha``; a Tversky config from
        those versions means the other thing here (and in Keras's later releases).
@@ -259,10 +232,23 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     >>> tversky(y_true=[[1., 0.]], y_pred=[[1., 1.]], alpha=0.25, beta=0.75, axis=-1)
     array([0.2], dtype=float32)
     """
-    check_real(alpha, "alpha")
-    check_real(beta, "beta")
-    alpha, beta = plain_number(alpha), plain_number(beta)
-    return _evaluate(formulas.TVERSKY, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
+    return _evaluate(specs.TVERSKY, y_true, y_pred, alpha=alpha, beta=beta, axis=axis)
+
+
+def poisson(y_true, y_pred):
+    """Poisson loss over the last axis: ``mean(y_pred - y_true * log(y_pred + eps), axis=-1)``.
+
+    The negative log-likelihood of counts ``y_true`` under Poisson rates ``y_pred`` (without the
+    ``log(y_true!)`` term, which does not depend on ``y_pred``); ``eps`` is
+    ``regloss.config.epsilon()``. Rates should be positive: ``y_pred <= -eps`` gives NaN, as in Keras.
+
+    Examples
+    --------
+    >>> from regloss.losses import poisson
+    >>> poisson(y_true=[[0., 1.], [0., 0.]], y_pred=[[1., 1.], [0., 0.]])
+    array([0.99999994, 0.        ], dtype=float32)
+    """
+    return _evaluate(specs.POISSON, y_true, y_pred)
 
 
 mse = MSE = mean_squared_error

@@ -8,53 +8,22 @@ from __future__ import annotations
 
 import inspect
 
+from .. import specs
 from .._xp import short_repr
 from . import classes, functional
 
 LOSS_CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        classes.Loss,
-        classes.MeanSquaredError,
-        classes.MeanAbsoluteError,
-        classes.MeanAbsolutePercentageError,
-        classes.MeanSquaredLogarithmicError,
-        classes.CosineSimilarity,
-        classes.Huber,
-        classes.LogCosh,
-        classes.Dice,
-        classes.Tversky,
-    )
+    "Loss": classes.Loss,
+    **{spec.class_name: getattr(classes, spec.class_name) for spec in specs.LOSSES},
 }
+"""Every loss class by name: the base class and one per description of :mod:`regloss.specs`."""
 
-LOSS_FUNCTIONS = {
-    fn.__name__: fn
-    for fn in (
-        functional.mean_squared_error,
-        functional.mean_absolute_error,
-        functional.mean_absolute_percentage_error,
-        functional.mean_squared_logarithmic_error,
-        functional.cosine_similarity,
-        functional.huber,
-        functional.log_cosh,
-        functional.dice,
-        functional.tversky,
-    )
-}
+LOSS_FUNCTIONS = {spec.name: getattr(functional, spec.name) for spec in specs.LOSSES}
+"""Every loss function by its Keras 3 name."""
 
-FUNCTION_ALIASES = {
-    "mse": "mean_squared_error",
-    "MSE": "mean_squared_error",
-    "mae": "mean_absolute_error",
-    "MAE": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error",
-    "MAPE": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error",
-    "MSLE": "mean_squared_logarithmic_error",
-    # tf.keras 2.x names that Keras 3 dropped.
-    "logcosh": "log_cosh",
-    "huber_loss": "huber",
-}
+FUNCTION_ALIASES = specs.function_aliases()
+"""Other names of the loss functions: Keras 3's (``"mse"``...) and tf.keras 2.x's (``"logcosh"``,
+``"huber_loss"``) -> the Keras 3 name."""
 
 
 def _lookup(name, custom_objects):

@@ -3,8 +3,8 @@
 The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exact count per metric
 and merge across batches, processes and machines; their numeric path is the pure state machine of
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
-works under ``jax.jit``. The functions are the loss functions themselves: per-sample values with
-the last axis reduced.
+works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
+the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
 """
 
 from ..losses.functional import (
@@ -32,8 +32,15 @@ from .classes import (
     MeanSquaredError,
     MeanSquaredLogarithmicError,
     Metric,
+    Poisson,
     R2Score,
     RootMeanSquaredError,
+)
+from .correlation import (
+    ConcordanceCorrelation,
+    PearsonCorrelation,
+    concordance_correlation,
+    pearson_correlation,
 )
 
 __all__ = [
@@ -46,7 +53,10 @@ __all__ = [
     "LogCoshError",
     "Huber",
     "CosineSimilarity",
+    "Poisson",
     "R2Score",
+    "PearsonCorrelation",
+    "ConcordanceCorrelation",
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",
@@ -62,4 +72,6 @@ __all__ = [
     "MSLE",
     "msle",
     "mean_squared_logarithmic_error",
+    "pearson_correlation",
+    "concordance_correlation",
 ]

@@ -41,15 +41,27 @@ import numbers
 import array_api_compat
 
 from .. import kernels
-from .._xp import cast, device_of
+from .._messages import show_value
+from .._xp import cast, device_of, received, short_repr
 from ..losses.functional import finish
 from . import accumulate as acc
-from . import moments, poisson
+from . import moments, placement, poisson
 from .statistics import R2_TERMS, MeanStatistic, _check_state_library, _namespace_of, result_dtype
 
+MAX_REPLICATES = 100_000
+"""The most replicates a bootstrap takes (``num_replicates``, ``regloss.dask.evaluate``'s and the
+command line's ``--replicates``). The state holds ``num_replicates`` copies of the metric's sums:
+16 bytes each for a mean metric (1.6 MB at the maximum), ``8 (4 outputs + 1)`` bytes for
+``R2Score``; the Poisson counts are drawn in blocks of at most :data:`_COUNTS_PER_STEP`, so a
+bootstrap's memory is bounded before any row is read. Percentile intervals need a few thousand
+replicates at most; 10**9 replicates would need 16 GB per metric."""
+
 _ROWS_PER_STEP = 1 << 13
-"""Rows whose Poisson counts are drawn at once: a (replicates, rows) block of float64 (12.5 MiB
-for 200 replicates), so memory does not grow with the batch."""
+"""Rows whose Poisson counts are drawn at once, for up to 200 replicates: a (replicates, rows)
+block of float64 (12.5 MiB for 200 replicates), so memory does not grow with the batch."""
+
+_COUNTS_PER_STEP = 200 * _ROWS_PER_STEP
+"""Counts (replicates x rows) drawn at once at most: more replicates take fewer rows per step."""
 
 
 _ACCELERATED_COUNTS = 1 << 16
@@ -210,11 +222,13 @@ def update_together(updates, row_offset: int = 0) -> list:
 
 def _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device) -> None:
     """Add every statistic's batch to its replicate states ``replicates[i]``, a block of
-    :data:`_ROWS_PER_STEP` rows at a time: one ``(replicates, rows)`` block of counts per step,
-    times each statistic's terms (``batches``: ``(statistic, terms, shift)``)."""
+    :func:`rows_per_step` rows at a time: one ``(replicates, rows)`` block of at most
+    :data:`_COUNTS_PER_STEP` counts per step, times each statistic's terms (``batches``:
+    ``(statistic, terms, shift)``)."""
     wide = acc.sum_dtype(xp, precision)
-    for first in range(0, rows, _ROWS_PER_STEP):
-        last = min(first + _ROWS_PER_STEP, rows)
+    step_rows = rows_per_step(settings.replicates)
+    for first in range(0, rows, step_rows):
+        last = min(first + step_rows, rows)
         counts = poisson.poisson_weights(
             xp, settings.seed, row_offset + first, last - first, settings.replicates, wide, device
         )
@@ -228,6 +242,12 @@ def _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_of
                 step = xp.matmul(counts, xp.astype(flat, wide))
                 sums[name] = xp.reshape(step, (settings.replicates, *term.shape[1:]))
             replicates[i] = statistic._add_replicate_sums(xp, precision, replicates[i], sums, shift)
+
+
+def rows_per_step(replicates: int) -> int:
+    """Rows whose counts are drawn at once: :data:`_ROWS_PER_STEP`, fewer past 200 replicates so
+    that a step holds at most :data:`_COUNTS_PER_STEP` counts."""
+    return max(1, min(_ROWS_PER_STEP, _COUNTS_PER_STEP // replicates))
 
 
 def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> list | None:
@@ -267,18 +287,28 @@ def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> lis
 
 def check_settings(num_replicates, confidence, seed) -> tuple[int, float, int]:
     """``(num_replicates, confidence, seed)`` as plain Python numbers, or a ValueError naming the
-    argument: an integer >= 2, a number in (0, 1), an integer in [0, 2**32) (NumPy scalars pass)."""
+    argument: an integer in [2, :data:`MAX_REPLICATES`], a number in (0, 1), an integer in
+    [0, 2**32) (NumPy scalars pass)."""
     # bool is an Integral; NumPy's bool_ is no number at all
     replicates_ok = isinstance(num_replicates, numbers.Integral) and not isinstance(num_replicates, bool)
-    if not replicates_ok or num_replicates < 2:
+    if not replicates_ok or not 2 <= num_replicates <= MAX_REPLICATES:
         raise ValueError(
-            f"num_replicates must be an integer >= 2; received num_replicates={num_replicates!r}"
+            f"num_replicates must be an integer from 2 to {MAX_REPLICATES} (the bootstrap's state "
+            "holds num_replicates copies of the metric's sums); received "
+            f"num_replicates={show_value(num_replicates)}"
         )
     if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1); received confidence={confidence!r}")
+        raise ValueError(
+            f"confidence must be a number in (0, 1); received confidence={show_value(confidence)}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={show_value(seed)}")
     return int(num_replicates), float(confidence), int(seed)
+
+
+def _bounded(text: str, limit: int = 300) -> str:
+    """``text`` cut to ``limit`` characters (an error message quoting a config stays short)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _row_count(count) -> int:
@@ -303,6 +333,9 @@ def _linear_quantile(xp, ordered, q: float):
     above = min(below + 1, count - 1)
     low_values = ordered[below, ...]
     return low_values + fraction * (ordered[above, ...] - low_values)
+
+
+_SETTING_KEYS = frozenset({"num_replicates", "confidence", "seed", "name"})
 
 
 class Bootstrap:
@@ -342,6 +375,8 @@ class Bootstrap:
         if not isinstance(metric, Metric):
             raise TypeError(f"metric must be a regloss.metrics metric; received {type(metric).__name__}")
         num_replicates, confidence, seed = check_settings(num_replicates, confidence, seed)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string or None; received name={short_repr(name)}")
         self.metric = type(metric).from_config(metric.get_config())
         self.num_replicates, self.confidence, self.seed = num_replicates, confidence, seed
         self.name = name or f"{self.metric.name}_bootstrap"
@@ -378,6 +413,8 @@ class Bootstrap:
             if not isinstance(bootstrap, Bootstrap):
                 raise TypeError(f"updates must start with a Bootstrap; received {type(bootstrap).__name__}")
             rest += [None] * (2 - len(rest))
+            if bootstrap.state is not None:
+                placement.check_batch(bootstrap.state, "Bootstrap", y_pred, y_true, *rest)
             state = bootstrap.state if bootstrap.state is not None else bootstrap.statistic.init(y_pred)
             items.append((bootstrap, state, y_true, y_pred, *rest))
         if not items:
@@ -393,7 +430,9 @@ class Bootstrap:
                 )
             row_offset = seen[0]
         elif isinstance(row_offset, bool) or not isinstance(row_offset, int) or row_offset < 0:
-            raise ValueError(f"row_offset must be an integer >= 0; received row_offset={row_offset!r}")
+            raise ValueError(
+                f"row_offset must be an integer >= 0; received row_offset={show_value(row_offset)}"
+            )
         states = update_together([(item[0].statistic, *item[1:]) for item in items], row_offset)
         # Dask batches: every array of every state computed in one pass, the row counts included (a
         # lazy count would make result() take the Dask namespace for NumPy replicate sums)
@@ -447,12 +486,55 @@ class Bootstrap:
 
     @classmethod
     def from_config(cls, config: dict):
+        """The bootstrap of a ``get_config()`` dict: ``{"metric": {"class_name", "config"},
+        "num_replicates", "confidence", "seed", "name"}`` (the settings may be left out: their
+        defaults). A config that is not a dict is a ``TypeError``; a missing, unknown or malformed
+        key, at any depth, a ``ValueError`` naming the key."""
         from .classes import METRIC_CLASSES
 
-        config = dict(config)
-        spec = config.pop("metric")
-        metric = METRIC_CLASSES[spec["class_name"]].from_config(spec["config"])
-        return cls(metric, **config)
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict; received {received(config)}")
+        settings = dict(config)
+        if "metric" not in settings:
+            keys = short_repr(sorted(map(str, config)))
+            raise ValueError(f"Bootstrap config has no 'metric' key; received the keys {keys}")
+        spec = settings.pop("metric")
+        unknown = sorted(set(settings) - _SETTING_KEYS, key=str)
+        if unknown:
+            raise ValueError(
+                f"Bootstrap config has the unknown key {short_repr(unknown[0])}; valid keys: metric, "
+                f"{', '.join(sorted(_SETTING_KEYS))}"
+            )
+        if not isinstance(spec, dict):
+            raise ValueError(
+                "Bootstrap config key 'metric' must be a dict {'class_name': ..., 'config': {...}}; "
+                f"received {received(spec)}"
+            )
+        for key, kind in (("class_name", str), ("config", dict)):
+            if key not in spec:
+                raise ValueError(f"Bootstrap config key 'metric' has no {key!r} key")
+            if not isinstance(spec[key], kind):
+                raise ValueError(
+                    f"Bootstrap config key 'metric' -> {key!r} must be a {kind.__name__}; received "
+                    f"{received(spec[key])}"
+                )
+        name = spec["class_name"]
+        if name not in METRIC_CLASSES:
+            raise ValueError(
+                f"Bootstrap config key 'metric' -> 'class_name' is {short_repr(name)}, which is no "
+                f"regloss metric; valid names: {', '.join(METRIC_CLASSES)}"
+            )
+        try:
+            metric = METRIC_CLASSES[name].from_config(spec["config"])
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Bootstrap config key 'metric' -> 'config' is not a valid {name} config: "
+                f"{_bounded(str(error))}"
+            ) from error
+        try:
+            return cls(metric, **settings)
+        except TypeError as error:  # a setting of the wrong type (check_settings' are ValueErrors)
+            raise ValueError(f"Bootstrap config: {error}") from error
 
     def __repr__(self):
         return (

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numbers
 
-from .._shapes import standardize_axis_argument
+from .. import specs
+from .._messages import check_keywords, show_value
 from .._xp import resolve, standardize_dtype
-from ..losses import formulas
-from ..losses.functional import check_delta, plain_number
+from . import placement
 from .statistics import MeanStatistic, R2Statistic
 
 
@@ -31,8 +31,8 @@ def _computed(state: dict) -> dict:
 def merged_state(metric, others):
     """The state of ``metric`` merged with those of ``others`` (``merge_state``'s work, shared by
     the metric classes and :class:`regloss.metrics.Bootstrap`): each must be of ``metric``'s class
-    and have its ``_comparable_config()``, else ``TypeError`` / ``ValueError`` before anything is
-    merged."""
+    and have its ``_comparable_config()`` and its state on the same library and device, else
+    ``TypeError`` / ``ValueError`` before anything is merged."""
     merged = metric.state
     for position, other in enumerate(others):
         if type(other) is not type(metric):
@@ -46,6 +46,12 @@ def merged_state(metric, others):
                 f"merge_state takes metrics of one configuration; this one has {mine}, "
                 f"argument {position} has {theirs}"
             )
+    owner = type(metric).__name__
+    placement.check_states(
+        [(f"the state of this {owner}", metric.state)]
+        + [(f"the state of argument {i}", other.state) for i, other in enumerate(others)]
+    )
+    for other in others:
         if other.state is not None:
             merged = other.state if merged is None else metric.statistic.merge(merged, other.state)
     return merged
@@ -67,7 +73,7 @@ class Metric:
 
     def __init__(self, name=None, dtype=None):
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"name must be a string or None; received name={name!r}")
+            raise TypeError(f"name must be a string or None; received name={show_value(name)}")
         self.name = name or self.default_name
         self._dtype_argument = dtype
         self._dtype = standardize_dtype(dtype) if dtype is not None else "float32"
@@ -91,7 +97,9 @@ class Metric:
         laziness, so that the state stays a few NumPy numbers instead of a task graph that grows
         with every batch. To evaluate a whole data set lazily, use :func:`regloss.dask.evaluate`."""
         state = self.state
-        if state is None:
+        if state is not None:
+            placement.check_batch(state, type(self).__name__, y_pred, y_true, sample_weight, mask)
+        else:
             # the batch's library and device: a list y_pred with a torch y_true is a torch batch
             _, arrays, _ = resolve(y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask)
             state = self.statistic.init(arrays["y_pred"])
@@ -135,6 +143,7 @@ class Metric:
     def from_config(cls, config: dict):
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict; received {type(config).__name__}")
+        check_keywords(cls, config, f"{cls.__name__}.from_config")
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -143,17 +152,32 @@ class Metric:
 
 
 class _MeanMetric(Metric):
-    """A weighted mean across batches of a loss's per-sample values."""
+    """A weighted mean across batches of the per-sample values of the loss ``spec``
+    (:mod:`regloss.specs`; its default name and sign come from the description's metric face); a
+    1-D batch of ``B`` values is ``B`` samples of one output (the mean over the data set, not
+    Keras's mean of batch means)."""
 
+    spec = None
     formula = None
     sign = 1.0
     root = False
+    elementwise = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.spec is not None:
+            cls.formula = cls.spec.per_sample
+            if cls.spec.metric is not None and cls.spec.metric.class_name == cls.__name__:
+                cls.default_name = cls.spec.metric.default_name
+                cls.sign = cls.spec.metric.sign
 
     def _params(self) -> dict:
         return {}
 
     def _make_statistic(self):
-        return MeanStatistic(self.formula, self._params(), sign=self.sign, root=self.root)
+        return MeanStatistic(
+            self.formula, self._params(), sign=self.sign, root=self.root, elementwise=self.elementwise
+        )
 
 
 class MeanSquaredError(_MeanMetric):
@@ -167,12 +191,15 @@ class MeanSquaredError(_MeanMetric):
     0.5
     """
 
-    default_name = "mean_squared_error"
-    formula = formulas.MEAN_SQUARED_ERROR
+    spec = specs.MEAN_SQUARED_ERROR
 
 
 class RootMeanSquaredError(_MeanMetric):
     """``sqrt(mean((y_true - y_pred)**2))`` over everything seen (the root of the weighted mean).
+
+    As in Keras, every element is a value: a weight of ``y_true``'s shape (``(B, D)`` for inputs
+    ``(B, D)``) weighs each squared error, ``sqrt(sum(w e**2) / sum(w))``; a ``(B,)`` weight weighs
+    each row's mean squared error.
 
     >>> from regloss.metrics import RootMeanSquaredError
     >>> m = RootMeanSquaredError()
@@ -181,49 +208,44 @@ class RootMeanSquaredError(_MeanMetric):
     0.7071067690849304
     """
 
-    default_name = "root_mean_squared_error"
-    formula = formulas.MEAN_SQUARED_ERROR
+    default_name = specs.ROOT_MEAN_SQUARED_ERROR.default_name
+    spec = specs.MEAN_SQUARED_ERROR
     root = True
+    elementwise = True
 
 
 class MeanAbsoluteError(_MeanMetric):
     """``mean(|y_true - y_pred|)``, weighted across batches."""
 
-    default_name = "mean_absolute_error"
-    formula = formulas.MEAN_ABSOLUTE_ERROR
+    spec = specs.MEAN_ABSOLUTE_ERROR
 
 
 class MeanAbsolutePercentageError(_MeanMetric):
     """``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon))``, weighted across batches."""
 
-    default_name = "mean_absolute_percentage_error"
-    formula = formulas.MEAN_ABSOLUTE_PERCENTAGE_ERROR
+    spec = specs.MEAN_ABSOLUTE_PERCENTAGE_ERROR
 
 
 class MeanSquaredLogarithmicError(_MeanMetric):
     """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2)``, weighted across batches."""
 
-    default_name = "mean_squared_logarithmic_error"
-    formula = formulas.MEAN_SQUARED_LOGARITHMIC_ERROR
+    spec = specs.MEAN_SQUARED_LOGARITHMIC_ERROR
 
 
 class LogCoshError(_MeanMetric):
     """``mean(log(cosh(y_pred - y_true)))``, weighted across batches (Keras name ``"logcosh"``)."""
 
-    default_name = "logcosh"
-    formula = formulas.LOG_COSH
+    spec = specs.LOG_COSH
 
 
 class Huber(_MeanMetric):
     """The Huber loss as a metric (Keras has none): ``mean(0.5 e**2 if |e| <= delta else
     delta (|e| - 0.5 delta))``, weighted across batches; ``delta`` round-trips in the config."""
 
-    default_name = "huber"
-    formula = formulas.HUBER
+    spec = specs.HUBER
 
     def __init__(self, delta=1.0, name=None, dtype=None):
-        check_delta(delta)
-        self.delta = plain_number(delta)
+        self.delta = specs.HUBER.standardize_params({"delta": delta})["delta"]
         super().__init__(name=name, dtype=dtype)
 
     def _params(self) -> dict:
@@ -233,16 +255,12 @@ class Huber(_MeanMetric):
         return {**super().get_config(), "delta": self.delta}
 
 
-class CosineSimilarity(_MeanMetric):
-    """``+cos(y_true, y_pred)`` over ``axis`` per sample (the metric is +cos, the loss -cos), weighted
-    across batches; ``axis`` round-trips in the config (Keras's drops it)."""
-
-    default_name = "cosine_similarity"
-    formula = formulas.COSINE_SIMILARITY
-    sign = -1.0
+class AxisMeanMetric(_MeanMetric):
+    """A weighted mean of per-sample values over ``axis`` (cosine, the correlations); ``axis``
+    round-trips in the config, a tuple through JSON too."""
 
     def __init__(self, name=None, dtype=None, axis=-1):
-        self.axis = standardize_axis_argument(axis)
+        self.axis = specs.AXIS.standardize(axis)
         super().__init__(name=name, dtype=dtype)
 
     def _params(self) -> dict:
@@ -256,6 +274,26 @@ class CosineSimilarity(_MeanMetric):
         if isinstance(config, dict) and isinstance(config.get("axis"), list):
             config = {**config, "axis": tuple(config["axis"])}
         return super().from_config(config)
+
+
+class CosineSimilarity(AxisMeanMetric):
+    """``+cos(y_true, y_pred)`` over ``axis`` per sample (the metric is +cos, the loss -cos), weighted
+    across batches; ``axis`` round-trips in the config (Keras's drops it)."""
+
+    spec = specs.COSINE_SIMILARITY
+
+
+class Poisson(_MeanMetric):
+    """``mean(y_pred - y_true * log(y_pred + eps))``, weighted across batches (Keras's ``Poisson``).
+
+    >>> from regloss.metrics import Poisson
+    >>> m = Poisson()
+    >>> m.update_state([[0, 1], [0, 0]], [[1, 1], [0, 0]])
+    >>> round(float(m.result()), 6)
+    0.5
+    """
+
+    spec = specs.POISSON
 
 
 _CLASS_AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
@@ -276,13 +314,13 @@ class R2Score(Metric):
     0.571429
     """
 
-    default_name = "r2_score"
+    default_name = specs.R2_SCORE.default_name
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name=None, dtype=None):
         if class_aggregation not in _CLASS_AGGREGATIONS:
             raise ValueError(
                 f"class_aggregation must be one of {_CLASS_AGGREGATIONS}; received "
-                f"class_aggregation={class_aggregation!r}"
+                f"class_aggregation={show_value(class_aggregation)}"
             )
         if (
             isinstance(num_regressors, bool)
@@ -290,7 +328,8 @@ class R2Score(Metric):
             or num_regressors < 0
         ):
             raise ValueError(
-                f"num_regressors must be an integer >= 0; received num_regressors={num_regressors!r}"
+                "num_regressors must be an integer >= 0; "
+                f"received num_regressors={show_value(num_regressors)}"
             )
         self.class_aggregation = class_aggregation
         self.num_regressors = int(num_regressors)
@@ -321,6 +360,7 @@ METRIC_CLASSES = {
         LogCoshError,
         Huber,
         CosineSimilarity,
+        Poisson,
         R2Score,
     )
 }

@@ -41,6 +41,8 @@ from fractions import Fraction
 
 import array_api_compat
 
+from .._messages import show_value
+
 MASK = 0xFFFFFFFF
 GOLDEN = 0x9E3779B9
 REPLICATE_MULTIPLIER = 0x85EBCA6B
@@ -121,9 +123,9 @@ def row_keys(xp, seed: int, first_row: int, rows: int, device=None):
     """``row_key(seed, i)`` for ``i = first_row .. first_row + rows - 1``, shape ``(rows,)``."""
     words = _words(xp)
     if not (0 <= seed <= MASK):
-        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={seed!r}")
+        raise ValueError(f"seed must be an integer in [0, 2**32); received seed={show_value(seed)}")
     if first_row < 0 or first_row + rows > 2**64:
-        raise ValueError(f"row indices must lie in [0, 2**64); received first_row={first_row!r}")
+        raise ValueError(f"row indices must lie in [0, 2**64); received first_row={show_value(first_row)}")
     base = words.mix(words.constant(seed + GOLDEN, device))
     # Row indices as two words: a run that crosses a multiple of 2**32 has two high words.
     offsets = xp.arange(rows, dtype=xp.int64 if words.wide else xp.uint32, device=device)

@@ -16,7 +16,17 @@ axes of ``V``)::
     result    = finish(total / (weight + rows))        (0 when the divisor is 0)
 
 that is, each sample's values are averaged over its non-batch axes first, as Keras does. ``finish``
-is the identity, or the square root for the root mean squared error.
+is the identity, or the square root for the root mean squared error. So a scalar ``w`` weighs the
+batch (its mean value, counted ``w`` once), as in Keras: batches of scalar weights give the
+weighted mean of batch means.
+
+A 1-D batch of ``B`` values is read as ``(B, 1)``: ``B`` samples of one output (Keras reads it as
+one sample, its mean; the loss classes keep that). With ``elementwise`` (Keras's
+``RootMeanSquaredError``) a weight of the inputs' rank gives the inputs a trailing axis of 1, so
+that every element is a sample's value: ``total += sum(w e) / prod(shape[1:])``.
+
+A batch, or a state to merge, of another array library than the state is a ``TypeError``, on
+another device a ``ValueError`` (:mod:`regloss.metrics.placement`).
 
 :class:`R2Statistic`, the coefficient of determination per output ``j`` (``w`` broadcast to
 ``(rows, outputs)``), from centred moments of ``y_j`` (:mod:`regloss.metrics.moments`: each batch
@@ -42,11 +52,10 @@ import math
 
 from .. import config, kernels
 from .._shapes import known_dim, reconcile_rank, shape_of, show
-from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, resolve
-from ..losses.classes import _keras_mask
+from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, keras_mask, resolve
 from ..losses.functional import finish, prepare_inputs
 from . import accumulate as acc
-from . import moments
+from . import moments, placement
 
 
 def _inputs(y_true, y_pred, sample_weight, mask):
@@ -62,7 +71,7 @@ def _inputs(y_true, y_pred, sample_weight, mask):
         y_pred=y_pred,
         sample_weight=sample_weight,
         mask=mask,
-        keras_mask=_keras_mask(y_pred),
+        keras_mask=keras_mask(y_pred),
     )
     pred = arrays["y_pred"]
     keeps_dtype = is_float(xp, pred) and "y_pred" not in weak
@@ -147,21 +156,32 @@ def _state_like(xp, array):
 class MeanStatistic:
     """The weighted mean across batches of a loss's per-sample values (module docstring).
 
-    ``formula`` is one of :mod:`regloss.losses.formulas`' formulas, ``params`` its
+    ``formula`` is one of :mod:`regloss.formulas`' formulas, ``params`` its
     hyper-parameters, ``sign`` -1 to negate the values (the cosine similarity metric is +cos),
-    ``root`` whether the result is the square root of the mean.
+    ``root`` whether the result is the square root of the mean, ``elementwise`` whether every
+    element is a value of its own (Keras's ``RootMeanSquaredError``: a weight of the inputs' shape
+    weighs each element; the formula then sees each element as a sample of one output).
     """
 
-    __slots__ = ("formula", "params", "sign", "root")
+    __slots__ = ("formula", "params", "sign", "root", "elementwise")
 
-    def __init__(self, formula, params: dict | None = None, *, sign: float = 1.0, root: bool = False):
+    def __init__(
+        self,
+        formula,
+        params: dict | None = None,
+        *,
+        sign: float = 1.0,
+        root: bool = False,
+        elementwise: bool = False,
+    ):
         self.formula = formula
         self.params = dict(params or {})
         self.sign = sign
         self.root = root
+        self.elementwise = elementwise
 
     def _key(self):
-        return (self.formula, tuple(sorted(self.params.items())), self.sign, self.root)
+        return (self.formula, tuple(sorted(self.params.items())), self.sign, self.root, self.elementwise)
 
     def __eq__(self, other):
         return type(other) is type(self) and other._key() == self._key()
@@ -170,7 +190,8 @@ class MeanStatistic:
         return hash(self._key())
 
     def __repr__(self):
-        return f"MeanStatistic({self.formula!r}, {self.params!r}, sign={self.sign}, root={self.root})"
+        extra = ", elementwise=True" if self.elementwise else ""
+        return f"MeanStatistic({self.formula!r}, {self.params!r}, sign={self.sign}, root={self.root}{extra})"
 
     # ---------------------------------------------------------------- the state machine
 
@@ -183,29 +204,47 @@ class MeanStatistic:
             "rows": acc.zeros_count(xp, precision, device=device),
         }
 
-    def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
-        """The state after one more batch (``state`` is not modified)."""
+    def _batch(self, y_true, y_pred, sample_weight, mask) -> _MeanBatch:
+        """The batch prepared: inputs converted and checked, a 1-D batch of ``B`` values read as
+        ``(B, 1)`` (``B`` samples of one output), and with ``elementwise`` a weight of the inputs'
+        rank given a trailing axis of 1 on the inputs (so that it weighs single elements)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-        _check_state_library(xp, state)
-        batch = _MeanBatch(self, xp, true, pred, weight, present)
+        if pred.ndim == 1:
+            true, pred = xp.expand_dims(true, axis=-1), xp.expand_dims(pred, axis=-1)
+        weighs_elements = (
+            self.elementwise
+            and weight is not None
+            and pred.ndim
+            and reconcile_rank(xp, weight, shape_of(pred)).ndim == pred.ndim
+        )
+        if weighs_elements:
+            true, pred = xp.expand_dims(true, axis=-1), xp.expand_dims(pred, axis=-1)
+        return _MeanBatch(self, xp, true, pred, weight, present)
+
+    def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
+        """The state after one more batch (``state`` is not modified; a batch of another library or
+        device than the state is a ``TypeError`` / ``ValueError``)."""
+        placement.check_batch(state, "this statistic", y_pred, y_true, sample_weight, mask)
+        batch = self._batch(y_true, y_pred, sample_weight, mask)
+        xp = batch.xp
         total = batch.fused_total()
         if total is None:
             total = xp.sum(batch.row_totals())
         precision, new = batch.precision, dict(state)
         new["total"] = acc.add_sum(xp, precision, state["total"], total)
-        if weight is None:
+        if batch.weight is None:
             new["rows"] = acc.add_count(xp, precision, state["rows"], batch.rows)
         else:
             new["weight"] = acc.add_sum(xp, precision, state["weight"], xp.sum(batch.row_weights()))
         return new
 
     def row_terms(self, y_true, y_pred, sample_weight=None, mask=None):
-        """``(xp, {"total": t, "weight": w})``: what each row (sample along axis 0; a rank-1 batch
-        is one row) adds to the state's sums, arrays of shape ``(rows,)`` (``w`` is 1 for an
-        unweighted row). ``update`` adds their sums; the bootstrap adds them times Poisson counts."""
-        xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-        batch = _MeanBatch(self, xp, true, pred, weight, present)
-        return xp, {"total": batch.row_totals(), "weight": batch.row_weights()}
+        """``(xp, {"total": t, "weight": w})``: what each row (sample along axis 0; a 1-D batch
+        of ``B`` values is ``B`` rows) adds to the state's sums, arrays of shape ``(rows,)`` (``w``
+        is 1 for an unweighted row). ``update`` adds their sums; the bootstrap adds them times
+        Poisson counts."""
+        batch = self._batch(y_true, y_pred, sample_weight, mask)
+        return batch.xp, {"total": batch.row_totals(), "weight": batch.row_weights()}
 
     def merge(self, first: dict, second: dict) -> dict:
         """The state of both streams together (associative and commutative up to rounding)."""
@@ -535,7 +574,10 @@ def result_dtype(precision: str, dtype: str) -> str:
 
 
 def _merge_namespace(first: dict, second: dict):
-    """The namespace and precision of two states, which must be of one library and precision."""
+    """The namespace and precision of two states, which must be of one library, device and
+    precision (``TypeError`` for another library or precision, ``ValueError`` for another device)."""
+    if first is not second:
+        placement.check_states([("the first state", first), ("the second state", second)])
     first_any, second_any = next(iter(first.values())), next(iter(second.values()))
     xp, arrays, _ = resolve(first=first_any, second=second_any)
     precision = acc.precision_of(xp)

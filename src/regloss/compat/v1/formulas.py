@@ -1,13 +1,13 @@
 """The formulas that exist only in TensorFlow 1.x, once, on any namespace ``xp`` (float32 in).
 
-The squared and absolute differences are the core's (:mod:`regloss.losses.formulas`); these differ
+The squared and absolute differences are the core's (:mod:`regloss.formulas`); these differ
 from anything in Keras 3: TF1's Huber form, the unnormalised cosine distance, the log loss with an
 additive epsilon and the mean pairwise squared error.
 """
 
 from __future__ import annotations
 
-from ...losses.formulas import constant
+from ...formulas import constant
 from .reduction import count_nonzero_weights, divide_no_nan
 
 

@@ -40,6 +40,7 @@ import contextlib
 import contextvars
 import re
 
+from ..._messages import show_value
 from ..._shapes import shape_of, show
 from ..._xp import dtype_name
 from .checks import as_tensors
@@ -122,7 +123,7 @@ def name_scope(name: str | None):
     'outer/inner/huber_loss/value'
     """
     if name is not None and not isinstance(name, str):
-        raise TypeError(f"name must be a string or None; received name={name!r}")
+        raise TypeError(f"name must be a string or None; received name={show_value(name)}")
     if not name:
         yield current_scope()
         return

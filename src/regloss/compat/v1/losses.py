@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import warnings
 
+from ... import formulas as core_formulas
 from ..._shapes import normalize_axis
 from ..._xp import cast, dtype_name
-from ...losses import formulas as core_formulas
 from ...losses.functional import finish
+from ...params import real_number
 from . import formulas
 from .checks import (
     FLOAT32,
@@ -226,13 +227,16 @@ def huber_loss(
     """Weighted Huber losses ``0.5 x**2`` (``|x| <= delta``) or ``0.5 delta**2 + delta (|x| - delta)``.
 
     ``x = predictions - labels``; computed as TF1 does (see
-    :func:`regloss.compat.v1.formulas.huber_error`). ``delta`` is not validated, as in TensorFlow.
+    :func:`regloss.compat.v1.formulas.huber_error`). ``delta`` is one real number (a Python number,
+    a NumPy scalar or a one-element array; see :mod:`regloss.params`), else ``TypeError`` or
+    ``ValueError`` naming it; its value is not range-checked, as in TensorFlow.
     Returns float32. Default scope: ``huber_loss``.
 
     >>> from regloss.compat.v1.losses import huber_loss
     >>> huber_loss(labels=[0.0, 0.0], predictions=[0.5, 3.0], reduction="weighted_sum")
     array(2.625, dtype=float32)
     """
+    delta = real_number(delta, "delta")
 
     def error(xp, labels, predictions):
         return formulas.huber_error(xp, labels, predictions, delta=delta)
@@ -253,12 +257,14 @@ def log_loss(
 ):
     """Weighted ``-l log(p + epsilon) - (1 - l) log(1 - p + epsilon)`` (no clipping of ``p``).
 
-    Returns float32. Default scope: ``log_loss``.
+    ``epsilon`` is one real number, checked as Huber's ``delta`` is. Returns float32. Default
+    scope: ``log_loss``.
 
     >>> from regloss.compat.v1.losses import log_loss
     >>> log_loss(labels=[1.0], predictions=[0.0])
     array(16.118095, dtype=float32)
     """
+    epsilon = real_number(epsilon, "epsilon")
 
     def error(xp, labels, predictions):
         return formulas.log_loss_error(xp, labels, predictions, epsilon=epsilon)

@@ -22,8 +22,9 @@ Every division is TensorFlow's ``div_no_nan``: a zero divisor gives 0, even when
 
 from __future__ import annotations
 
+from ..._messages import show_plain, show_value
+from ...reduction import COUNT, WEIGHT_SUM, divide_no_nan, divisor_of
 from ...reduction import Reduction as KerasReduction
-from ...reduction import divide_no_nan
 
 _KERAS_ONLY = frozenset(value for value in KerasReduction.all() if value not in (None, "none"))
 
@@ -72,10 +73,10 @@ class Reduction:
         hint = ""
         if isinstance(key, str) and key in _KERAS_ONLY:
             hint = (
-                f" {key!r} is a Keras reduction: it belongs to the Keras-style losses "
+                f" {show_value(key)} is a Keras reduction: it belongs to the Keras-style losses "
                 "(regloss.Reduction, regloss.losses), not to regloss.compat.v1.losses."
             )
-        raise ValueError(f"Invalid Reduction Key {key}. Key should be one of {cls.all()}.{hint}")
+        raise ValueError(f"Invalid Reduction Key {show_plain(key)}. Key should be one of {cls.all()}.{hint}")
 
 
 def count_nonzero_weights(xp, losses, weights, per_batch: bool = False):
@@ -111,11 +112,12 @@ def weigh_and_reduce(xp, losses, weights, reduction: str):
     if reduction == Reduction.NONE:
         return weighted
     total = xp.sum(weighted)
-    if reduction == Reduction.SUM:
+    kind = divisor_of(reduction, weighted=True)
+    if kind is None:
         return total
-    if reduction == Reduction.MEAN:
+    if kind == WEIGHT_SUM:
         divisor = xp.sum(xp.ones_like(losses) * weights)
-    elif reduction == Reduction.SUM_OVER_BATCH_SIZE:
+    elif kind == COUNT:
         divisor = xp.sum(xp.ones_like(losses))
     else:
         divisor = count_nonzero_weights(xp, losses, weights)

@@ -7,16 +7,17 @@ Two shapes of loss exist:
 * :class:`OverAxes`: a per-sample value from sums over ``axis`` (cosine similarity, Dice,
   Tversky). Masked entries are zeros by the time they arrive, and zeros drop out of every sum.
 
-Inputs arrive in the compute dtype (float32 for float16/bfloat16 losses).
+Inputs arrive in the compute dtype (float32 for float16/bfloat16 losses). Which loss uses which
+formula, with what parameters and names, is described once in :mod:`regloss.specs`.
 """
 
 from __future__ import annotations
 
 import math
 
-from .. import config
-from .._shapes import normalize_axis
-from .._xp import cast, clip, device_of, dtype_name
+from . import config
+from ._shapes import normalize_axis
+from ._xp import cast, clip, device_of, dtype_name
 
 
 def constant(xp, value, like):
@@ -68,6 +69,12 @@ def huber_error(xp, y_true, y_pred, delta=1.0):
     else:
         clipped = clip(xp, abs_error, upper=delta)
     return clipped * (abs_error - 0.5 * clipped)
+
+
+def poisson_error(xp, y_true, y_pred):
+    """``y_pred - y_true log(y_pred + eps)``: the Poisson negative log-likelihood of ``y_true``
+    counts at the rate ``y_pred``, without the ``log(y_true!)`` term (as Keras)."""
+    return y_pred - y_true * xp.log(y_pred + config.epsilon())
 
 
 def log_cosh_error(xp, y_true, y_pred):
@@ -176,14 +183,3 @@ class OverAxes:
         axes = self.reduced_axes(y_pred.ndim, params)
         other = {k: v for k, v in params.items() if k != "axis"}
         return self.formula(xp, y_true, y_pred, axes, **other)
-
-
-MEAN_SQUARED_ERROR = MeanOverOutputs(squared_error, live_arrays=2)
-MEAN_ABSOLUTE_ERROR = MeanOverOutputs(absolute_error, live_arrays=2)
-MEAN_ABSOLUTE_PERCENTAGE_ERROR = MeanOverOutputs(absolute_percentage_error, scale=100.0, live_arrays=3)
-MEAN_SQUARED_LOGARITHMIC_ERROR = MeanOverOutputs(squared_logarithmic_error, live_arrays=4)
-HUBER = MeanOverOutputs(huber_error, live_arrays=4)
-LOG_COSH = MeanOverOutputs(log_cosh_error, live_arrays=3)
-COSINE_SIMILARITY = OverAxes(negative_cosine_similarity, -1, live_arrays=1, live_sample_arrays=3)
-DICE = OverAxes(dice_loss, default_axis=None, live_arrays=1, live_sample_arrays=4)
-TVERSKY = OverAxes(tversky_loss, default_axis=None, live_arrays=2, live_sample_arrays=4)

@@ -1,0 +1,104 @@
+"""Checks of hyper-parameters, shared by every face (the loss descriptions of :mod:`regloss.specs`,
+the metrics, :mod:`regloss.compat.v1.losses`): Huber's ``delta``, Tversky's ``alpha`` and ``beta``,
+the ``delta`` and ``epsilon`` of compat.v1, every ``axis``.
+
+Each check takes ``(value, argument)`` and returns the value to store, raising ``TypeError`` or
+``ValueError`` that name ``argument`` and show (bounded) what was received.
+
+A hyper-parameter is one real number, given as
+
+* a Python ``int`` or ``float``, or a NumPy scalar: kept as a plain Python number;
+* an array of any library holding exactly one value (0-d, or of shape ``(1,)``, ``(1, 1)``...):
+  a concrete array becomes its Python ``float``, so a loss built with
+  ``delta=torch.tensor(1.0)`` works on NumPy inputs and its config stays JSON (Keras converts a
+  tensor ``delta`` to ``y_pred``'s dtype: the same number). A traced array (inside ``jax.jit``,
+  under ``jax.grad``) stays an array and is not inspected.
+
+Anything else is refused, naming the argument and showing the received value: ``TypeError`` for
+``bool``, strings (``"1.0"`` too, as TensorFlow refuses it), ``None``, lists, complex numbers and
+arrays of non-real dtypes; ``ValueError`` for an array of several values.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ._messages import show_value
+from ._shapes import standardize_axis_argument
+
+_LARGEST_FLOAT = 1.7976931348623157e308
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _real_dtype(dtype) -> bool:
+    name = getattr(dtype, "name", None)
+    name = name if isinstance(name, str) else str(dtype).rsplit(".", 1)[-1]
+    return name.startswith(("int", "uint", "float", "bfloat"))
+
+
+def _one_value(array, argument: str):
+    """The Python float of a one-element array, or the array itself when it is traced."""
+    shape = tuple(array.shape)
+    if any(not isinstance(d, int) or d != 1 for d in shape):
+        raise ValueError(
+            f"{argument} must be a single number; received an array of shape {shape} ({type(array).__name__})"
+        )
+    if not _real_dtype(array.dtype):
+        raise TypeError(
+            f"{argument} must be a real number; received an array of dtype {array.dtype} "
+            f"({type(array).__name__})"
+        )
+    try:
+        return float(array[(0,) * len(shape)] if shape else array)
+    except Exception:  # a traced value has no concrete number: it stays an array
+        return array
+
+
+def real_number(value, argument: str):
+    """``value`` as a plain Python number (or a traced one-element array); ``TypeError`` or
+    ``ValueError`` naming ``argument`` otherwise.
+
+    >>> import numpy as np
+    >>> real_number(np.float32(0.5), "alpha"), real_number(np.array([2.0]), "delta"), real_number(3, "x")
+    (0.5, 2.0, 3)
+    >>> real_number("big", "delta")
+    Traceback (most recent call last):
+    ...
+    TypeError: delta must be a real number; received delta='big' (str)
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if abs(int(value)) > _LARGEST_FLOAT:
+            raise ValueError(f"{argument} is beyond float64's range; received {argument}={show_value(value)}")
+        return int(value)
+    if _is_number(value):
+        return float(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, (str, bytes)):
+        return _one_value(value, argument)
+    raise TypeError(
+        f"{argument} must be a real number; received {argument}={show_value(value)} ({type(value).__name__})"
+    )
+
+
+def positive_number(value, argument: str):
+    """:func:`real_number`, which must also be finite and > 0 when concrete (``ValueError``).
+
+    >>> positive_number(0.5, "delta")
+    0.5
+    >>> positive_number(float("nan"), "delta")
+    Traceback (most recent call last):
+    ...
+    ValueError: delta must be finite and > 0; received delta=nan
+    """
+    number = real_number(value, argument)
+    if _is_number(number) and not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{argument} must be finite and > 0; received {argument}={show_value(number)}")
+    return number
+
+
+def axis_argument(value, argument: str):
+    """An int, a tuple of ints or None, stored as plain ints (a tuple for several axes)."""
+    return standardize_axis_argument(value, argument)

@@ -1,0 +1,267 @@
+"""One description per loss and metric: the facts every face of regloss derives from.
+
+A :class:`LossSpec` holds what is true of a loss wherever it appears: its per-sample formula (a
+:class:`regloss.formulas.MeanOverOutputs` or :class:`regloss.formulas.OverAxes` over one elementwise
+function), its parameters with their defaults and checks, its Keras 3 names and aliases, the
+tf.keras 2 aliases, the streaming metric that averages it (class name and command-line short name),
+the fused kernel that restates it, and the one-line formula text that ``regloss losses``, the docs
+and error messages show. A :class:`MetricSpec` describes a metric that is not the mean of a loss
+(RMSE, R²).
+
+The loss functions and classes of :mod:`regloss.losses`, the registry (``get`` / ``serialize``),
+the metric classes, the command line's names and catalogue and :mod:`regloss.dask`'s names read
+these descriptions; none of them restates a name, a default or a formula.
+
+This module imports only :mod:`regloss.formulas` and :mod:`regloss.params` (which import nothing
+above them), so every other module may import it.
+
+Adding a loss: its elementwise function in :mod:`regloss.formulas`, a description here, a few-line
+function and class in :mod:`regloss.losses`, a metric class if it has one, tests and docs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import formulas
+from .params import axis_argument, positive_number, real_number
+
+
+@dataclass(frozen=True)
+class Param:
+    """A hyper-parameter: its name, its default and the check that turns a given value into the
+    stored one (raising ``TypeError``/``ValueError`` that name it)."""
+
+    name: str
+    default: object
+    check: object = None
+
+    def standardize(self, value):
+        return value if self.check is None else self.check(value, self.name)
+
+
+@dataclass(frozen=True)
+class MetricFace:
+    """The streaming metric that averages a loss's per-sample values: its :mod:`regloss.metrics`
+    class name, its default name, its command-line short name and its sign (``-1`` when the
+    metric is the negated loss, as cosine similarity)."""
+
+    class_name: str
+    default_name: str
+    short: str
+    sign: float = 1.0
+    text: str | None = None  # the metric's formula when it is not the loss's (cosine: +cos)
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One loss: see the module docstring. ``name`` is the Keras 3 function name, ``class_name``
+    and ``default_name`` the loss class and its default ``name=``; ``aliases`` the other names
+    ``regloss.losses.get`` takes (Keras 3's), ``keras2_aliases`` those of tf.keras 2.x that Keras 3
+    dropped; ``kernel`` the id of the fused kernel that restates the formula
+    (:mod:`regloss.kernels.numba_tier`), or None."""
+
+    name: str
+    class_name: str
+    default_name: str
+    per_sample: object
+    text: str
+    params: tuple = ()
+    aliases: tuple = ()
+    keras2_aliases: tuple = ()
+    metric: MetricFace | None = None
+    kernel: str | None = None
+
+    @property
+    def param_names(self) -> tuple:
+        return tuple(param.name for param in self.params)
+
+    def standardize_params(self, given: dict) -> dict:
+        """The stored value of every parameter (checked), in the description's order."""
+        return {param.name: param.standardize(given[param.name]) for param in self.params}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric that is not the mean of a loss: class name, default name, short name, formula text."""
+
+    class_name: str
+    default_name: str
+    short: str
+    text: str
+
+
+AXIS = Param("axis", -1, axis_argument)
+
+MEAN_SQUARED_ERROR = LossSpec(
+    name="mean_squared_error",
+    class_name="MeanSquaredError",
+    default_name="mean_squared_error",
+    per_sample=formulas.MeanOverOutputs(formulas.squared_error, live_arrays=2),
+    text="mean((y_true - y_pred)**2)",
+    aliases=("mse", "MSE"),
+    metric=MetricFace("MeanSquaredError", "mean_squared_error", "mse"),
+    kernel="squared_error",
+)
+MEAN_ABSOLUTE_ERROR = LossSpec(
+    name="mean_absolute_error",
+    class_name="MeanAbsoluteError",
+    default_name="mean_absolute_error",
+    per_sample=formulas.MeanOverOutputs(formulas.absolute_error, live_arrays=2),
+    text="mean(|y_true - y_pred|)",
+    aliases=("mae", "MAE"),
+    metric=MetricFace("MeanAbsoluteError", "mean_absolute_error", "mae"),
+    kernel="absolute_error",
+)
+MEAN_ABSOLUTE_PERCENTAGE_ERROR = LossSpec(
+    name="mean_absolute_percentage_error",
+    class_name="MeanAbsolutePercentageError",
+    default_name="mean_absolute_percentage_error",
+    per_sample=formulas.MeanOverOutputs(formulas.absolute_percentage_error, scale=100.0, live_arrays=3),
+    text="100 * mean(|y_true - y_pred| / max(|y_true|, eps))",
+    aliases=("mape", "MAPE"),
+    metric=MetricFace("MeanAbsolutePercentageError", "mean_absolute_percentage_error", "mape"),
+    kernel="absolute_percentage_error",
+)
+MEAN_SQUARED_LOGARITHMIC_ERROR = LossSpec(
+    name="mean_squared_logarithmic_error",
+    class_name="MeanSquaredLogarithmicError",
+    default_name="mean_squared_logarithmic_error",
+    per_sample=formulas.MeanOverOutputs(formulas.squared_logarithmic_error, live_arrays=4),
+    text="mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1))**2)",
+    aliases=("msle", "MSLE"),
+    metric=MetricFace("MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "msle"),
+    kernel="squared_logarithmic_error",
+)
+COSINE_SIMILARITY = LossSpec(
+    name="cosine_similarity",
+    class_name="CosineSimilarity",
+    default_name="cosine_similarity",
+    per_sample=formulas.OverAxes(
+        formulas.negative_cosine_similarity, default_axis=-1, live_arrays=1, live_sample_arrays=3
+    ),
+    text="-sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)",
+    params=(AXIS,),
+    metric=MetricFace(
+        "CosineSimilarity",
+        "cosine_similarity",
+        "cosine",
+        sign=-1.0,
+        text="mean over rows of sum(y_true * y_pred) / (|y_true| |y_pred|) (needs several outputs)",
+    ),
+)
+HUBER = LossSpec(
+    name="huber",
+    class_name="Huber",
+    default_name="huber_loss",
+    per_sample=formulas.MeanOverOutputs(formulas.huber_error, live_arrays=4),
+    text="mean(0.5 e**2 if |e| <= delta else delta |e| - 0.5 delta**2), e = y_pred - y_true",
+    params=(Param("delta", 1.0, positive_number),),
+    keras2_aliases=("huber_loss",),
+    metric=MetricFace("Huber", "huber", "huber"),
+    kernel="huber_error",
+)
+LOG_COSH = LossSpec(
+    name="log_cosh",
+    class_name="LogCosh",
+    default_name="log_cosh",
+    per_sample=formulas.MeanOverOutputs(formulas.log_cosh_error, live_arrays=3),
+    text="mean(log(cosh(y_pred - y_true)))",
+    keras2_aliases=("logcosh",),
+    metric=MetricFace("LogCoshError", "logcosh", "logcosh"),
+    kernel="log_cosh_error",
+)
+POISSON = LossSpec(
+    name="poisson",
+    class_name="Poisson",
+    default_name="poisson",
+    per_sample=formulas.MeanOverOutputs(formulas.poisson_error, live_arrays=3),
+    text="mean(y_pred - y_true * log(y_pred + eps))",
+    metric=MetricFace("Poisson", "poisson", "poisson"),
+    kernel="poisson_error",
+)
+DICE = LossSpec(
+    name="dice",
+    class_name="Dice",
+    default_name="dice",
+    per_sample=formulas.OverAxes(formulas.dice_loss, default_axis=None, live_arrays=1, live_sample_arrays=4),
+    text="1 - 2 sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps), sums over axis (default: all)",
+    params=(Param("axis", None, axis_argument),),
+)
+TVERSKY = LossSpec(
+    name="tversky",
+    class_name="Tversky",
+    default_name="tversky",
+    per_sample=formulas.OverAxes(
+        formulas.tversky_loss, default_axis=None, live_arrays=2, live_sample_arrays=4
+    ),
+    text=(
+        "1 - TP / (TP + alpha FP + beta FN + eps), TP = sum(y_true y_pred), "
+        "FP = sum((1 - y_true) y_pred), FN = sum(y_true (1 - y_pred))"
+    ),
+    params=(
+        Param("alpha", 0.5, real_number),
+        Param("beta", 0.5, real_number),
+        Param("axis", None, axis_argument),
+    ),
+)
+
+LOSSES = (
+    MEAN_SQUARED_ERROR,
+    MEAN_ABSOLUTE_ERROR,
+    MEAN_ABSOLUTE_PERCENTAGE_ERROR,
+    MEAN_SQUARED_LOGARITHMIC_ERROR,
+    COSINE_SIMILARITY,
+    HUBER,
+    LOG_COSH,
+    POISSON,
+    DICE,
+    TVERSKY,
+)
+"""Every loss, in the order of the catalogue."""
+
+ROOT_MEAN_SQUARED_ERROR = MetricSpec(
+    "RootMeanSquaredError", "root_mean_squared_error", "rmse", "sqrt(mean((y_true - y_pred)**2))"
+)
+R2_SCORE = MetricSpec(
+    "R2Score",
+    "r2_score",
+    "r2",
+    "1 - sum(w (y_true - y_pred)**2) / sum(w (y_true - weighted mean of y_true)**2), "
+    "averaged over the outputs",
+)
+
+PEARSON_CORRELATION = MetricSpec(
+    "PearsonCorrelation",
+    "pearson_correlation",
+    "pearson",
+    "mean over rows of the Pearson correlation of y_true and y_pred across the outputs "
+    "(NaN for a constant row; needs several outputs)",
+)
+CONCORDANCE_CORRELATION = MetricSpec(
+    "ConcordanceCorrelation",
+    "concordance_correlation",
+    "ccc",
+    "mean over rows of 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps) across the "
+    "outputs (needs several outputs)",
+)
+
+METRICS = (ROOT_MEAN_SQUARED_ERROR, R2_SCORE, PEARSON_CORRELATION, CONCORDANCE_CORRELATION)
+"""The metrics that are not the mean of one loss."""
+
+
+def function_aliases() -> dict:
+    """Every other name of a loss function -> its Keras 3 name (Keras 3's and tf.keras 2's)."""
+    return {alias: spec.name for spec in LOSSES for alias in (*spec.aliases, *spec.keras2_aliases)}
+
+
+def by_function_name() -> dict:
+    return {spec.name: spec for spec in LOSSES}
+
+
+_KERNELS = {spec.per_sample: spec.kernel for spec in LOSSES if spec.kernel is not None}
+
+
+def kernel_of(per_sample) -> str | None:
+    """The fused kernel id of a loss's per-sample formula (None when no kernel restates it)."""
+    return _KERNELS.get(per_sample)

@@ -1,0 +1,59 @@
+"""One row per loss and metric: the test suite's table, written out here independently of
+regloss's own descriptions (``regloss.specs``), so that a name or parameter lost there fails here.
+
+Each :class:`LossCase` names the Keras 3 function and class, the streaming metric that averages it
+(if any) and its command-line short name, example parameters for the class (the first row of
+``params`` is the default), the range its inputs are drawn from, and properties the tests branch on.
+Test files take their lists from here instead of retyping them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LossCase:
+    function: str  # regloss.losses / keras.losses function name
+    cls: str  # regloss.losses / keras.losses class name
+    params: tuple = ({},)  # example constructor parameters (the first: the defaults)
+    domain: str = "real"  # "real": any floats; "positive": y_true >= 0, y_pred > 0; "unit": in [0, 1]
+    over_axes: bool = False  # per-sample values from sums over ``axis`` (cosine, Dice, Tversky)
+    uses_epsilon: bool = False  # the formula reads regloss.config.epsilon()
+    metric: str | None = None  # regloss.metrics class averaging it
+    short: str | None = None  # its command-line name
+    aliases: tuple = ()  # other names regloss.losses.get takes (Keras 3 and tf.keras 2)
+
+
+LOSSES = (
+    LossCase("mean_squared_error", "MeanSquaredError", metric="MeanSquaredError", short="mse",
+             aliases=("mse", "MSE")),
+    LossCase("mean_absolute_error", "MeanAbsoluteError", metric="MeanAbsoluteError", short="mae",
+             aliases=("mae", "MAE")),
+    LossCase("mean_absolute_percentage_error", "MeanAbsolutePercentageError", uses_epsilon=True,
+             metric="MeanAbsolutePercentageError", short="mape", aliases=("mape", "MAPE")),
+    LossCase("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", domain="positive",
+             uses_epsilon=True, metric="MeanSquaredLogarithmicError", short="msle", aliases=("msle", "MSLE")),
+    LossCase("cosine_similarity", "CosineSimilarity", params=({}, {"axis": 0}), over_axes=True,
+             uses_epsilon=True, metric="CosineSimilarity", short="cosine"),
+    LossCase("huber", "Huber", params=({}, {"delta": 0.5}, {"delta": 2.0}), metric="Huber", short="huber",
+             aliases=("huber_loss",)),
+    LossCase("log_cosh", "LogCosh", metric="LogCoshError", short="logcosh", aliases=("logcosh",)),
+    LossCase("poisson", "Poisson", domain="positive", uses_epsilon=True, metric="Poisson", short="poisson"),
+    LossCase("dice", "Dice", params=({}, {"axis": (1,)}), domain="unit", over_axes=True, uses_epsilon=True),
+    LossCase("tversky", "Tversky", params=({}, {"alpha": 0.3, "beta": 0.7, "axis": (1,)}), domain="unit",
+             over_axes=True, uses_epsilon=True),
+)  # fmt: skip
+
+METRIC_ONLY = (
+    ("RootMeanSquaredError", "rmse"),
+    ("R2Score", "r2"),
+    ("PearsonCorrelation", "pearson"),
+    ("ConcordanceCorrelation", "ccc"),
+)
+"""Streaming metrics that are not the mean of one loss: class name and command-line name."""
+
+FUNCTION_NAMES = tuple(case.function for case in LOSSES)
+CLASS_NAMES = tuple(case.cls for case in LOSSES)
+BY_FUNCTION = {case.function: case for case in LOSSES}
+METRIC_CLASS_NAMES = tuple(case.metric for case in LOSSES if case.metric) + tuple(c for c, _ in METRIC_ONLY)

@@ -1,0 +1,58 @@
+"""An independent float64 reference of Keras 3's per-row correlations (nothing here imports regloss).
+
+Each row (the elements along ``axis``) is taken on its own, in a Python loop, and its coefficient
+computed with NumPy's own statistics, from the textbook definitions:
+
+* Pearson: ``numpy.corrcoef(t, p)[0, 1]``; NaN when ``t`` or ``p`` has one distinct value
+  (``0 / 0``: the rule regloss documents, and what Keras 3.15.1 returns);
+* Lin's concordance, population moments and Keras's ``eps`` in the denominator:
+  ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps)``, with
+  ``cov = numpy.cov(t, p, bias=True)[0, 1]`` and ``var = numpy.var``.
+
+A 1-D input is one row, as Keras's functions take it (the streaming metrics read a 1-D batch as
+``(B, 1)``: :func:`tests.metrics_reference.ref_mean_metric` reshapes it first).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+EPSILON = 1e-7
+
+
+def _pearson(t, p, eps):
+    if np.all(t == t[0]) or np.all(p == p[0]):
+        return np.nan
+    return np.corrcoef(t, p)[0, 1]
+
+
+def _concordance(t, p, eps):
+    covariance = np.cov(t, p, bias=True)[0, 1]
+    return 2.0 * covariance / (np.var(t) + np.var(p) + (t.mean() - p.mean()) ** 2 + eps)
+
+
+COEFFICIENTS = {"pearson_correlation": _pearson, "concordance_correlation": _concordance}
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(sorted(int(a) % ndim for a in items))
+
+
+def ref_row_coefficients(name, y_true, y_pred, axis=-1, *, eps=EPSILON):
+    """The coefficient ``name`` of every row of ``y_true`` and ``y_pred`` (one shape), float64,
+    of the inputs' shape without ``axis``."""
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    assert t.shape == p.shape, (t.shape, p.shape)
+    axes = _axes(axis, t.ndim)
+    kept = [a for a in range(t.ndim) if a not in axes]
+    out_shape = tuple(t.shape[a] for a in kept)
+    rows_t = np.moveaxis(t, axes, range(t.ndim - len(axes), t.ndim)).reshape(out_shape + (-1,))
+    rows_p = np.moveaxis(p, axes, range(p.ndim - len(axes), p.ndim)).reshape(out_shape + (-1,))
+    flat_t, flat_p = rows_t.reshape(-1, rows_t.shape[-1]), rows_p.reshape(-1, rows_p.shape[-1])
+    coefficient = COEFFICIENTS[name]
+    values = np.array([coefficient(a, b, eps) for a, b in zip(flat_t, flat_p, strict=True)])
+    return values.reshape(out_shape)

@@ -114,7 +114,6 @@ from .metrics.classes import (
     RootMeanSquaredError,
 )
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
-from .metrics.statistics import MeanStatistic, R2Statistic
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
 
@@ -310,9 +309,7 @@ def _check_bootstrap(confidence, num_replicates, seed) -> None:
 
 
 def _describe(statistic) -> str:
-    """A deterministic description of a statistic for graph keys (BootstrapStatistic has no repr)."""
-    if isinstance(statistic, BootstrapStatistic):
-        return f"bootstrap({statistic.statistic!r}, {statistic.replicates}, {statistic.seed})"
+    """A deterministic description of a statistic for graph keys."""
     return repr(statistic)
 
 
@@ -361,21 +358,7 @@ def _resolve_metrics(metrics, dtype):
 def _check_statistic(statistic, ndim: int) -> None:
     """Raise when a metric would reduce over the samples axis (chunks split it) or cannot take the
     inputs' rank; ``ndim`` is the rank of ``y_pred`` as the tasks see it (1-D read as 2-D)."""
-    if isinstance(statistic, BootstrapStatistic):
-        statistic = statistic.statistic
-    if isinstance(statistic, MeanStatistic):
-        reduced = statistic.formula.reduced_axes(ndim, statistic.params)
-        if 0 in reduced:
-            raise ValueError(
-                f"a metric with per-sample reduction over axes {reduced} of {ndim}-D inputs reduces over "
-                "axis 0, the samples axis that evaluate splits into chunks (the axis of CosineSimilarity and "
-                f"of the correlations must leave axis 0 out); received {show_value(statistic)}"
-            )
-    elif isinstance(statistic, R2Statistic) and ndim > 2:
-        raise ValueError(
-            "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
-            f"received {ndim}-D inputs"
-        )
+    statistic.check_chunkable(ndim)
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -500,7 +483,7 @@ def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, 
     )
     plan = {"statistics": tuple(statistics), "token": token}
     offsets = None
-    if any(isinstance(s, BootstrapStatistic) for s in statistics) and arrays["y_pred"].numblocks[0]:
+    if any(s.resamples_rows for s in statistics) and arrays["y_pred"].numblocks[0]:
         offsets = _row_offsets(arrays["y_pred"], token)
     block = functools.partial(
         _block_states, tuple(statistics), names, weight_number, settings, offsets is not None
@@ -616,7 +599,7 @@ def _block_states(statistics, names, weight_number, settings, with_offset, *bloc
             return tuple(states)
         groups = {}  # the bootstraps of one (replicates, seed) share one draw of the Poisson counts
         for index, statistic in enumerate(statistics):
-            if isinstance(statistic, BootstrapStatistic):
+            if statistic.resamples_rows:
                 groups.setdefault((statistic.replicates, statistic.seed), []).append(index)
             else:
                 states[index] = statistic.update(states[index], true, pred, weight, mask)
@@ -648,7 +631,7 @@ def _merge_states(statistics, *groups):
 def _finish(statistics, keys, dtypes, confidence, states):
     results = {}
     for key, statistic, dtype, state in zip(keys, statistics, dtypes, states, strict=True):
-        if isinstance(statistic, BootstrapStatistic):
+        if statistic.resamples_rows:  # a bootstrap: the value and its interval
             parts = statistic.result(state, confidence, dtype)
             results[key] = {name: _to_numpy(parts[name]) for name in ("value", "ci_low", "ci_high", "se")}
             results[key].update(confidence=confidence, replicates=statistic.replicates, seed=statistic.seed)

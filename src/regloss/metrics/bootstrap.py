@@ -45,8 +45,8 @@ from .._messages import show_value
 from .._xp import cast, device_of, received, short_repr
 from ..losses.functional import finish
 from . import accumulate as acc
-from . import moments, placement, poisson
-from .statistics import R2_TERMS, MeanStatistic, _check_state_library, _namespace_of, result_dtype
+from . import placement, poisson
+from .statistics import _check_state_library, _namespace_of, result_dtype
 
 MAX_REPLICATES = 100_000
 """The most replicates a bootstrap takes (``num_replicates``, ``regloss.dask.evaluate``'s and the
@@ -85,24 +85,29 @@ class BootstrapStatistic:
     def __hash__(self):
         return hash(self._key())
 
+    resamples_rows = True
+    """Its updates take the batch's global row offset (the Poisson counts are keyed by row)."""
+
+    def __repr__(self):
+        return f"bootstrap({self.statistic!r}, {self.replicates}, {self.seed})"
+
+    def check_chunkable(self, ndim: int) -> None:
+        """As the statistic it bootstraps (:func:`regloss.dask.evaluate`'s check)."""
+        self.statistic.check_chunkable(ndim)
+
     def init(self, like) -> dict:
         """The empty state: the point estimate's state, one state per replicate, a row count."""
         xp, array = _namespace_of(like)
         point = self.statistic.init(like)
         precision, device = acc.precision_of(xp), device_of(xp, array)
         replicates = {}
-        for name in self._sum_names():
+        for name in self.statistic.replicate_names:
             # a point sum is () or (outputs,), with a leading (hi, lo) axis of 2 when paired
             shape = (
                 tuple(point[name].shape[1 if precision == acc.PAIRED else 0 :]) if name != "samples" else ()
             )
             replicates[name] = acc.zeros_sum(xp, precision, (self.replicates, *shape), device)
         return {"point": point, "replicates": replicates, "rows": acc.zeros_count(xp, precision, device)}
-
-    def _sum_names(self):
-        if isinstance(self.statistic, MeanStatistic):
-            return ("total", "weight")
-        return (*moments.MOMENTS, "residual", "samples")  # R2: per replicate, centred moments
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None, row_offset: int = 0) -> dict:
         """The state after one more batch whose rows are ``row_offset, row_offset + 1, ...``."""
@@ -113,37 +118,14 @@ class BootstrapStatistic:
         batch's shift (R2's; None for a mean)."""
         statistic = self.statistic
         point = statistic.update(state["point"], y_true, y_pred, sample_weight, mask)
-        shift = None
-        if isinstance(statistic, MeanStatistic):
-            xp, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask)
-        else:
-            outputs = state["point"]["weight"].shape[-1]
-            xp, shift, terms = statistic.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
+        xp, terms, shift = statistic.bootstrap_terms(state["point"], y_true, y_pred, sample_weight, mask)
         _check_state_library(xp, state["point"])
         return point, xp, terms, shift
-
-    def _add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
-        """The replicate states after adding the ``(replicates, ...)`` sums of a batch's row terms:
-        a mean's sums are added; R2's make each replicate's centred moments of the batch (about
-        the batch's shift), merged into the replicate's with Chan et al.'s update."""
-        if isinstance(self.statistic, MeanStatistic):
-            return {name: acc.add_sum(xp, precision, replicates[name], sums[name]) for name in replicates}
-        return self.statistic.add_sums(replicates, shift, sums)
-
-    def _term_names(self):
-        """The per-row terms whose Poisson-weighted sums a batch adds."""
-        return self._sum_names() if isinstance(self.statistic, MeanStatistic) else R2_TERMS
 
     def merge(self, first: dict, second: dict) -> dict:
         xp, _ = _namespace_of(first["rows"])
         precision = acc.precision_of(xp)
-        if isinstance(self.statistic, MeanStatistic):
-            replicates = {
-                name: acc.merge_sums(xp, precision, first["replicates"][name], second["replicates"][name])
-                for name in first["replicates"]
-            }
-        else:  # R2: the replicates' centred moments merge as the point's do
-            replicates = self.statistic.merge(first["replicates"], second["replicates"])
+        replicates = self.statistic.merge_replicates(first["replicates"], second["replicates"])
         return {
             "point": self.statistic.merge(first["point"], second["point"]),
             "replicates": replicates,
@@ -153,11 +135,8 @@ class BootstrapStatistic:
     def replicate_values(self, state: dict, dtype: str = "float64"):
         """The metric of every replicate, shape ``(replicates,)`` (``(replicates, outputs)`` for
         R2 without aggregation)."""
-        statistic, replicates = self.statistic, dict(state["replicates"])
-        if isinstance(statistic, MeanStatistic):
-            xp, rows = _namespace_of(state["rows"])  # a zero count on the state's device
-            replicates["rows"] = acc.zeros_count(xp, acc.precision_of(xp), device_of(xp, rows))
-        return statistic.result(replicates, dtype)
+        replicates = self.statistic.replicate_state(dict(state["replicates"]), state["rows"])
+        return self.statistic.result(replicates, dtype)
 
     def result(self, state: dict, confidence: float = 0.95, dtype: str = "float32") -> dict:
         """``{"value", "ci_low", "ci_high", "se"}``: arrays of ``dtype`` (see the module docstring)."""
@@ -213,7 +192,7 @@ def update_together(updates, row_offset: int = 0) -> list:
         _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device)
     else:
         for i, ((statistic, _, shift), sums) in enumerate(zip(batches, added, strict=True)):
-            replicates[i] = statistic._add_replicate_sums(xp, precision, replicates[i], sums, shift)
+            replicates[i] = statistic.statistic.add_replicate_sums(xp, precision, replicates[i], sums, shift)
     return [
         {"point": point, "replicates": sums, "rows": acc.add_count(xp, precision, update[1]["rows"], rows)}
         for update, (point, *_), sums in zip(updates, prepared, replicates, strict=True)
@@ -234,14 +213,14 @@ def _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_of
         )
         for i, (statistic, terms, shift) in enumerate(batches):
             sums = {}
-            for name in statistic._term_names():
+            for name in statistic.statistic.term_names:
                 term = terms[name][first:last, ...]  # `...`: array-api-strict indexes every axis
                 # every sum, R2's sample count included, takes the counts: a row is repeated
                 # P[r, i] times in replicate r, as in a resample (module docstring)
                 flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
                 step = xp.matmul(counts, xp.astype(flat, wide))
                 sums[name] = xp.reshape(step, (settings.replicates, *term.shape[1:]))
-            replicates[i] = statistic._add_replicate_sums(xp, precision, replicates[i], sums, shift)
+            replicates[i] = statistic.statistic.add_replicate_sums(xp, precision, replicates[i], sums, shift)
 
 
 def rows_per_step(replicates: int) -> int:
@@ -263,7 +242,7 @@ def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> lis
     columns = [
         xp.reshape(xp.astype(terms[name], xp.float64), (rows, -1))
         for statistic, terms, _ in batches
-        for name in statistic._term_names()
+        for name in statistic.statistic.term_names
     ]
     sums = kernels.poisson_weighted_sums(
         poisson.row_keys(xp, settings.seed, row_offset, rows),
@@ -276,7 +255,7 @@ def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> lis
     added, start = [], 0
     for statistic, terms, _ in batches:
         mine = {}
-        for name in statistic._term_names():
+        for name in statistic.statistic.term_names:
             width = math.prod(terms[name].shape[1:])
             shape = (settings.replicates, *terms[name].shape[1:])
             mine[name] = xp.reshape(sums[:, start : start + width], shape)

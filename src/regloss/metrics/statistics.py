@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 
 from .. import config, kernels
+from .._messages import show_value
 from .._shapes import known_dim, reconcile_rank, shape_of, show
 from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, keras_mask, resolve
 from ..losses.functional import finish, prepare_inputs
@@ -254,6 +255,50 @@ class MeanStatistic:
             "weight": acc.merge_sums(xp, precision, first["weight"], second["weight"]),
             "rows": acc.merge_counts(xp, precision, first["rows"], second["rows"]),
         }
+
+    # ------------------------------------------------- the interface of Bootstrap and regloss.dask
+    # Every statistic has these (see R2Statistic too), so that the bootstrap and regloss.dask call
+    # them without asking what statistic they hold.
+
+    resamples_rows = False
+    """Whether updates need the batch's global row offset (a bootstrap's do)."""
+
+    replicate_names = ("total", "weight")
+    """The sums a bootstrap replicate keeps (a replicate's state, without the row count)."""
+
+    term_names = replicate_names
+    """The per-row terms whose Poisson-weighted sums a batch adds to each replicate."""
+
+    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None):
+        """``(xp, terms, shift)``: the batch's row terms (:meth:`row_terms`) and its shift (None:
+        a mean's sums need none)."""
+        xp, terms = self.row_terms(y_true, y_pred, sample_weight, mask)
+        return xp, terms, None
+
+    def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
+        """The replicates after adding a batch's ``(replicates, ...)`` sums of row terms."""
+        return {name: acc.add_sum(xp, precision, replicates[name], sums[name]) for name in replicates}
+
+    def merge_replicates(self, first: dict, second: dict) -> dict:
+        xp, precision = _merge_namespace(first, second)
+        return {name: acc.merge_sums(xp, precision, first[name], second[name]) for name in first}
+
+    def replicate_state(self, replicates: dict, like) -> dict:
+        """A state :meth:`result` takes for every replicate at once (a zero count on ``like``'s
+        device: a replicate's rows are all weighted by their Poisson counts)."""
+        xp, array = _namespace_of(like)
+        return {**replicates, "rows": acc.zeros_count(xp, acc.precision_of(xp), device_of(xp, array))}
+
+    def check_chunkable(self, ndim: int) -> None:
+        """Raise when the per-sample values of ``ndim``-D inputs reduce over axis 0, the samples
+        axis that :func:`regloss.dask.evaluate` splits into chunks."""
+        reduced = self.formula.reduced_axes(ndim, self.params)
+        if 0 in reduced:
+            raise ValueError(
+                f"a metric with per-sample reduction over axes {reduced} of {ndim}-D inputs reduces over "
+                "axis 0, the samples axis that evaluate splits into chunks (the axis of CosineSimilarity and "
+                f"of the correlations must leave axis 0 out); received {show_value(self)}"
+            )
 
     def result(self, state: dict, dtype: str = "float32"):
         """``finish(total / (weight + rows))`` as a 0-d array of ``dtype`` (0 for an empty state)."""
@@ -474,6 +519,40 @@ class R2Statistic:
             terms["residual"] = weight * squared_residuals
             terms["samples"] = xp.astype(xp.any(weight != 0, axis=1), wide)
         return shift, terms
+
+    # ------------------------------------------------- the interface of Bootstrap and regloss.dask
+
+    resamples_rows = False
+
+    replicate_names = (*moments.MOMENTS, "residual", "samples")
+    """The sums a bootstrap replicate keeps: its own centred moments, residual sum and count."""
+
+    term_names = R2_TERMS
+
+    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None):
+        """``(xp, terms, shift)``: the batch's row terms and shift (:meth:`row_terms`)."""
+        outputs = shape_of(point_state["weight"])[-1]
+        xp, shift, terms = self.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
+        return xp, terms, shift
+
+    def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
+        """Each replicate's centred moments of the batch (about its shift), merged into the
+        replicate's with Chan et al.'s update (:meth:`add_sums`)."""
+        return self.add_sums(replicates, shift, sums)
+
+    def merge_replicates(self, first: dict, second: dict) -> dict:
+        return self.merge(first, second)  # the replicates' moments merge as the point's do
+
+    def replicate_state(self, replicates: dict, like) -> dict:
+        return replicates
+
+    def check_chunkable(self, ndim: int) -> None:
+        """Raise unless the inputs are ``(samples,)`` or ``(samples, outputs)``."""
+        if ndim > 2:
+            raise ValueError(
+                "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
+                f"received {ndim}-D inputs"
+            )
 
     def merge(self, first: dict, second: dict) -> dict:
         """The state of both streams together (Chan et al.'s update of the moments; the sums and

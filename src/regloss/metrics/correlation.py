@@ -78,8 +78,10 @@ def _row_moments(xp, y_true, y_pred, axes):
 
 
 def _constant(xp, x, axes):
-    """Whether every value of a row is the same."""
-    return xp.max(x, axis=axes) == xp.min(x, axis=axes)
+    """Whether every value of a row is the same: each equals the row's first (an ``all``, not a
+    ``max == min``, so that an empty batch reduces on every library, Dask's chunks included)."""
+    first = x[tuple(slice(0, 1) if axis in axes else slice(None) for axis in range(x.ndim))]
+    return xp.all(x == first, axis=axes)
 
 
 def _nan_unless(xp, defined, values):

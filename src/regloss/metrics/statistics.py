@@ -445,7 +445,9 @@ class R2Statistic:
         }
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
-        """The state after one more batch (``state`` is not modified)."""
+        """The state after one more batch (``state`` is not modified; a batch of another library or
+        device than the state is a ``TypeError`` / ``ValueError``)."""
+        placement.check_batch(state, "this statistic", y_pred, y_true, sample_weight, mask)
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
         _check_state_library(xp, state)
         shift, terms = self._terms(xp, state, true, pred, weight, present)

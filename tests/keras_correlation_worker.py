@@ -26,7 +26,11 @@ import sys
 import warnings
 
 import numpy as np
-from keras_metrics_worker import _err, _jsonable, run_stream
+
+try:  # run as a script (the worker subprocess: tests/ is on sys.path)
+    from keras_metrics_worker import _err, _jsonable, run_stream
+except ImportError:  # imported as tests.keras_correlation_worker (pytest's doctest collection)
+    from tests.keras_metrics_worker import _err, _jsonable, run_stream
 
 
 def run_function(keras, case):

@@ -63,7 +63,8 @@ def _numba_tier():
     if _numba["available"] and _numba["module"] is None:
         try:
             from . import numba_tier
-        except ImportError:  # numba present but broken (e.g. a NumPy it does not support)
+        except (ImportError, OSError):  # numba present but broken (a NumPy it does not support; llvmlite
+            # unable to map its library under an address-space limit)
             _numba["available"] = False
             return None
         _numba["module"] = numba_tier

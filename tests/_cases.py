@@ -57,3 +57,13 @@ FUNCTION_NAMES = tuple(case.function for case in LOSSES)
 CLASS_NAMES = tuple(case.cls for case in LOSSES)
 BY_FUNCTION = {case.function: case for case in LOSSES}
 METRIC_CLASS_NAMES = tuple(case.metric for case in LOSSES if case.metric) + tuple(c for c, _ in METRIC_ONLY)
+
+
+def per_sample_params(case: LossCase, **chosen) -> dict:
+    """Class/function parameters that give one value per sample of a ``(B, D)`` batch (``axis=-1``
+    for the losses summed over axes, whose own default may sum over all of them), with ``chosen``
+    ones (a test's deliberate picks) for the losses that take them."""
+    names = {name for params in case.params for name in params}
+    params = {"axis": -1} if case.over_axes else {}
+    params.update({name: value for name, value in chosen.items() if name in names})
+    return params

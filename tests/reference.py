@@ -274,16 +274,6 @@ REFERENCE_LOSSES = {
     "poisson": lambda y_true, y_pred, *, mask=None: ref_per_sample("poisson", y_true, y_pred, mask=mask)[0],
 }
 
-_USES_EPSILON = {
-    "poisson",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "cosine_similarity",
-    "dice",
-    "tversky",
-}
-
-
 def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=EPSILON, **params):
     """Per-sample losses of the functional loss ``name`` and the per-sample presence.
 
@@ -436,7 +426,3 @@ def ref_loss_call(
         sample_mask = present
     return ref_reduce(values, sample_weight, sample_mask, reduction)
 
-
-def uses_epsilon(name):
-    """Whether the loss ``name`` reads the epsilon."""
-    return name in _USES_EPSILON

@@ -56,6 +56,7 @@ METRIC_ONLY = (
 FUNCTION_NAMES = tuple(case.function for case in LOSSES)
 CLASS_NAMES = tuple(case.cls for case in LOSSES)
 BY_FUNCTION = {case.function: case for case in LOSSES}
+BY_METRIC = {case.metric: case for case in LOSSES if case.metric}
 METRIC_CLASS_NAMES = tuple(case.metric for case in LOSSES if case.metric) + tuple(c for c, _ in METRIC_ONLY)
 
 

@@ -17,7 +17,7 @@ import regloss
 from regloss import losses, metrics, specs
 from regloss.cli import names as cli_names
 from regloss.losses import registry
-from tests._cases import LOSSES, METRIC_ONLY
+from tests._cases import LOSSES, METRIC_CLASS_NAMES, METRIC_ONLY
 
 SOURCE = pathlib.Path(regloss.__file__).parent
 
@@ -133,6 +133,7 @@ def test_every_case_of_the_test_table_has_its_description():
         assert (spec.metric.class_name if spec.metric else None) == case.metric
         assert (spec.metric.short if spec.metric else None) == case.short
     assert sorted((m.class_name, m.short) for m in specs.METRICS) == sorted(METRIC_ONLY)
+    assert sorted(metrics.METRIC_CLASSES) == sorted(METRIC_CLASS_NAMES)
 
 
 def test_every_face_is_derived_from_the_descriptions():

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 import regloss.metrics as rm
 from regloss import config
 from regloss.metrics import accumulate as acc
-from tests._cases import BY_METRIC, METRIC_CLASS_NAMES
-from tests._helpers import library_name, library_of, to_numpy
+from tests._cases import METRIC_CLASS_NAMES
+from tests._helpers import library_name, library_of, metric_data, to_numpy
 from tests.metrics_reference import ref_mean_metric, ref_r2
 
 CLASSES = [getattr(rm, name) for name in METRIC_CLASS_NAMES]
@@ -48,20 +48,11 @@ REL = 1e-12
 
 def _data(cls, rng, shape, dtype=np.float64):
     """(y_true, y_pred) NumPy arrays suited to the metric."""
-    name = cls.__name__
-    domain = BY_METRIC[name].domain if name in BY_METRIC else "real"  # the loss it averages
-    if name == "MeanAbsolutePercentageError":  # y_true away from 0, where percentages explode
-        y_true = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
-        y_pred = y_true + rng.normal(0.0, 0.5, size=shape)
-    elif domain == "positive":  # counts and positive rates
-        y_true, y_pred = rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 4.0, size=shape)
-    elif domain == "unit":
-        y_true, y_pred = rng.uniform(0.0, 1.0, size=shape), rng.uniform(0.0, 1.0, size=shape)
-    elif name == "R2Score":
+    if cls is rm.R2Score:
         y_true = 0.5 + rng.normal(size=shape)
         y_pred = y_true + rng.normal(0.0, 0.6, size=shape)
     else:
-        y_true, y_pred = rng.normal(size=shape), rng.normal(size=shape)
+        y_true, y_pred = metric_data(cls.__name__, rng, shape)
     return y_true.astype(dtype), y_pred.astype(dtype)
 
 

@@ -23,23 +23,28 @@ class LossCase:
     metric: str | None = None  # regloss.metrics class averaging it
     short: str | None = None  # its command-line name
     aliases: tuple = ()  # other names regloss.losses.get takes (Keras 3 and tf.keras 2)
+    kernel: str | None = None  # the fused kernel restating its formula (a regloss.formulas name)
 
 
 LOSSES = (
     LossCase("mean_squared_error", "MeanSquaredError", metric="MeanSquaredError", short="mse",
-             aliases=("mse", "MSE")),
+             aliases=("mse", "MSE"), kernel="squared_error"),
     LossCase("mean_absolute_error", "MeanAbsoluteError", metric="MeanAbsoluteError", short="mae",
-             aliases=("mae", "MAE")),
+             aliases=("mae", "MAE"), kernel="absolute_error"),
     LossCase("mean_absolute_percentage_error", "MeanAbsolutePercentageError", uses_epsilon=True,
-             metric="MeanAbsolutePercentageError", short="mape", aliases=("mape", "MAPE")),
+             metric="MeanAbsolutePercentageError", short="mape", aliases=("mape", "MAPE"),
+             kernel="absolute_percentage_error"),
     LossCase("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", domain="positive",
-             uses_epsilon=True, metric="MeanSquaredLogarithmicError", short="msle", aliases=("msle", "MSLE")),
+             uses_epsilon=True, metric="MeanSquaredLogarithmicError", short="msle", aliases=("msle", "MSLE"),
+             kernel="squared_logarithmic_error"),
     LossCase("cosine_similarity", "CosineSimilarity", params=({}, {"axis": 0}), over_axes=True,
              uses_epsilon=True, metric="CosineSimilarity", short="cosine"),
     LossCase("huber", "Huber", params=({}, {"delta": 0.5}, {"delta": 2.0}), metric="Huber", short="huber",
-             aliases=("huber_loss",)),
-    LossCase("log_cosh", "LogCosh", metric="LogCoshError", short="logcosh", aliases=("logcosh",)),
-    LossCase("poisson", "Poisson", domain="positive", uses_epsilon=True, metric="Poisson", short="poisson"),
+             aliases=("huber_loss",), kernel="huber_error"),
+    LossCase("log_cosh", "LogCosh", metric="LogCoshError", short="logcosh", aliases=("logcosh",),
+             kernel="log_cosh_error"),
+    LossCase("poisson", "Poisson", domain="positive", uses_epsilon=True, metric="Poisson", short="poisson",
+             kernel="poisson_error"),
     LossCase("dice", "Dice", params=({}, {"axis": (1,)}), domain="unit", over_axes=True, uses_epsilon=True),
     LossCase("tversky", "Tversky", params=({}, {"alpha": 0.3, "beta": 0.7, "axis": (1,)}), domain="unit",
              over_axes=True, uses_epsilon=True),
@@ -56,6 +61,8 @@ METRIC_ONLY = (
 FUNCTION_NAMES = tuple(case.function for case in LOSSES)
 CLASS_NAMES = tuple(case.cls for case in LOSSES)
 BY_FUNCTION = {case.function: case for case in LOSSES}
+METRIC_BY_SHORT = {case.short: case.metric for case in LOSSES if case.short} | {s: c for c, s in METRIC_ONLY}
+"""Every command-line metric name -> its regloss.metrics class name, in table order."""
 BY_METRIC = {case.metric: case for case in LOSSES if case.metric}
 METRIC_CLASS_NAMES = tuple(case.metric for case in LOSSES if case.metric) + tuple(c for c, _ in METRIC_ONLY)
 

@@ -132,6 +132,7 @@ def test_every_case_of_the_test_table_has_its_description():
         assert sorted((*spec.aliases, *spec.keras2_aliases)) == sorted(case.aliases)
         assert (spec.metric.class_name if spec.metric else None) == case.metric
         assert (spec.metric.short if spec.metric else None) == case.short
+        assert spec.kernel == case.kernel
     assert sorted((m.class_name, m.short) for m in specs.METRICS) == sorted(METRIC_ONLY)
     assert sorted(metrics.METRIC_CLASSES) == sorted(METRIC_CLASS_NAMES)
 

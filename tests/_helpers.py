@@ -96,11 +96,15 @@ def run_keras_worker(worker, work, backend: str, request: dict, arrays: dict, ve
 def metric_data(class_name, rng, shape):
     """(y_true, y_pred) float64 NumPy arrays for the metric ``class_name``, in the domain of the
     loss it averages (the test table's column): counts and positive rates for "positive", values
-    in [0, 1] for "unit"; MAPE's targets stay away from 0, where percentages explode."""
+    in [0, 1] for "unit"; MAPE's targets stay away from 0, where percentages explode; R2's
+    predictions follow the targets (off-centre), so that the score is far from 0."""
     domain = BY_METRIC[class_name].domain if class_name in BY_METRIC else "real"
     if class_name == "MeanAbsolutePercentageError":
         y_true = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
         return y_true, y_true + rng.normal(0.0, 0.5, size=shape)
+    if class_name == "R2Score":
+        y_true = 0.5 + rng.normal(size=shape)
+        return y_true, y_true + rng.normal(0.0, 0.6, size=shape)
     if domain == "positive":
         return rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 4.0, size=shape)
     if domain == "unit":

@@ -271,8 +271,11 @@ REFERENCE_LOSSES = {
     "log_cosh": ref_log_cosh,
     "dice": ref_dice,
     "tversky": ref_tversky,
-    "poisson": lambda y_true, y_pred, *, mask=None: ref_per_sample("poisson", y_true, y_pred, mask=mask)[0],
+    "poisson": lambda y_true, y_pred, *, mask=None, eps=EPSILON: ref_per_sample(
+        "poisson", y_true, y_pred, mask=mask, eps=eps
+    )[0],
 }
+
 
 def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=EPSILON, **params):
     """Per-sample losses of the functional loss ``name`` and the per-sample presence.
@@ -425,4 +428,3 @@ def ref_loss_call(
     if present is not None:
         sample_mask = present
     return ref_reduce(values, sample_weight, sample_mask, reduction)
-

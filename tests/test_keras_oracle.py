@@ -857,7 +857,6 @@ ARRAYS["eval__yp"] = EVAL_YP
 EVAL = {"yt": "eval__yt", "yp": "eval__yp"}
 
 
-
 def _with_defaults(variants):
     """Every class of the test table with its defaults, then the ``variants`` not already there."""
     defaults = [(case.cls, {}) for case in CASE_TABLE]
@@ -865,35 +864,39 @@ def _with_defaults(variants):
 
 
 # regloss objects whose serialize() output Keras must load.
-LOAD_OBJECTS = _with_defaults([
-    ("MeanSquaredError", {"reduction": "sum"}),
-    ("MeanAbsoluteError", {"name": "my_mae"}),
-    ("MeanSquaredLogarithmicError", {"reduction": None}),
-    ("CosineSimilarity", {"axis": 0}),
-    ("Huber", {"delta": 2.0}),
-    ("Huber", {"delta": 0.5, "reduction": "mean_with_sample_weight", "dtype": "float64"}),
-    ("LogCosh", {"reduction": "mean"}),
-    ("Poisson", {"reduction": "sum", "name": "my_poisson"}),
-    ("Dice", {"axis": (1,)}),
-    ("Tversky", {"alpha": 0.3, "beta": 0.3, "axis": (1,)}),
-    ("Tversky", {"alpha": 0.2, "beta": 0.8}),
-])
+LOAD_OBJECTS = _with_defaults(
+    [
+        ("MeanSquaredError", {"reduction": "sum"}),
+        ("MeanAbsoluteError", {"name": "my_mae"}),
+        ("MeanSquaredLogarithmicError", {"reduction": None}),
+        ("CosineSimilarity", {"axis": 0}),
+        ("Huber", {"delta": 2.0}),
+        ("Huber", {"delta": 0.5, "reduction": "mean_with_sample_weight", "dtype": "float64"}),
+        ("LogCosh", {"reduction": "mean"}),
+        ("Poisson", {"reduction": "sum", "name": "my_poisson"}),
+        ("Dice", {"axis": (1,)}),
+        ("Tversky", {"alpha": 0.3, "beta": 0.3, "axis": (1,)}),
+        ("Tversky", {"alpha": 0.2, "beta": 0.8}),
+    ]
+)
 FUNCTIONS = LOSS_FUNCTION_NAMES
 # Keras objects whose keras.losses.serialize() output regloss must load (and compare with).
-MAKE_OBJECTS = _with_defaults([
-    ("MeanSquaredError", {"reduction": "sum"}),
-    ("MeanAbsoluteError", {"name": "my_mae"}),
-    ("MeanAbsolutePercentageError", {"reduction": "none"}),
-    ("MeanSquaredLogarithmicError", {"reduction": None}),
-    ("CosineSimilarity", {"axis": -1, "reduction": "mean"}),
-    ("Huber", {"delta": 2.0}),
-    ("LogCosh", {"reduction": "mean_with_sample_weight"}),
-    ("Poisson", {"reduction": "mean"}),
-    ("Dice", {"axis": (1,)}),
-    ("Tversky", {"alpha": 0.4, "beta": 0.4, "axis": (1,)}),
-    ("Tversky", {"alpha": 0.2, "beta": 0.7, "reduction": "sum"}),
-    ("Tversky", {"alpha": 0.7, "beta": 0.2, "reduction": "sum"}),
-])
+MAKE_OBJECTS = _with_defaults(
+    [
+        ("MeanSquaredError", {"reduction": "sum"}),
+        ("MeanAbsoluteError", {"name": "my_mae"}),
+        ("MeanAbsolutePercentageError", {"reduction": "none"}),
+        ("MeanSquaredLogarithmicError", {"reduction": None}),
+        ("CosineSimilarity", {"axis": -1, "reduction": "mean"}),
+        ("Huber", {"delta": 2.0}),
+        ("LogCosh", {"reduction": "mean_with_sample_weight"}),
+        ("Poisson", {"reduction": "mean"}),
+        ("Dice", {"axis": (1,)}),
+        ("Tversky", {"alpha": 0.4, "beta": 0.4, "axis": (1,)}),
+        ("Tversky", {"alpha": 0.2, "beta": 0.7, "reduction": "sum"}),
+        ("Tversky", {"alpha": 0.7, "beta": 0.2, "reduction": "sum"}),
+    ]
+)
 # Every name of the test table (functions, aliases, classes), then names Keras 3 rejects.
 GET_NAMES = [
     *(name for case in CASE_TABLE for name in (case.function, *case.aliases, case.cls)),

@@ -58,7 +58,9 @@ def test_every_mean_metric_is_covered():
     exported = {
         name
         for name in rm.__all__
-        if isinstance(value := getattr(rm, name), type) and issubclass(value, rm.Metric) and value is not rm.Metric
+        if isinstance(value := getattr(rm, name), type)
+        and issubclass(value, rm.Metric)
+        and value is not rm.Metric
     }
     assert exported == set(METRIC_CLASS_NAMES)
     assert len(MEAN_CLASSES) >= 8 and rm.CosineSimilarity in MEAN_CLASSES

@@ -3,8 +3,10 @@ regloss's own descriptions (``regloss.specs``), so that a name or parameter lost
 
 Each :class:`LossCase` names the Keras 3 function and class, the streaming metric that averages it
 (if any) and its command-line short name, example parameters for the class (the first row of
-``params`` is the default), the range its inputs are drawn from, and properties the tests branch on.
-Test files take their lists from here instead of retyping them.
+``params`` is the default), the range its inputs are drawn from, properties the tests branch on and
+the fused kernel that restates it. ``METRIC_ONLY`` lists the metrics that average no loss.
+Test files take their lists (and the helpers below) from here instead of retyping them; a test
+that deliberately picks a few losses names them itself.
 """
 
 from __future__ import annotations

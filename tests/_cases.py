@@ -3,8 +3,10 @@ regloss's own descriptions (``regloss.specs``), so that a name or parameter lost
 
 Each :class:`LossCase` names the Keras 3 function and class, the streaming metric that averages it
 (if any) and its command-line short name, example parameters for the class (the first row of
-``params`` is the default), the range its inputs are drawn from, and properties the tests branch on.
-Test files take their lists from here instead of retyping them.
+``params`` is the default), the range its inputs are drawn from, properties the tests branch on and
+the fused kernel that restates it. ``METRIC_ONLY`` lists the metrics that average no loss.
+Test files take their lists (and the helpers below) from here instead of retyping them; a test
+that deliberately picks a few losses names them itself.
 """
 
 from __future__ import annotations
@@ -23,23 +25,28 @@ class LossCase:
     metric: str | None = None  # regloss.metrics class averaging it
     short: str | None = None  # its command-line name
     aliases: tuple = ()  # other names regloss.losses.get takes (Keras 3 and tf.keras 2)
+    kernel: str | None = None  # the fused kernel restating its formula (a regloss.formulas name)
 
 
 LOSSES = (
     LossCase("mean_squared_error", "MeanSquaredError", metric="MeanSquaredError", short="mse",
-             aliases=("mse", "MSE")),
+             aliases=("mse", "MSE"), kernel="squared_error"),
     LossCase("mean_absolute_error", "MeanAbsoluteError", metric="MeanAbsoluteError", short="mae",
-             aliases=("mae", "MAE")),
+             aliases=("mae", "MAE"), kernel="absolute_error"),
     LossCase("mean_absolute_percentage_error", "MeanAbsolutePercentageError", uses_epsilon=True,
-             metric="MeanAbsolutePercentageError", short="mape", aliases=("mape", "MAPE")),
+             metric="MeanAbsolutePercentageError", short="mape", aliases=("mape", "MAPE"),
+             kernel="absolute_percentage_error"),
     LossCase("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", domain="positive",
-             uses_epsilon=True, metric="MeanSquaredLogarithmicError", short="msle", aliases=("msle", "MSLE")),
+             uses_epsilon=True, metric="MeanSquaredLogarithmicError", short="msle", aliases=("msle", "MSLE"),
+             kernel="squared_logarithmic_error"),
     LossCase("cosine_similarity", "CosineSimilarity", params=({}, {"axis": 0}), over_axes=True,
              uses_epsilon=True, metric="CosineSimilarity", short="cosine"),
     LossCase("huber", "Huber", params=({}, {"delta": 0.5}, {"delta": 2.0}), metric="Huber", short="huber",
-             aliases=("huber_loss",)),
-    LossCase("log_cosh", "LogCosh", metric="LogCoshError", short="logcosh", aliases=("logcosh",)),
-    LossCase("poisson", "Poisson", domain="positive", uses_epsilon=True, metric="Poisson", short="poisson"),
+             aliases=("huber_loss",), kernel="huber_error"),
+    LossCase("log_cosh", "LogCosh", metric="LogCoshError", short="logcosh", aliases=("logcosh",),
+             kernel="log_cosh_error"),
+    LossCase("poisson", "Poisson", domain="positive", uses_epsilon=True, metric="Poisson", short="poisson",
+             kernel="poisson_error"),
     LossCase("dice", "Dice", params=({}, {"axis": (1,)}), domain="unit", over_axes=True, uses_epsilon=True),
     LossCase("tversky", "Tversky", params=({}, {"alpha": 0.3, "beta": 0.7, "axis": (1,)}), domain="unit",
              over_axes=True, uses_epsilon=True),
@@ -56,4 +63,17 @@ METRIC_ONLY = (
 FUNCTION_NAMES = tuple(case.function for case in LOSSES)
 CLASS_NAMES = tuple(case.cls for case in LOSSES)
 BY_FUNCTION = {case.function: case for case in LOSSES}
+METRIC_BY_SHORT = {case.short: case.metric for case in LOSSES if case.short} | {s: c for c, s in METRIC_ONLY}
+"""Every command-line metric name -> its regloss.metrics class name, in table order."""
+BY_METRIC = {case.metric: case for case in LOSSES if case.metric}
 METRIC_CLASS_NAMES = tuple(case.metric for case in LOSSES if case.metric) + tuple(c for c, _ in METRIC_ONLY)
+
+
+def per_sample_params(case: LossCase, **chosen) -> dict:
+    """Class/function parameters that give one value per sample of a ``(B, D)`` batch (``axis=-1``
+    for the losses summed over axes, whose own default may sum over all of them), with ``chosen``
+    ones (a test's deliberate picks) for the losses that take them."""
+    names = {name for params in case.params for name in params}
+    params = {"axis": -1} if case.over_axes else {}
+    params.update({name: value for name, value in chosen.items() if name in names})
+    return params

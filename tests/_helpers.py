@@ -5,7 +5,7 @@ import contextlib
 import numpy as np
 
 from regloss import config
-from tests._cases import FUNCTION_NAMES
+from tests._cases import BY_METRIC, FUNCTION_NAMES
 
 _LIBRARY_BY_MODULE = {"jaxlib": "jax", "jax": "jax"}
 
@@ -91,3 +91,22 @@ def run_keras_worker(worker, work, backend: str, request: dict, arrays: dict, ve
     assert meta["backend"] == backend, meta["backend"]
     with np.load(paths[3], allow_pickle=False) as npz:
         return meta, {k: npz[k] for k in npz.files}
+
+
+def metric_data(class_name, rng, shape):
+    """(y_true, y_pred) float64 NumPy arrays for the metric ``class_name``, in the domain of the
+    loss it averages (the test table's column): counts and positive rates for "positive", values
+    in [0, 1] for "unit"; MAPE's targets stay away from 0, where percentages explode; R2's
+    predictions follow the targets (off-centre), so that the score is far from 0."""
+    domain = BY_METRIC[class_name].domain if class_name in BY_METRIC else "real"
+    if class_name == "MeanAbsolutePercentageError":
+        y_true = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
+        return y_true, y_true + rng.normal(0.0, 0.5, size=shape)
+    if class_name == "R2Score":
+        y_true = 0.5 + rng.normal(size=shape)
+        return y_true, y_true + rng.normal(0.0, 0.6, size=shape)
+    if domain == "positive":
+        return rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 4.0, size=shape)
+    if domain == "unit":
+        return rng.uniform(0.0, 1.0, size=shape), rng.uniform(0.0, 1.0, size=shape)
+    return rng.normal(size=shape), rng.normal(size=shape)

@@ -271,16 +271,9 @@ REFERENCE_LOSSES = {
     "log_cosh": ref_log_cosh,
     "dice": ref_dice,
     "tversky": ref_tversky,
-    "poisson": lambda y_true, y_pred, *, mask=None: ref_per_sample("poisson", y_true, y_pred, mask=mask)[0],
-}
-
-_USES_EPSILON = {
-    "poisson",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "cosine_similarity",
-    "dice",
-    "tversky",
+    "poisson": lambda y_true, y_pred, *, mask=None, eps=EPSILON: ref_per_sample(
+        "poisson", y_true, y_pred, mask=mask, eps=eps
+    )[0],
 }
 
 
@@ -435,8 +428,3 @@ def ref_loss_call(
     if present is not None:
         sample_mask = present
     return ref_reduce(values, sample_weight, sample_mask, reduction)
-
-
-def uses_epsilon(name):
-    """Whether the loss ``name`` reads the epsilon."""
-    return name in _USES_EPSILON

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from regloss import losses
+from tests._cases import LOSSES, per_sample_params
 from tests.reference import ref_loss_call
 
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[test]')")
@@ -15,16 +16,10 @@ jax = pytest.importorskip("jax", reason="jax is not installed (pip install -e '.
 jnp = jax.numpy
 jax.config.update("jax_enable_x64", True)
 
+# Every loss of the test table, per sample, with non-default Huber and Tversky parameters.
 CASES = {
-    "mean_squared_error": (losses.MeanSquaredError, {}),
-    "mean_absolute_error": (losses.MeanAbsoluteError, {}),
-    "mean_absolute_percentage_error": (losses.MeanAbsolutePercentageError, {}),
-    "mean_squared_logarithmic_error": (losses.MeanSquaredLogarithmicError, {}),
-    "cosine_similarity": (losses.CosineSimilarity, {"axis": -1}),
-    "huber": (losses.Huber, {"delta": 0.7}),
-    "log_cosh": (losses.LogCosh, {}),
-    "dice": (losses.Dice, {"axis": (1,)}),
-    "tversky": (losses.Tversky, {"alpha": 0.3, "beta": 0.7, "axis": (1,)}),
+    case.function: (getattr(losses, case.cls), per_sample_params(case, delta=0.7, alpha=0.3, beta=0.7))
+    for case in LOSSES
 }
 REDUCTIONS = ["sum_over_batch_size", "sum", "mean_with_sample_weight"]
 

@@ -28,7 +28,8 @@ import pytest
 import regloss.metrics as rm
 from regloss.metrics import poisson
 from regloss.metrics.bootstrap import BootstrapStatistic
-from tests._helpers import library_name, library_of, to_numpy
+from tests._cases import METRIC_CLASS_NAMES
+from tests._helpers import library_name, library_of, metric_data, to_numpy
 
 # ----------------------------------------------------------------------------------------------
 # The generator, written out from its specification (pure Python integers).
@@ -233,19 +234,9 @@ def test_counts_follow_poisson_one():
 # Data, helpers.
 # ----------------------------------------------------------------------------------------------
 
-# (class, metric keyword arguments): every metric, R2 in its aggregations
-SPECS = [
-    (rm.MeanSquaredError, {}),
-    (rm.RootMeanSquaredError, {}),
-    (rm.MeanAbsoluteError, {}),
-    (rm.MeanAbsolutePercentageError, {}),
-    (rm.MeanSquaredLogarithmicError, {}),
-    (rm.LogCoshError, {}),
-    (rm.Huber, {"delta": 0.75}),
-    (rm.CosineSimilarity, {}),
-    (rm.PearsonCorrelation, {}),
-    (rm.ConcordanceCorrelation, {}),
-    (rm.R2Score, {}),
+# (class, metric keyword arguments): every metric of the test table (Huber with a non-default
+# delta), then R2 in its other aggregations
+SPECS = [(getattr(rm, name), {"delta": 0.75} if name == "Huber" else {}) for name in METRIC_CLASS_NAMES] + [
     (rm.R2Score, {"class_aggregation": None}),
     (rm.R2Score, {"class_aggregation": "variance_weighted_average", "num_regressors": 2}),
 ]
@@ -273,17 +264,7 @@ def _data(cls, rng, rows, outputs, exact=False):
         y_pred = rng.integers(-4, 5, size=shape).astype(np.float64)
         weight = rng.integers(0, 4, size=rows).astype(np.float64)
     else:
-        name = cls.__name__
-        if name == "MeanAbsolutePercentageError":
-            y_true = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
-            y_pred = y_true + rng.normal(0.0, 0.5, size=shape)
-        elif name == "MeanSquaredLogarithmicError":
-            y_true, y_pred = rng.uniform(0.0, 3.0, size=shape), rng.uniform(0.0, 3.0, size=shape)
-        elif name == "R2Score":
-            y_true = 0.5 + rng.normal(size=shape)
-            y_pred = y_true + rng.normal(0.0, 0.6, size=shape)
-        else:
-            y_true, y_pred = rng.normal(size=shape), rng.normal(size=shape)
+        y_true, y_pred = metric_data(cls.__name__, rng, shape)
         weight = rng.uniform(0.0, 2.0, size=rows)
     mask = rng.uniform(size=rows) > 0.2
     return y_true, y_pred, weight, mask

@@ -19,9 +19,11 @@ import pytest
 
 import regloss
 from regloss import metrics as rm
+from tests._cases import LOSSES, METRIC_BY_SHORT
+from tests.correlation_reference import ref_row_coefficients
 
 EPS = 1e-7  # regloss.config.epsilon()'s default, written out
-ALL_METRICS = "mse,rmse,mae,mape,msle,huber,logcosh,cosine,r2"
+ALL_METRICS = ",".join(METRIC_BY_SHORT)  # every metric of the test table
 HAS_PYARROW = importlib.util.find_spec("pyarrow") is not None
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 needs_pyarrow = pytest.mark.skipif(not HAS_PYARROW, reason="pyarrow is not installed (pip install pyarrow)")
@@ -126,6 +128,12 @@ def reference(name: str, t: np.ndarray, p: np.ndarray, w: np.ndarray | None = No
     if name == "cosine":
         norms = np.linalg.norm(t, axis=1) * np.linalg.norm(p, axis=1)
         return weighted(np.sum(t * p, axis=1) / norms)
+    if name == "poisson":
+        return weighted(np.mean(p - t * np.log(p + EPS), axis=1))
+    if name == "pearson":
+        return weighted(ref_row_coefficients("pearson_correlation", t, p))
+    if name == "ccc":
+        return weighted(ref_row_coefficients("concordance_correlation", t, p))
     if name in ("r2", "r2_per_output"):
         mean = np.sum(w[:, None] * t, axis=0) / np.sum(w)
         total = np.sum(w[:, None] * (t - mean) ** 2, axis=0)
@@ -136,15 +144,6 @@ def reference(name: str, t: np.ndarray, p: np.ndarray, w: np.ndarray | None = No
 
 def metric_class_result(name: str, t, p, w=None, delta: float = 1.0):
     """The same metric from the regloss.metrics classes on the whole arrays (float64)."""
-    classes = {
-        "mse": rm.MeanSquaredError,
-        "rmse": rm.RootMeanSquaredError,
-        "mae": rm.MeanAbsoluteError,
-        "mape": rm.MeanAbsolutePercentageError,
-        "msle": rm.MeanSquaredLogarithmicError,
-        "logcosh": rm.LogCoshError,
-        "cosine": rm.CosineSimilarity,
-    }
     if name == "huber":
         metric = rm.Huber(delta=delta, dtype="float64")
     elif name == "r2":
@@ -152,7 +151,7 @@ def metric_class_result(name: str, t, p, w=None, delta: float = 1.0):
     elif name == "r2_per_output":
         metric = rm.R2Score(class_aggregation=None, dtype="float64")
     else:
-        metric = classes[name](dtype="float64")
+        metric = getattr(rm, METRIC_BY_SHORT[name])(dtype="float64")
     metric.update_state(np.asarray(t), np.asarray(p), sample_weight=None if w is None else np.asarray(w))
     value = np.asarray(metric.result(), dtype=np.float64)
     return [float(v) for v in value] if value.ndim else float(value)
@@ -637,19 +636,18 @@ def test_plot_with_an_unknown_image_suffix_is_an_error(single_csv, tmp_path):
 
 
 def test_losses_lists_every_loss_metric_alias_and_reduction():
-    from regloss.losses import registry
-
     result = run_cli("losses")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    for name in registry.LOSS_FUNCTIONS:
-        assert f"  {name}  (class " in text, name
-    for alias in registry.FUNCTION_ALIASES:
-        assert alias in text, alias
+    for case in LOSSES:  # the test table, not regloss's registry
+        assert f"  {case.function}  (class {case.cls}" in text, case.function
+        for alias in case.aliases:
+            assert alias in text, alias
     for reduction in ("sum_over_batch_size", "mean_with_sample_weight", "sum", "none", "auto"):
         assert reduction in text
-    for cls in rm.METRIC_CLASSES.values():
-        assert f"(class {cls.__name__})" in text and cls.default_name in text
+    for short, class_name in METRIC_BY_SHORT.items():
+        assert f"  {short}  (class {class_name})" in text, short
+        assert getattr(rm, class_name).default_name in text, class_name
     assert "mean((y_true - y_pred)**2, axis=-1)" in text
     assert not [line for line in text.splitlines() if line.strip() == "formula:  -"]  # a formula for each
 
@@ -856,13 +854,7 @@ CI_FIELDS = ("value", "ci_low", "ci_high", "se")
 def bootstrap_of(name: str, t, p, w=None, *, confidence=0.95, replicates=200, seed=0) -> dict:
     """The in-memory regloss.metrics.Bootstrap of a metric of ``--metrics`` on the whole arrays, rows
     in file order: ``{field: float or list of floats}`` (per-output: one Bootstrap per column, but r2's)."""
-    classes = {
-        "mse": rm.MeanSquaredError,
-        "mae": rm.MeanAbsoluteError,
-        "msle": rm.MeanSquaredLogarithmicError,
-        "cosine": rm.CosineSimilarity,
-        "r2": rm.R2Score,
-    }
+    classes = {short: getattr(rm, class_name) for short, class_name in METRIC_BY_SHORT.items()}
     short = name.removesuffix("_per_output")
     if name == "r2_per_output":
         metrics = [(rm.R2Score(class_aggregation=None, dtype="float64"), slice(None))]

@@ -11,36 +11,26 @@ import pytest
 
 import regloss
 from regloss import losses as L
+from tests._cases import BY_FUNCTION, CLASS_NAMES, LOSSES
 from tests._helpers import library_of, to_numpy
 
-# (functional form, class, kwargs for the class and the function) -- Dice/Tversky per-sample
-# (axis=-1) so that every pair returns per-sample losses of shape y.shape[:-1].
+# (functional form, class, kwargs for the class and the function), one per row of the test table --
+# the losses summed over axes per-sample (axis=-1) so that every pair returns per-sample losses of
+# shape y.shape[:-1].
 PAIRS = [
-    pytest.param(L.mean_squared_error, L.MeanSquaredError, {}, id="mse"),
-    pytest.param(L.mean_absolute_error, L.MeanAbsoluteError, {}, id="mae"),
-    pytest.param(L.mean_absolute_percentage_error, L.MeanAbsolutePercentageError, {}, id="mape"),
-    pytest.param(L.mean_squared_logarithmic_error, L.MeanSquaredLogarithmicError, {}, id="msle"),
-    pytest.param(L.cosine_similarity, L.CosineSimilarity, {}, id="cosine"),
-    pytest.param(L.huber, L.Huber, {}, id="huber"),
-    pytest.param(L.log_cosh, L.LogCosh, {}, id="log_cosh"),
-    pytest.param(L.dice, L.Dice, {"axis": -1}, id="dice"),
-    pytest.param(L.tversky, L.Tversky, {"axis": -1}, id="tversky"),
+    pytest.param(
+        getattr(L, case.function),
+        getattr(L, case.cls),
+        {"axis": -1} if case.over_axes else {},
+        id=case.function,
+    )
+    for case in LOSSES
 ]
 
 # The losses that take a mean over the last axis: an empty last axis is an error for them.
-MEAN_PAIRS = [p for p in PAIRS if p.id in {"mse", "mae", "mape", "msle", "huber", "log_cosh"}]
+MEAN_PAIRS = [p for p in PAIRS if not BY_FUNCTION[p.id].over_axes]
 
-ALL_CLASSES = [
-    L.MeanSquaredError,
-    L.MeanAbsoluteError,
-    L.MeanAbsolutePercentageError,
-    L.MeanSquaredLogarithmicError,
-    L.CosineSimilarity,
-    L.Huber,
-    L.LogCosh,
-    L.Dice,
-    L.Tversky,
-]
+ALL_CLASSES = [getattr(L, name) for name in CLASS_NAMES]
 
 REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None, "auto"]
 ALLOWED_REDUCTIONS = ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"]

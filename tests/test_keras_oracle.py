@@ -42,6 +42,7 @@ import ml_dtypes  # noqa: E402 - a dependency of jax, so present whenever the or
 
 import regloss  # noqa: E402
 import regloss.losses as rl  # noqa: E402
+from tests._cases import LOSSES as CASE_TABLE  # noqa: E402
 from tests._helpers import LOSS_FUNCTION_NAMES, to_numpy  # noqa: E402
 
 KERAS_VERSION = "3.15.1"
@@ -70,12 +71,7 @@ TOL = {
 # for the losses built on ops.mean, a float64 Keras answer is only float32-accurate (the terms are
 # all >= 0, so the relative error stays below ~3e-7).  regloss computes float64 in float64; see
 # test_keras_float64_means_are_float32_accurate.
-MEAN_LOSSES = {
-    "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError", "Huber", "LogCosh", "mean_squared_error",
-    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
-    "huber", "log_cosh",
-}  # fmt: skip
+MEAN_LOSSES = {name for case in CASE_TABLE if not case.over_axes for name in (case.cls, case.function)}
 FLOAT64_MEAN_RTOL = 5e-7
 REDUCTIONS = ["sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None]
 # A small palette of shapes: JAX compiles each (op, shape, dtype) once, so reusing shapes keeps
@@ -86,20 +82,18 @@ SHAPES = {
     3: [(2, 3, 2), (1, 2, 3), (3, 1, 2)],
     4: [(2, 1, 3, 2), (1, 2, 2, 2)],
 }
-# (class name, function name, kind of data)
+# Every loss of the test table as (class name, function name, kind of data): the kind follows the
+# row's domain ("positive": counts and positive rates; "unit": segmentation-like data), with the
+# edge data this file deliberately draws for MAPE (zero targets), MSLE (values below -1) and
+# cosine (zero vectors, norms below eps).
+_EDGE_KINDS = {"mean_absolute_percentage_error": "mape", "mean_squared_logarithmic_error": "msle",
+               "cosine_similarity": "cos"}  # fmt: skip
 LOSSES = [
-    ("MeanSquaredError", "mean_squared_error", "real"),
-    ("MeanAbsoluteError", "mean_absolute_error", "real"),
-    ("MeanAbsolutePercentageError", "mean_absolute_percentage_error", "mape"),
-    ("MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "msle"),
-    ("CosineSimilarity", "cosine_similarity", "cos"),
-    ("Huber", "huber", "real"),
-    ("LogCosh", "log_cosh", "real"),
-    ("Dice", "dice", "seg"),
-    ("Tversky", "tversky", "seg"),
-]
-AXIS_LOSSES = {"CosineSimilarity", "cosine_similarity", "Dice", "dice", "Tversky", "tversky"}
-
+    (case.cls, case.function,
+     _EDGE_KINDS.get(case.function) or {"positive": "positive", "unit": "seg"}.get(case.domain, "real"))
+    for case in CASE_TABLE
+]  # fmt: skip
+AXIS_LOSSES = {name for case in CASE_TABLE if case.over_axes for name in (case.cls, case.function)}
 
 # ----------------------------------------------------------------------------------------------
 # Deterministic case generation (numpy only: independent of regloss).
@@ -221,6 +215,8 @@ class CaseBuilder:
             yt, yp = rng.uniform(-2, 5, size=shape), rng.uniform(-2, 5, size=shape)
             sel = rng.random(shape) < 0.2
             yp[sel] = rng.uniform(-1, 0, size=int(sel.sum()))
+        elif kind == "positive":  # counts and positive rates
+            yt, yp = rng.poisson(2.0, size=shape).astype(np.float64), rng.uniform(0.1, 4.0, size=shape)
         elif kind == "cos":
             yt, yp = rng.normal(size=shape), rng.normal(size=shape)
             axis = kwargs.get("axis", -1)
@@ -491,7 +487,9 @@ def build_match_cases(b):
         for dt in dtypes + ["float32", "float64"]:
             out.append(b.fn_case(fn, cls, kind, dt))
     for cls, fn, kind in LOSSES:
-        if cls not in ("Dice", "Tversky"):  # Keras's dice()/tversky() do not reconcile ranks
+        # Keras 3.15.1's dice(), tversky() and poisson() functions do not reconcile ranks (they
+        # broadcast); regloss's functions do, as Keras's classes (docs/losses.md)
+        if cls not in ("Dice", "Tversky", "Poisson"):
             out.append(b.fn_case(fn, cls, kind, "float64", soe=True))
     for cls, fn, kind in LOSSES[:2]:
         out.append(b.fn_case(fn, cls, kind, "float32", int_inputs=True))
@@ -858,48 +856,55 @@ ARRAYS["eval__yt"] = EVAL_YT
 ARRAYS["eval__yp"] = EVAL_YP
 EVAL = {"yt": "eval__yt", "yp": "eval__yp"}
 
+
+def _with_defaults(variants):
+    """Every class of the test table with its defaults, then the ``variants`` not already there."""
+    defaults = [(case.cls, {}) for case in CASE_TABLE]
+    return defaults + [variant for variant in variants if variant not in defaults]
+
+
 # regloss objects whose serialize() output Keras must load.
-LOAD_OBJECTS = [
-    ("MeanSquaredError", {"reduction": "sum"}),
-    ("MeanAbsoluteError", {"name": "my_mae"}),
-    ("MeanAbsolutePercentageError", {}),
-    ("MeanSquaredLogarithmicError", {"reduction": None}),
-    ("CosineSimilarity", {"axis": 0}),
-    ("CosineSimilarity", {}),
-    ("Huber", {"delta": 2.0}),
-    ("Huber", {"delta": 0.5, "reduction": "mean_with_sample_weight", "dtype": "float64"}),
-    ("LogCosh", {"reduction": "mean"}),
-    ("Dice", {"axis": (1,)}),
-    ("Dice", {}),
-    ("Tversky", {"alpha": 0.3, "beta": 0.3, "axis": (1,)}),
-    ("Tversky", {"alpha": 0.2, "beta": 0.8}),
-]
+LOAD_OBJECTS = _with_defaults(
+    [
+        ("MeanSquaredError", {"reduction": "sum"}),
+        ("MeanAbsoluteError", {"name": "my_mae"}),
+        ("MeanSquaredLogarithmicError", {"reduction": None}),
+        ("CosineSimilarity", {"axis": 0}),
+        ("Huber", {"delta": 2.0}),
+        ("Huber", {"delta": 0.5, "reduction": "mean_with_sample_weight", "dtype": "float64"}),
+        ("LogCosh", {"reduction": "mean"}),
+        ("Poisson", {"reduction": "sum", "name": "my_poisson"}),
+        ("Dice", {"axis": (1,)}),
+        ("Tversky", {"alpha": 0.3, "beta": 0.3, "axis": (1,)}),
+        ("Tversky", {"alpha": 0.2, "beta": 0.8}),
+    ]
+)
 FUNCTIONS = LOSS_FUNCTION_NAMES
 # Keras objects whose keras.losses.serialize() output regloss must load (and compare with).
-MAKE_OBJECTS = [
-    ("MeanSquaredError", {"reduction": "sum"}),
-    ("MeanSquaredError", {}),
-    ("MeanAbsoluteError", {"name": "my_mae"}),
-    ("MeanAbsolutePercentageError", {"reduction": "none"}),
-    ("MeanSquaredLogarithmicError", {"reduction": None}),
-    ("CosineSimilarity", {"axis": -1, "reduction": "mean"}),
-    ("Huber", {"delta": 2.0}),
-    ("LogCosh", {"reduction": "mean_with_sample_weight"}),
-    ("Dice", {"axis": (1,)}),
-    ("Dice", {}),
-    ("Tversky", {"alpha": 0.4, "beta": 0.4, "axis": (1,)}),
-    ("Tversky", {"alpha": 0.2, "beta": 0.7, "reduction": "sum"}),
-    ("Tversky", {"alpha": 0.7, "beta": 0.2, "reduction": "sum"}),
-]
+MAKE_OBJECTS = _with_defaults(
+    [
+        ("MeanSquaredError", {"reduction": "sum"}),
+        ("MeanAbsoluteError", {"name": "my_mae"}),
+        ("MeanAbsolutePercentageError", {"reduction": "none"}),
+        ("MeanSquaredLogarithmicError", {"reduction": None}),
+        ("CosineSimilarity", {"axis": -1, "reduction": "mean"}),
+        ("Huber", {"delta": 2.0}),
+        ("LogCosh", {"reduction": "mean_with_sample_weight"}),
+        ("Poisson", {"reduction": "mean"}),
+        ("Dice", {"axis": (1,)}),
+        ("Tversky", {"alpha": 0.4, "beta": 0.4, "axis": (1,)}),
+        ("Tversky", {"alpha": 0.2, "beta": 0.7, "reduction": "sum"}),
+        ("Tversky", {"alpha": 0.7, "beta": 0.2, "reduction": "sum"}),
+    ]
+)
+# Every name of the test table (functions, aliases, classes), then names Keras 3 rejects.
 GET_NAMES = [
-    "mse", "MSE", "mean_squared_error", "mae", "MAE", "mean_absolute_error", "mape", "MAPE",
-    "mean_absolute_percentage_error", "msle", "MSLE", "mean_squared_logarithmic_error",
-    "cosine_similarity", "huber", "log_cosh", "dice", "tversky", "MeanSquaredError",
-    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
-    "CosineSimilarity", "Huber", "LogCosh", "Dice", "Tversky",
-    "logcosh", "huber_loss", "cosine_proximity", "Mse",
+    *(name for case in CASE_TABLE for name in (case.function, *case.aliases, case.cls)),
+    "cosine_proximity", "Mse",
 ]  # fmt: skip
-TF_KERAS_ONLY_NAMES = {"logcosh", "huber_loss"}  # documented: regloss accepts the tf.keras aliases
+# Aliases of the test table that Keras 3 dropped (a statement about Keras 3.15.1; documented:
+# regloss accepts the tf.keras aliases).
+TF_KERAS_ONLY_NAMES = {"logcosh", "huber_loss"}
 
 
 def _make_id(cls, kwargs):
@@ -1376,7 +1381,7 @@ def test_keras_serialized_loads_in_regloss(oracle, cls, kwargs):
         assert {k: ours_config[k] for k in info["config"]} == info["config"]
         # What the Keras config means is what Keras's own round trip computes (Huber loses delta).
         keras_value = np.asarray(info["roundtrip"]["eval"]["value"])
-        if cls == "Tversky" and kwargs["alpha"] != kwargs["beta"]:
+        if cls == "Tversky" and kwargs.get("alpha", 0.5) != kwargs.get("beta", 0.5):
             other = oracle.extras["make"][_make_id(
                 cls, dict(kwargs, alpha=kwargs["beta"], beta=kwargs["alpha"]))]  # fmt: skip
             keras_value = np.asarray(other["roundtrip"]["eval"]["value"])

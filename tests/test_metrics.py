@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 import regloss.metrics as rm
 from regloss import config
 from regloss.metrics import accumulate as acc
-from tests._helpers import library_name, library_of, to_numpy
+from tests._cases import METRIC_CLASS_NAMES
+from tests._helpers import library_name, library_of, metric_data, to_numpy
 from tests.metrics_reference import ref_mean_metric, ref_r2
 
-CLASSES = list(rm.METRIC_CLASSES.values())
+CLASSES = [getattr(rm, name) for name in METRIC_CLASS_NAMES]
 CLASS_IDS = [cls.__name__ for cls in CLASSES]
 MEAN_CLASSES = [cls for cls in CLASSES if cls is not rm.R2Score]
 # hyper-parameters other than the defaults, for every class that has some
@@ -47,19 +48,7 @@ REL = 1e-12
 
 def _data(cls, rng, shape, dtype=np.float64):
     """(y_true, y_pred) NumPy arrays suited to the metric."""
-    name = cls.__name__
-    if name == "MeanAbsolutePercentageError":
-        y_true = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
-        y_pred = y_true + rng.normal(0.0, 0.5, size=shape)
-    elif name == "MeanSquaredLogarithmicError":
-        y_true, y_pred = rng.uniform(0.0, 3.0, size=shape), rng.uniform(0.0, 3.0, size=shape)
-    elif name == "Poisson":  # counts and positive rates
-        y_true, y_pred = rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 4.0, size=shape)
-    elif name == "R2Score":
-        y_true = 0.5 + rng.normal(size=shape)
-        y_pred = y_true + rng.normal(0.0, 0.6, size=shape)
-    else:
-        y_true, y_pred = rng.normal(size=shape), rng.normal(size=shape)
+    y_true, y_pred = metric_data(cls.__name__, rng, shape)
     return y_true.astype(dtype), y_pred.astype(dtype)
 
 

@@ -22,28 +22,18 @@ import pytest
 import regloss.metrics as rm
 from regloss import losses
 from regloss.metrics.statistics import MeanStatistic
-from tests._helpers import to_numpy
+from tests._cases import METRIC_CLASS_NAMES
+from tests._helpers import metric_data, to_numpy
 from tests.metrics_reference import MEAN_METRICS, ref_mean_metric
 
-METRIC_CLASSES = [
-    value
-    for name in rm.__all__
-    if isinstance(value := getattr(rm, name), type)
-    and issubclass(value, rm.Metric)
-    and value is not rm.Metric
-]
+METRIC_CLASSES = [getattr(rm, name) for name in METRIC_CLASS_NAMES]
 MEAN_CLASSES = [cls for cls in METRIC_CLASSES if isinstance(cls().statistic, MeanStatistic)]
 REFERENCE_CLASSES = [cls for cls in MEAN_CLASSES if cls.__name__ in MEAN_METRICS]
 SIZES = (10, 1000, 7, 1, 33)
 
 
 def _data(cls, rng, size):
-    if cls is rm.MeanAbsolutePercentageError:
-        y_true = rng.choice([-1.0, 1.0], size=size) * rng.uniform(0.5, 2.0, size=size)
-        return y_true, y_true + rng.normal(0.0, 0.5, size=size)
-    if cls is rm.MeanSquaredLogarithmicError:
-        return rng.uniform(0.0, 3.0, size=size), rng.uniform(0.0, 3.0, size=size)
-    return rng.normal(size=size), rng.normal(size=size)
+    return metric_data(cls.__name__, rng, size)
 
 
 def _stream(cls, seed=0, *, weighted=False, masked=False):
@@ -65,6 +55,14 @@ def _fed(metric, xp, batches):
 
 
 def test_every_mean_metric_is_covered():
+    exported = {
+        name
+        for name in rm.__all__
+        if isinstance(value := getattr(rm, name), type)
+        and issubclass(value, rm.Metric)
+        and value is not rm.Metric
+    }
+    assert exported == set(METRIC_CLASS_NAMES)
     assert len(MEAN_CLASSES) >= 8 and rm.CosineSimilarity in MEAN_CLASSES
     assert set(MEAN_METRICS) <= {cls.__name__ for cls in REFERENCE_CLASSES}
 

@@ -33,6 +33,7 @@ if importlib.util.find_spec("keras") is None:
     pytest.skip("the Keras metric oracle needs keras==3.15.1", allow_module_level=True)
 
 import regloss.metrics as rm  # noqa: E402
+from tests._cases import BY_METRIC, METRIC_CLASS_NAMES  # noqa: E402
 from tests._helpers import to_numpy  # noqa: E402
 from tests.metrics_reference import (  # noqa: E402
     per_sample_values,
@@ -48,19 +49,22 @@ SEED = 20250612
 RTOL32, ATOL32 = 1e-5, 1e-6  # Keras (float32 throughout) and regloss's float32 result
 RTOL64, ATOL64 = 1e-12, 1e-13  # regloss dtype="float64" against the float64 reference
 
-# regloss class name -> the same metric in keras.metrics (None: Keras has none)
+# regloss class name -> the same metric in keras.metrics (None: Keras has none), for every metric
+# of the test table but the two correlations: their Keras oracle is tests/test_correlation.py
+# (keras_correlation_worker.py), and the 1-D streams here would give them rows of one value, which
+# have no correlation.
+_NOT_IN_KERAS = {"Huber"}  # Keras 3.15.1 has no Huber metric
+_OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation"}
 KERAS_NAME = {
-    "MeanSquaredError": "MeanSquaredError",
-    "RootMeanSquaredError": "RootMeanSquaredError",
-    "MeanAbsoluteError": "MeanAbsoluteError",
-    "MeanAbsolutePercentageError": "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError": "MeanSquaredLogarithmicError",
-    "LogCoshError": "LogCoshError",
-    "CosineSimilarity": "CosineSimilarity",
-    "R2Score": "R2Score",
-    "Huber": None,
+    name: None if name in _NOT_IN_KERAS else name for name in METRIC_CLASS_NAMES if name not in _OWN_ORACLE
 }
-DATA_KIND = {"MeanAbsolutePercentageError": "mape", "MeanSquaredLogarithmicError": "msle", "R2Score": "r2"}
+# the kind of data each metric is streamed (default "real"): its loss's domain, MAPE's targets
+# away from 0, R2's correlated columns
+DATA_KIND = {
+    **{metric: case.domain for metric, case in BY_METRIC.items() if case.domain != "real"},
+    "MeanAbsolutePercentageError": "mape",
+    "R2Score": "r2",
+}
 
 # ----------------------------------------------------------------------------------------------
 # Deterministic stream generation (NumPy only).
@@ -82,8 +86,8 @@ def _data(kind, shape):
     if kind == "mape":  # |y_true| well away from 0
         y_true = _rng.choice([-1.0, 1.0], size=shape) * _rng.uniform(0.5, 2.0, size=shape)
         y_pred = y_true + _rng.normal(0.0, 0.5, size=shape)
-    elif kind == "msle":  # non-negative
-        y_true, y_pred = _rng.uniform(0.0, 3.0, size=shape), _rng.uniform(0.0, 3.0, size=shape)
+    elif kind == "positive":  # counts and positive rates
+        y_true, y_pred = _rng.poisson(2.0, size=shape).astype(np.float64), _rng.uniform(0.1, 4.0, size=shape)
     elif kind == "r2":  # correlated columns with different variances
         scale = _rng.uniform(0.5, 2.0, size=shape[-1:])
         y_true = 0.5 + scale * _rng.normal(size=shape)

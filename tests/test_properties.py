@@ -427,7 +427,14 @@ MATRIX_CONFIGS = [
     ("dice", (4, 3, 2), {"axis": (1, 2)}),
     ("dice", (4, 3), {"axis": None}),
     ("tversky", (4, 3, 2), {"alpha": 0.25, "beta": 0.75, "axis": -1}),
+    ("poisson", (4, 3, 2), {}),
 ]
+
+
+def test_the_reduction_matrix_covers_every_loss_of_the_test_table():
+    assert {config[0] for config in MATRIX_CONFIGS} == {case.function for case in CASES}
+
+
 MATRIX_REDUCTIONS = ["sum_over_batch_size", "sum", "mean_with_sample_weight", "none"]
 # (the hypothesis test above also draws the "sample_numeric" and "expanded" masks)
 MATRIX_MASK_KINDS = ["none", "sample_bool", "element_bool", "element_numeric"]
@@ -439,9 +446,12 @@ MATRIX_MASK_KINDS = ["none", "sample_bool", "element_bool", "element_numeric"]
 )
 def test_class_reduction_matrix(xp, name, shape, params, dtype):
     rng = np.random.default_rng(abs(hash((name, shape))) % 2**32)
-    if name in ("dice", "tversky"):
+    if BY_FUNCTION[name].domain == "unit":
         t = rng.uniform(0, 1, size=shape).round(3)
         p = rng.uniform(0, 1, size=shape).round(3)
+    elif BY_FUNCTION[name].domain == "positive" and name != "mean_squared_logarithmic_error":
+        t = rng.integers(0, 6, size=shape).astype(np.float64)  # counts and positive rates
+        p = rng.uniform(0.1, 5, size=shape).round(3)
     else:
         t = rng.uniform(-5, 5, size=shape).round(3)
         p = rng.uniform(-5, 5, size=shape).round(3)
@@ -749,13 +759,7 @@ def test_asymmetric_examples(xp):
 
 # ----------------------------------------------------------------------------- epsilon at call time
 
-EPS_LOSSES = [
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "dice",
-    "tversky",
-    "cosine_similarity",
-]
+EPS_LOSSES = [case.function for case in CASES if case.uses_epsilon]
 
 
 @pytest.mark.parametrize("name", EPS_LOSSES)
@@ -782,16 +786,22 @@ def test_set_epsilon_is_read_at_call_time(xp, name, data):
     assert_close(got_class, want, "float64", scale)
 
 
-@pytest.mark.parametrize(
-    "name, t, p, params",
-    [
-        ("mean_absolute_percentage_error", [[0.0, 1.0]], [[1.0, 1.0]], {}),
-        ("mean_squared_logarithmic_error", [[-2.0, 0.5]], [[0.5, 0.25]], {}),
-        ("dice", [[0.001, 0.0]], [[0.001, 0.002]], {}),
-        ("tversky", [[0.001, 0.0]], [[0.001, 0.002]], {"alpha": 0.3, "beta": 0.7}),
-        ("cosine_similarity", [[1e-5, 0.0]], [[1.0, 0.0]], {}),
-    ],
-)
+# An input where each loss that reads epsilon gives another value when it changes.
+EPS_EXAMPLES = [
+    ("mean_absolute_percentage_error", [[0.0, 1.0]], [[1.0, 1.0]], {}),
+    ("mean_squared_logarithmic_error", [[-2.0, 0.5]], [[0.5, 0.25]], {}),
+    ("dice", [[0.001, 0.0]], [[0.001, 0.002]], {}),
+    ("tversky", [[0.001, 0.0]], [[0.001, 0.002]], {"alpha": 0.3, "beta": 0.7}),
+    ("cosine_similarity", [[1e-5, 0.0]], [[1.0, 0.0]], {}),
+    ("poisson", [[1.0, 2.0]], [[0.0, 1e-6]], {}),
+]
+
+
+def test_every_loss_that_reads_epsilon_has_an_example():
+    assert sorted(example[0] for example in EPS_EXAMPLES) == sorted(EPS_LOSSES)
+
+
+@pytest.mark.parametrize("name, t, p, params", EPS_EXAMPLES)
 def test_set_epsilon_changes_result(xp, name, t, p, params):
     t = np.asarray(t)
     p = np.asarray(p)

@@ -19,41 +19,15 @@ from hypothesis import strategies as st
 
 import regloss
 from regloss import losses as L
+from tests._cases import CLASS_NAMES, LOSSES
 from tests._helpers import LOSS_FUNCTION_NAMES, to_numpy
 
-CLASSES = {
-    "MeanSquaredError": L.MeanSquaredError,
-    "MeanAbsoluteError": L.MeanAbsoluteError,
-    "MeanAbsolutePercentageError": L.MeanAbsolutePercentageError,
-    "MeanSquaredLogarithmicError": L.MeanSquaredLogarithmicError,
-    "CosineSimilarity": L.CosineSimilarity,
-    "Huber": L.Huber,
-    "LogCosh": L.LogCosh,
-    "Dice": L.Dice,
-    "Tversky": L.Tversky,
-}
+CLASSES = {name: getattr(L, name) for name in CLASS_NAMES}
 
 FUNCTION_NAMES = LOSS_FUNCTION_NAMES
 
-ALIASES = {
-    "mse": "mean_squared_error",
-    "MSE": "mean_squared_error",
-    "mean_squared_error": "mean_squared_error",
-    "mae": "mean_absolute_error",
-    "MAE": "mean_absolute_error",
-    "mean_absolute_error": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error",
-    "MAPE": "mean_absolute_percentage_error",
-    "mean_absolute_percentage_error": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error",
-    "MSLE": "mean_squared_logarithmic_error",
-    "mean_squared_logarithmic_error": "mean_squared_logarithmic_error",
-    "cosine_similarity": "cosine_similarity",
-    "huber": "huber",
-    "log_cosh": "log_cosh",
-    "dice": "dice",
-    "tversky": "tversky",
-}
+# Every name regloss.losses.get takes for a function (its own name, Keras 3 and tf.keras 2 aliases).
+ALIASES = {alias: case.function for case in LOSSES for alias in (case.function, *case.aliases)}
 
 # Every class with non-default arguments (and a few defaults), as (id, factory).
 CASES = [
@@ -69,6 +43,8 @@ CASES = [
     ("huber_small", lambda: L.Huber(delta=0.01, reduction="none")),
     ("log_cosh", lambda: L.LogCosh(reduction="sum", name="lc", dtype="float16")),
     ("log_cosh_mixed", lambda: L.LogCosh(dtype="mixed_float16")),
+    ("poisson", lambda: L.Poisson(reduction="sum", name="pois", dtype="float64")),
+    ("poisson_default", lambda: L.Poisson()),
     ("dice", lambda: L.Dice(reduction="sum", name="d", axis=(1, 2), dtype="float64")),
     ("dice_int", lambda: L.Dice(axis=1, reduction="none")),
     ("dice_none", lambda: L.Dice()),

@@ -17,7 +17,7 @@ import regloss
 from regloss import losses, metrics, specs
 from regloss.cli import names as cli_names
 from regloss.losses import registry
-from tests._cases import LOSSES, METRIC_ONLY
+from tests._cases import LOSSES, METRIC_CLASS_NAMES, METRIC_ONLY
 
 SOURCE = pathlib.Path(regloss.__file__).parent
 
@@ -132,7 +132,17 @@ def test_every_case_of_the_test_table_has_its_description():
         assert sorted((*spec.aliases, *spec.keras2_aliases)) == sorted(case.aliases)
         assert (spec.metric.class_name if spec.metric else None) == case.metric
         assert (spec.metric.short if spec.metric else None) == case.short
+        assert spec.kernel == case.kernel
     assert sorted((m.class_name, m.short) for m in specs.METRICS) == sorted(METRIC_ONLY)
+    assert sorted(metrics.METRIC_CLASSES) == sorted(METRIC_CLASS_NAMES)
+
+
+def test_the_test_table_imports_nothing_of_regloss():
+    """``tests/_cases.py`` is written independently of regloss: a fact lost there fails here."""
+    tree = ast.parse((pathlib.Path(__file__).parent / "_cases.py").read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not [name for name in imported if name.split(".")[0] in ("regloss", "tests")], imported
 
 
 def test_every_face_is_derived_from_the_descriptions():

@@ -7,19 +7,14 @@ import numpy as np
 import pytest
 
 from regloss import losses
+from tests._cases import LOSSES, per_sample_params
 from tests._helpers import to_numpy
 from tests.reference import ref_loss_call, ref_per_sample
 
+# Every loss of the test table, per sample, with non-default Huber and Tversky parameters.
 LOSS_CLASSES = {
-    "mean_squared_error": (losses.MeanSquaredError, {}),
-    "mean_absolute_error": (losses.MeanAbsoluteError, {}),
-    "mean_absolute_percentage_error": (losses.MeanAbsolutePercentageError, {}),
-    "mean_squared_logarithmic_error": (losses.MeanSquaredLogarithmicError, {}),
-    "cosine_similarity": (losses.CosineSimilarity, {"axis": -1}),
-    "huber": (losses.Huber, {"delta": 0.5}),
-    "log_cosh": (losses.LogCosh, {}),
-    "dice": (losses.Dice, {"axis": (1,)}),
-    "tversky": (losses.Tversky, {"alpha": 0.2, "beta": 0.8, "axis": (1,)}),
+    case.function: (getattr(losses, case.cls), per_sample_params(case, delta=0.5, alpha=0.2, beta=0.8))
+    for case in LOSSES
 }
 
 

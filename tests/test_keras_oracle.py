@@ -1483,10 +1483,10 @@ def _backend_cases():
         for cls in ("MeanSquaredLogarithmicError", "MeanSquaredError", "Huber"):
             case = {"id": f"cls-{cls}-{dtype}", "kind": "class", "loss": cls, "kwargs": {"dtype": dtype}}
             cases.append(dict(case, yt="real_t", yp="real_p", dtype=dtype))
-    # (B,) against (B, 1): Keras's classes reconcile, its dice/tversky functions broadcast.
+    # (B,) against (B, 1): Keras's classes reconcile, its dice/tversky/poisson functions broadcast.
     arrays.update(rank_t=np.array([1.0, 0.0, 1.0, 1.0]), rank_p=np.array([[0.8], [0.3], [0.6], [0.1]]))
     for loss, kwargs in (("dice", {}), ("dice", {"axis": -1}), ("tversky", {"alpha": 0.3, "beta": 0.3}),
-                         ("tversky", {"axis": -1})):  # fmt: skip
+                         ("tversky", {"axis": -1}), ("poisson", {})):  # fmt: skip
         name = f"{loss}-{kwargs.get('axis', 'none')}"
         cls = loss.capitalize()
         common = {"yt": "rank_t", "yp": "rank_p", "dtype": "float32"}
@@ -1581,9 +1581,10 @@ def test_difference_low_precision_function_dtypes_by_keras_backend(backend, tmp_
 
 
 @pytest.mark.parametrize("backend", KERAS_BACKENDS)
-def test_dice_tversky_functions_reconcile_ranks_like_keras_classes(backend, tmp_path_factory):
-    """Issue 21 item 8, documented in docs/losses.md: regloss's dice/tversky functions reconcile (B,)
-    against (B, 1) as Keras's Dice/Tversky classes do; Keras's functions broadcast to (B, B) instead."""
+def test_dice_tversky_poisson_functions_reconcile_ranks_like_keras_classes(backend, tmp_path_factory):
+    """Issue 21 item 8, documented in docs/losses.md: regloss's dice/tversky/poisson functions
+    reconcile (B,) against (B, 1) as Keras's Dice/Tversky/Poisson classes do; Keras's functions
+    broadcast to (B, B) instead."""
     results = keras_on_backend(backend, tmp_path_factory)
     for case in BACKEND_CASES:
         if not case["id"].startswith("rank-fn-"):

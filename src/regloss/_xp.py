@@ -181,11 +181,25 @@ def _same_library_pair(arguments: dict):
     if device is None or device_of(xp, y_true) != device:
         return None
     dtype = y_pred.dtype
-    if not _is_real_dtype_name(dtype_name(dtype)):
+    if not _is_real_dtype(dtype):
         return None
-    if y_true.dtype != dtype and not _is_real_dtype_name(dtype_name(y_true.dtype)):
+    if y_true.dtype != dtype and not _is_real_dtype(y_true.dtype):
         return None
     return xp
+
+
+_REAL_BY_DTYPE: dict = {}
+
+
+def _is_real_dtype(dtype) -> bool:
+    """:func:`_is_real_dtype_name` of a dtype object, remembered per dtype (a few a process)."""
+    try:
+        return _REAL_BY_DTYPE[dtype]
+    except KeyError:
+        real = _REAL_BY_DTYPE[dtype] = _is_real_dtype_name(dtype_name(dtype))
+        return real
+    except TypeError:  # an unhashable dtype object
+        return _is_real_dtype_name(dtype_name(dtype))
 
 
 def _numpy_namespace():

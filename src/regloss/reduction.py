@@ -111,6 +111,7 @@ _DIVISORS = {
     Reduction.MEAN: COUNT,
     Reduction.SUM: None,
     Reduction.MEAN_WITH_SAMPLE_WEIGHT: WEIGHT_SUM,
+    Reduction.AUTO: COUNT,  # tf.keras 2.x's name of sum_over_batch_size
     # TensorFlow 1.x (tf.compat.v1.losses.Reduction), whose losses always carry weights
     "weighted_sum": None,
     "weighted_mean": WEIGHT_SUM,

@@ -72,6 +72,15 @@ def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
     return xp.logical_and(mask, xp.ones_like(like, dtype=xp.bool))
 
 
+_DIVIDED_BY_COUNT = frozenset(
+    reduction
+    for reduction in Reduction.all()
+    if reduction not in (None, Reduction.NONE) and divisor_of(reduction, weighted=False) == COUNT
+)
+"""The reductions whose unweighted, unmasked loss is the mean of every per-sample loss (read from
+the one rule, :func:`regloss.reduction.divisor_of`)."""
+
+
 class _Prepared(NamedTuple):
     """A call's inputs after :meth:`Loss._prepare`: converted, cast, checked, masks combined."""
 
@@ -185,10 +194,11 @@ class Loss:
         )
         y_true, y_pred = prepare_inputs(xp, arrays["y_true"], arrays["y_pred"], self.dtype)
         weight = arrays["sample_weight"]
-        masks = [
-            (argument, arrays[key]) for argument, key in (("mask", "mask"), ("Keras mask", "keras_mask"))
-        ]
-        masks = [(argument, given) for argument, given in masks if given is not None]
+        masks = []
+        if arrays["mask"] is not None:
+            masks.append(("mask", arrays["mask"]))
+        if arrays["keras_mask"] is not None:
+            masks.append(("Keras mask", arrays["keras_mask"]))
         if weight is None and not masks:  # the common call: nothing to fit, no axes needed
             return _Prepared(xp, y_true, y_pred, None, masks, None, None, None, False)
         input_shape = shape_of(y_pred)
@@ -254,13 +264,12 @@ class Loss:
         ``"sum_over_batch_size"``/``"mean"`` without weights or masks (equal to the mean of the
         per-sample means, as every sample has the same number of outputs): one reduction instead
         of two, a noticeable share of a small call. None when that does not apply."""
+        shape = shape_of(y_pred)
         if (
-            not isinstance(formula, formulas.MeanOverOutputs)
-            or self.reduction is None
-            or self.reduction == Reduction.NONE
-            or divisor_of(self.reduction, weighted=False) != COUNT
-            or not all(isinstance(d, int) for d in shape_of(y_pred))
-            or not math.prod(shape_of(y_pred))
+            self.reduction not in _DIVIDED_BY_COUNT
+            or not isinstance(formula, formulas.MeanOverOutputs)
+            or not all(isinstance(d, int) for d in shape)
+            or not math.prod(shape)
         ):
             return None
         mean = xp.mean(formula.error(xp, y_true, y_pred, **self._params))
@@ -325,10 +334,14 @@ class _FormulaLoss(Loss):
         return self.formula.per_sample(xp, y_true, y_pred, self._params, element_mask)
 
     def _kernel_formula(self):
+        """The class's plan, decided once per class: its formula when the class keeps the formula
+        methods (the fused path may evaluate it), None when a subclass overrides one of them."""
         cls = type(self)
-        if (cls.call, cls._per_sample, cls._reduced_axes) == _FORMULA_METHODS:
-            return self.formula
-        return None
+        plan = cls.__dict__.get("_plan")
+        if plan is None:
+            same = (cls.call, cls._per_sample, cls._reduced_axes) == _FORMULA_METHODS
+            plan = cls._plan = (cls.formula if same else None,)
+        return plan[0]
 
     def get_config(self) -> dict:
         config = super().get_config()

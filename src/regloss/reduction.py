@@ -29,7 +29,6 @@ Every path (the generic one below, the fused tiers of :mod:`regloss.kernels`, TF
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 from ._messages import show_value
 from ._xp import cast, dtype_name
@@ -120,6 +119,19 @@ _DIVISORS = {
 }
 
 
+def _divisor_rule(reduction, weighted: bool):
+    kind = _DIVISORS[reduction]
+    keras = reduction not in _TF1_REDUCTIONS
+    return COUNT if kind == WEIGHT_SUM and not weighted and keras else kind
+
+
+_DIVISOR_OF = {
+    (reduction, weighted): _divisor_rule(reduction, weighted)
+    for reduction in _DIVISORS
+    for weighted in (False, True)
+}
+
+
 def divisor_of(reduction, weighted: bool):
     """Which running total divides the weighted sum under ``reduction``: the one rule, for every
     path (generic, blocked NumPy, numba, TF1 compat).
@@ -130,27 +142,19 @@ def divisor_of(reduction, weighted: bool):
     ``COUNT`` when a Keras loss has no weights; ``NONZERO_WEIGHTS``: TF1's default, the non-zero
     entries of the broadcast weights; ``None``: no division (``sum``, ``weighted_sum``).
     """
-    kind = _DIVISORS[reduction]
-    return COUNT if kind == WEIGHT_SUM and not weighted and reduction in Reduction.all() else kind
+    return _DIVISOR_OF[reduction, bool(weighted)]
 
 
-class Totals(NamedTuple):
-    """What every path returns before the finish: ``total = sum(m v w)`` and the divisors it may need
-    (those a path does not need may be None)."""
-
-    total: object
-    count: object = None
-    weight_sum: object = None
-    nonzero_weights: object = None
-
-
-def finish_totals(xp, totals: Totals, reduction, weighted: bool):
-    """The reduced loss from running totals: ``total / divisor`` with the divisor of
+def finish_totals(xp, reduction, weighted: bool, total, count=None, weight_sum=None, nonzero_weights=None):
+    """The reduced loss from running totals (what every path computes before the finish:
+    ``total = sum(m v w)``, the present ``count``, the ``weight_sum``, TF1's ``nonzero_weights``;
+    those a path does not need may be None): ``total / divisor`` with the divisor of
     :func:`divisor_of`, 0 for a zero divisor, ``total`` when nothing divides."""
-    kind = divisor_of(reduction, weighted)
+    kind = _DIVISOR_OF[reduction, weighted]
     if kind is None:
-        return totals.total
-    return divide_no_nan(xp, totals.total, getattr(totals, kind))
+        return total
+    divisor = count if kind == COUNT else weight_sum if kind == WEIGHT_SUM else nonzero_weights
+    return divide_no_nan(xp, total, divisor)
 
 
 def _element_count(xp, values):

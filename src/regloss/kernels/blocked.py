@@ -45,7 +45,7 @@ import threading
 import numpy as np
 
 from .. import config, formulas
-from ..reduction import Totals, finish_totals
+from ..reduction import finish_totals
 
 TEMPORARY_ELEMENTS = 73728
 """Elements that the live temporaries of one block may hold (288 KiB of float32): a loss whose generic
@@ -300,7 +300,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
     if reducing and element_mask is None and sample_weight is None and call.mean and _flat_ok(y_true, y_pred):
         (total, _) = call.flat_blocks(call.error_sum)
         total = total * formula.scale / call.cols
-        return finish(Totals(total, count=call.rows), reduction, False, out_dtype)
+        return finish(reduction, False, out_dtype, total, count=call.rows)
 
     per_block = call.rows_per_block()
     count = -(-call.rows // per_block)
@@ -331,7 +331,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         weight_sum = weight_sum + block_weight_sum
     if has_weights and element_mask is None:
         weight_sum = _sum(sample_weight)  # Keras: the un-broadcast weight (a scalar w divides by w)
-    return finish(Totals(total, present_count, weight_sum), reduction, has_weights, out_dtype)
+    return finish(reduction, has_weights, out_dtype, total, present_count, weight_sum)
 
 
 def _flat_ok(y_true, y_pred) -> bool:
@@ -359,10 +359,11 @@ def _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype):
             losses = losses * formula.scale
         return np.asarray(losses).astype(out_dtype)
     total = _sum(errors) * formula.scale / cols
-    return finish(Totals(total, count=math.prod(shape[:-1])), reduction, False, out_dtype)
+    return finish(reduction, False, out_dtype, total, count=math.prod(shape[:-1]))
 
 
-def finish(totals: Totals, reduction, weighted: bool, out_dtype):
+def finish(reduction, weighted: bool, out_dtype, total, count=None, weight_sum=None):
     """The reduced loss of float64 totals (:func:`regloss.reduction.finish_totals`) as a 0-d array
     of ``out_dtype``."""
-    return np.asarray(finish_totals(np, totals, reduction, weighted), dtype=_F64).astype(out_dtype)
+    value = finish_totals(np, reduction, weighted, total, count, weight_sum)
+    return np.asarray(value, dtype=_F64).astype(out_dtype)

@@ -59,7 +59,6 @@ import numba
 import numpy as np
 
 from .. import config, formulas, specs
-from ..reduction import Totals
 from . import blocked
 
 BLOCK_ELEMENTS = 1 << 16
@@ -378,7 +377,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
             _set_threads()
             _flat_kernel(kind, true, pred, a, b, BLOCK_ELEMENTS, out)
         total = float(np.add.reduce(out)) * formula.scale / cols
-        return blocked.finish(Totals(total, count=rows), reduction, False, out_dtype)
+        return blocked.finish(reduction, False, out_dtype, total, count=rows)
 
     weighted = sample_weight is not None
     if weighted:
@@ -402,7 +401,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         _row_block_kernel(kind, true, pred, a, b, cols, scale, weight, per_block, rows, out)
     total = float(np.add.reduce(out))
     weight_sum = float(np.add.reduce(np.asarray(sample_weight), axis=None, dtype=_F64))
-    return blocked.finish(Totals(total, rows, weight_sum), reduction, True, out_dtype)
+    return blocked.finish(reduction, True, out_dtype, total, rows, weight_sum)
 
 
 def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, out_dtype):
@@ -436,7 +435,7 @@ def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, o
         total += value
     cols = shape[-1]
     total = total * formula.scale / cols
-    return blocked.finish(Totals(total, count=size // cols), reduction, False, out_dtype)
+    return blocked.finish(reduction, False, out_dtype, total, count=size // cols)
 
 
 # ------------------------------------------------------------------------------ bootstrap

@@ -126,8 +126,7 @@ def _divisor_rule(reduction, weighted: bool):
 
 
 _DIVISOR_OF = {
-    (reduction, weighted): _divisor_rule(reduction, weighted)
-    for reduction in _DIVISORS
+    weighted: {reduction: _divisor_rule(reduction, weighted) for reduction in _DIVISORS}
     for weighted in (False, True)
 }
 
@@ -142,7 +141,7 @@ def divisor_of(reduction, weighted: bool):
     ``COUNT`` when a Keras loss has no weights; ``NONZERO_WEIGHTS``: TF1's default, the non-zero
     entries of the broadcast weights; ``None``: no division (``sum``, ``weighted_sum``).
     """
-    return _DIVISOR_OF[reduction, bool(weighted)]
+    return _DIVISOR_OF[bool(weighted)][reduction]
 
 
 def finish_totals(xp, reduction, weighted: bool, total, count=None, weight_sum=None, nonzero_weights=None):
@@ -150,10 +149,12 @@ def finish_totals(xp, reduction, weighted: bool, total, count=None, weight_sum=N
     ``total = sum(m v w)``, the present ``count``, the ``weight_sum``, TF1's ``nonzero_weights``;
     those a path does not need may be None): ``total / divisor`` with the divisor of
     :func:`divisor_of`, 0 for a zero divisor, ``total`` when nothing divides."""
-    kind = _DIVISOR_OF[reduction, weighted]
+    kind = _DIVISOR_OF[weighted][reduction]
     if kind is None:
         return total
-    divisor = count if kind == COUNT else weight_sum if kind == WEIGHT_SUM else nonzero_weights
+    divisor = count if kind is COUNT else weight_sum if kind is WEIGHT_SUM else nonzero_weights
+    if isinstance(divisor, _NUMBERS) and divisor:  # the common case, without a further call
+        return total / divisor
     return divide_no_nan(xp, total, divisor)
 
 
@@ -164,9 +165,12 @@ def _element_count(xp, values):
     return count
 
 
+_NUMBERS = (int, float)
+
+
 def divide_no_nan(xp, total, divisor):
     """``total / divisor``, and 0 where ``divisor`` is 0 (a number, or an array of ``xp``)."""
-    if not hasattr(divisor, "shape") or not hasattr(total, "shape"):  # numbers (the fused tiers)
+    if isinstance(divisor, _NUMBERS):  # a Python or NumPy number (the fused tiers, static counts)
         if divisor:
             return total / divisor
         return xp.zeros_like(total) if hasattr(total, "shape") else 0.0

@@ -359,11 +359,10 @@ def _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype):
             losses = losses * formula.scale
         return np.asarray(losses).astype(out_dtype)
     total = _sum(errors) * formula.scale / cols
-    return finish(reduction, False, out_dtype, total, count=math.prod(shape[:-1]))
+    return np.asarray(finish_totals(np, reduction, False, total, math.prod(shape[:-1]))).astype(out_dtype)
 
 
 def finish(reduction, weighted: bool, out_dtype, total, count=None, weight_sum=None):
     """The reduced loss of float64 totals (:func:`regloss.reduction.finish_totals`) as a 0-d array
     of ``out_dtype``."""
-    value = finish_totals(np, reduction, weighted, total, count, weight_sum)
-    return np.asarray(value, dtype=_F64).astype(out_dtype)
+    return np.asarray(finish_totals(np, reduction, weighted, total, count, weight_sum)).astype(out_dtype)

@@ -193,10 +193,11 @@ _REAL_BY_DTYPE: dict = {}
 
 def _is_real_dtype(dtype) -> bool:
     """:func:`_is_real_dtype_name` of a dtype object, remembered per dtype (a few a process)."""
+    key = (type(dtype), dtype)  # the type first: dtypes of two libraries are never compared
     try:
-        return _REAL_BY_DTYPE[dtype]
+        return _REAL_BY_DTYPE[key]
     except KeyError:
-        real = _REAL_BY_DTYPE[dtype] = _is_real_dtype_name(dtype_name(dtype))
+        real = _REAL_BY_DTYPE[key] = _is_real_dtype_name(dtype_name(dtype))
         return real
     except TypeError:  # an unhashable dtype object
         return _is_real_dtype_name(dtype_name(dtype))

@@ -21,74 +21,85 @@ function and class in :mod:`regloss.losses`, a metric class if it has one, tests
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from . import formulas
 from .params import axis_argument, positive_number, real_number
 
 
-@dataclass(frozen=True)
-class Param:
+class _Description:
+    """A read-only record (plain slots rather than a dataclass: ``import regloss`` stays fast)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def _set(self, **values):
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __repr__(self):
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Param(_Description):
     """A hyper-parameter: its name, its default and the check that turns a given value into the
     stored one (raising ``TypeError``/``ValueError`` that name it)."""
 
-    name: str
-    default: object
-    check: object = None
+    __slots__ = ("name", "default", "check")
+
+    def __init__(self, name: str, default, check=None):
+        self._set(name=name, default=default, check=check)
 
     def standardize(self, value):
         return value if self.check is None else self.check(value, self.name)
 
 
-@dataclass(frozen=True)
-class MetricFace:
+class MetricFace(_Description):
     """The streaming metric that averages a loss's per-sample values: its :mod:`regloss.metrics`
-    class name, its default name, its command-line short name and its sign (``-1`` when the
-    metric is the negated loss, as cosine similarity)."""
+    class name, its default name, its command-line short name, its sign (``-1`` when the metric is
+    the negated loss, as cosine similarity) and its formula text when it is not the loss's."""
 
-    class_name: str
-    default_name: str
-    short: str
-    sign: float = 1.0
-    text: str | None = None  # the metric's formula when it is not the loss's (cosine: +cos)
+    __slots__ = ("class_name", "default_name", "short", "sign", "text")
+
+    def __init__(self, class_name: str, default_name: str, short: str, sign: float = 1.0, text=None):
+        self._set(class_name=class_name, default_name=default_name, short=short, sign=sign, text=text)
 
 
-@dataclass(frozen=True)
-class LossSpec:
+class LossSpec(_Description):
     """One loss: see the module docstring. ``name`` is the Keras 3 function name, ``class_name``
     and ``default_name`` the loss class and its default ``name=``; ``aliases`` the other names
     ``regloss.losses.get`` takes (Keras 3's), ``keras2_aliases`` those of tf.keras 2.x that Keras 3
     dropped; ``kernel`` the id of the fused kernel that restates the formula
     (:mod:`regloss.kernels.numba_tier`), or None."""
 
-    name: str
-    class_name: str
-    default_name: str
-    per_sample: object
-    text: str
-    params: tuple = ()
-    aliases: tuple = ()
-    keras2_aliases: tuple = ()
-    metric: MetricFace | None = None
-    kernel: str | None = None
+    __slots__ = (
+        "name", "class_name", "default_name", "per_sample", "text", "params", "aliases",
+        "keras2_aliases", "metric", "kernel", "param_names",
+    )  # fmt: skip
 
-    @property
-    def param_names(self) -> tuple:
-        return tuple(param.name for param in self.params)
+    def __init__(
+        self, *, name, class_name, default_name, per_sample, text, params=(), aliases=(),
+        keras2_aliases=(), metric=None, kernel=None,
+    ):  # fmt: skip
+        self._set(
+            name=name, class_name=class_name, default_name=default_name, per_sample=per_sample,
+            text=text, params=tuple(params), aliases=tuple(aliases), keras2_aliases=tuple(keras2_aliases),
+            metric=metric, kernel=kernel, param_names=tuple(param.name for param in params),
+        )  # fmt: skip
 
     def standardize_params(self, given: dict) -> dict:
         """The stored value of every parameter (checked), in the description's order."""
         return {param.name: param.standardize(given[param.name]) for param in self.params}
 
 
-@dataclass(frozen=True)
-class MetricSpec:
+class MetricSpec(_Description):
     """A metric that is not the mean of a loss: class name, default name, short name, formula text."""
 
-    class_name: str
-    default_name: str
-    short: str
-    text: str
+    __slots__ = ("class_name", "default_name", "short", "text")
+
+    def __init__(self, class_name: str, default_name: str, short: str, text: str):
+        self._set(class_name=class_name, default_name=default_name, short=short, text=text)
 
 
 AXIS = Param("axis", -1, axis_argument)

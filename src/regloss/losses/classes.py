@@ -337,11 +337,12 @@ class _FormulaLoss(Loss):
         """The class's plan, decided once per class: its formula when the class keeps the formula
         methods (the fused path may evaluate it), None when a subclass overrides one of them."""
         cls = type(self)
-        plan = cls.__dict__.get("_plan")
-        if plan is None:
+        try:
+            return _PLANS[cls]
+        except KeyError:
             same = (cls.call, cls._per_sample, cls._reduced_axes) == _FORMULA_METHODS
-            plan = cls._plan = (cls.formula if same else None,)
-        return plan[0]
+            plan = _PLANS[cls] = cls.formula if same else None
+            return plan
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -354,6 +355,9 @@ class _FormulaLoss(Loss):
             config = {**config, "axis": tuple(config["axis"])}
         return super().from_config(config)
 
+
+_PLANS: dict = {}
+"""Loss class -> the formula its calls may take on the fused path (None: a user's ``call``)."""
 
 _FORMULA_METHODS = (_FormulaLoss.call, _FormulaLoss._per_sample, _FormulaLoss._reduced_axes)
 

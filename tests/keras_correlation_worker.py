@@ -28,9 +28,9 @@ import warnings
 import numpy as np
 
 try:  # run as a script (the worker subprocess: tests/ is on sys.path)
-    from keras_metrics_worker import _err, _jsonable, run_stream
+    from keras_metrics_worker import _err, _jsonable, read_request, run_stream, skip_without_keras
 except ImportError:  # imported as tests.keras_correlation_worker (pytest's doctest collection)
-    from tests.keras_metrics_worker import _err, _jsonable, run_stream
+    from tests.keras_metrics_worker import _err, _jsonable, read_request, run_stream, skip_without_keras
 
 
 def run_function(keras, case):
@@ -46,13 +46,8 @@ def main(argv):
         import keras
         from keras.src.backend import set_keras_mask
     except Exception as exc:  # any import failure means "no oracle"
-        with open(out_json, "w") as f:
-            json.dump({"status": "skip", "reason": f"cannot import keras: {_err(exc)}"}, f)
-        return 0
-    with open(req_path) as f:
-        request = json.load(f)
-    with np.load(arr_path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+        return skip_without_keras(out_json, exc)
+    request, arrays = read_request(req_path, arr_path)
 
     jobs = {
         case["id"]: lambda case=case: run_function(

@@ -40,6 +40,21 @@ def _kwargs(kwargs):
     return out
 
 
+def skip_without_keras(out_json, exc) -> int:
+    """Write the "no oracle" answer (Keras or its backend could not be imported); exit status 0."""
+    with open(out_json, "w") as f:
+        json.dump({"status": "skip", "reason": f"cannot import keras: {_err(exc)}"}, f)
+    return 0
+
+
+def read_request(req_path, arr_path):
+    """``(request, arrays)``: the JSON request and the named arrays of the ``.npz`` file."""
+    with open(req_path) as f:
+        request = json.load(f)
+    with np.load(arr_path, allow_pickle=False) as npz:
+        return request, {k: npz[k] for k in npz.files}
+
+
 def _jsonable(obj):
     def default(value):
         if isinstance(value, np.generic):
@@ -72,14 +87,8 @@ def main(argv):
         import keras
         from keras.src.backend import set_keras_mask
     except Exception as exc:  # any import failure means "no oracle"
-        with open(out_json, "w") as f:
-            json.dump({"status": "skip", "reason": f"cannot import keras: {_err(exc)}"}, f)
-        return 0
-
-    with open(req_path) as f:
-        request = json.load(f)
-    with np.load(arr_path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+        return skip_without_keras(out_json, exc)
+    request, arrays = read_request(req_path, arr_path)
 
     meta, values = {}, {}
     for stream in request.get("streams", []):

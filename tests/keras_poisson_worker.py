@@ -44,9 +44,10 @@ import warnings
 
 import numpy as np
 
-
-def _err(exc):
-    return f"{type(exc).__name__}: {exc}"
+try:  # run as a script (the worker subprocess: tests/ is on sys.path)
+    from keras_metrics_worker import _err, read_request, skip_without_keras
+except ImportError:  # imported as tests.keras_poisson_worker (pytest's doctest collection)
+    from tests.keras_metrics_worker import _err, read_request, skip_without_keras
 
 
 def _jsonable(obj):
@@ -221,14 +222,8 @@ def main(argv):
 
             jax.config.update("jax_enable_x64", True)
     except Exception as exc:  # any import failure means "no oracle"
-        with open(out_json, "w") as f:
-            json.dump({"status": "skip", "reason": f"cannot import keras: {_err(exc)}"}, f)
-        return 0
-
-    with open(req_path) as f:
-        request = json.load(f)
-    with np.load(arr_path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+        return skip_without_keras(out_json, exc)
+    request, arrays = read_request(req_path, arr_path)
 
     runner = Runner(keras, arrays, backend)
     runner.run([runner.fn(case) for case in request.get("fn", [])])

@@ -569,3 +569,35 @@ def test_local_engine_gives_the_same_errors_for_the_same_files(tmp_path):
         bad = tmp_path / f"{name.replace(' ', '_')}.parquet"
         bad.write_bytes(content)
         assert_error(run_cli("evaluate", bad), str(bad), cause)
+
+
+def test_an_error_that_an_interrupt_caused_is_exit_130(monkeypatch, capsys):
+    """Ctrl-C inside a library that swallows it and then fails its own way (numba, cut short in a
+    compilation, later raised "no compiled object yet"; seen on a cold cache): exit 130 and the
+    interrupt's one line, not exit 1 with the library's error."""
+    import contextlib
+    import signal
+    import types
+
+    from regloss.cli import interrupt
+    from regloss.cli import main as cli_main
+
+    monkeypatch.setattr(interrupt, "_state", dict(interrupt._state))
+
+    def run(args):
+        with contextlib.suppress(KeyboardInterrupt):  # the library swallows ...
+            signal.raise_signal(signal.SIGINT)  # ... the Ctrl-C that arrives inside it
+        raise RuntimeError("no compiled object yet")  # ... and fails later in its own way
+
+    parser = types.SimpleNamespace(parse_args=lambda argv: types.SimpleNamespace(run=run))
+    monkeypatch.setattr(cli_main, "build_parser", lambda: parser)
+    assert cli_main.main([]) == 130
+    assert capsys.readouterr().err == "regloss: interrupted\n"
+
+    def fails(args):
+        raise RuntimeError("a real failure")
+
+    monkeypatch.setattr(cli_main, "build_parser", lambda: types.SimpleNamespace(
+        parse_args=lambda argv: types.SimpleNamespace(run=fails)))  # fmt: skip
+    assert cli_main.main([]) == 1  # without an interrupt, an error stays an error
+    assert "unexpected RuntimeError: a real failure" in capsys.readouterr().err

@@ -320,27 +320,36 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         interrupt.check()  # Ctrl-C while the command was starting
         args = build_parser().parse_args(argv)
         return args.run(args)
-    except CliError as error:
-        print(f"regloss: error: {error.message}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return _interrupted()
-    except BrokenPipeError:
+    except Exception as error:
+        if interrupt.received():
+            # Ctrl-C reached code that turned it into another error (a numba compilation it cut
+            # short, a library's own handling): the run was interrupted, and no output replaced
+            return _interrupted()
+        return _failed(error)
+
+
+def _failed(error: Exception) -> int:
+    """The exit status of a run that failed without an interrupt, and its one line on stderr."""
+    if isinstance(error, CliError):
+        print(f"regloss: error: {error.message}", file=sys.stderr)
+        return 2
+    if isinstance(error, BrokenPipeError):
         # the reader of stdout went away (| head): nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
-    except Exception as error:
-        if os.environ.get("REGLOSS_TRACEBACK"):
-            raise
-        lines = str(error).strip().splitlines()
-        detail = f": {lines[0]}" if lines else ""
-        print(
-            f"regloss: error: unexpected {type(error).__name__}{detail} "
-            "(set REGLOSS_TRACEBACK=1 to see the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+    if os.environ.get("REGLOSS_TRACEBACK"):
+        raise error
+    lines = str(error).strip().splitlines()
+    detail = f": {lines[0]}" if lines else ""
+    print(
+        f"regloss: error: unexpected {type(error).__name__}{detail} "
+        "(set REGLOSS_TRACEBACK=1 to see the traceback)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

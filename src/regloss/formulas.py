@@ -86,6 +86,48 @@ def log_cosh_error(xp, y_true, y_pred):
     return abs_error + xp.log1p(xp.exp(-2.0 * abs_error)) - math.log(2.0)
 
 
+def pinball_error(xp, y_true, y_pred, alpha=0.5):
+    """``max(alpha (y_true - y_pred), (alpha - 1) (y_true - y_pred))``: the quantile (pinball) loss
+    of the ``alpha`` quantile; ``alpha = 0.5`` gives half the absolute error.
+
+    Computed as ``alpha d - min(d, 0)`` with ``d = y_true - y_pred`` (both branches in one
+    expression, equal to scikit-learn's ``mean_pinball_loss`` elements).
+    """
+    difference = y_true - y_pred
+    return alpha * difference - xp.minimum(difference, xp.zeros_like(difference))
+
+
+def tweedie_deviance(xp, y_true, y_pred, power=0.0):
+    """The unit deviance of the Tweedie distribution with ``power`` p, as scikit-learn 1.9 writes it:
+
+    * p = 0 (normal): ``(y - m)**2``
+    * p = 1 (Poisson): ``2 (y log(y / m) - y + m)``, with ``0 log 0 = 0``
+    * p = 2 (gamma): ``2 (log(m / y) + y / m - 1)``
+    * otherwise: ``2 (max(y, 0)**(2-p) / ((1-p)(2-p)) - y m**(1-p) / (1-p) + m**(2-p) / (2-p))``
+      (``max(y, 0)`` only matters for p < 0, where y may be negative)
+
+    with ``y = y_true`` and ``m = y_pred``. No domain check: the callers check (p in (0, 1) has no
+    distribution; p >= 1 needs ``m > 0``; 1 <= p < 2 needs ``y >= 0``; p >= 2 needs ``y > 0``).
+    """
+    power = float(power)
+    if power == 0.0:
+        return (y_true - y_pred) ** 2
+    if power == 1.0:
+        zero = y_true == 0
+        ratio = xp.where(zero, xp.ones_like(y_true), y_true / y_pred)
+        safe_ratio = xp.where(zero, xp.ones_like(ratio), ratio)
+        y_log_ratio = xp.where(zero, xp.zeros_like(y_true), y_true * xp.log(safe_ratio))
+        return 2.0 * (y_log_ratio - y_true + y_pred)
+    if power == 2.0:
+        return 2.0 * (xp.log(y_pred / y_true) + y_true / y_pred - 1.0)
+    base = xp.maximum(y_true, xp.zeros_like(y_true)) if power < 0.0 else y_true
+    return 2.0 * (
+        base ** (2.0 - power) / ((1.0 - power) * (2.0 - power))
+        - y_true * y_pred ** (1.0 - power) / (1.0 - power)
+        + y_pred ** (2.0 - power) / (2.0 - power)
+    )
+
+
 # ------------------------------------------------------------------ per-sample over axes
 
 

@@ -55,8 +55,10 @@ LOSSES = (
 METRIC_ONLY = (
     ("RootMeanSquaredError", "rmse"),
     ("R2Score", "r2"),
-    ("PearsonCorrelation", "pearson"),
-    ("ConcordanceCorrelation", "ccc"),
+    ("PearsonCorrelation", "row_pearson"),
+    ("ConcordanceCorrelation", "row_ccc"),
+    ("PearsonCorrCoef", "pearson"),
+    ("ConcordanceCorrCoef", "ccc"),
 )
 """Streaming metrics that are not the mean of one loss: class name and command-line name."""
 

@@ -113,6 +113,7 @@ from .metrics.classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .metrics.corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
@@ -130,8 +131,10 @@ _SHORT_NAMES = {
     "logcosh": LogCoshError,
     "cosine": CosineSimilarity,
     "r2": R2Score,
-    "pearson": PearsonCorrelation,
-    "ccc": ConcordanceCorrelation,
+    "pearson": PearsonCorrCoef,
+    "ccc": ConcordanceCorrCoef,
+    "row_pearson": PearsonCorrelation,
+    "row_ccc": ConcordanceCorrelation,
 }
 
 METRIC_NAMES: dict = {
@@ -141,7 +144,7 @@ METRIC_NAMES: dict = {
 }
 """The metric names :func:`evaluate` takes: the short names (``"mse"``, ``"rmse"``, ``"mae"``,
 ``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``, ``"pearson"``,
-``"ccc"``), the class names
+``"ccc"`` (the dataset-level correlations of one output), ``"row_pearson"``, ``"row_ccc"``), the class names
 (``"MeanSquaredError"``...) and the classes' default names (``"mean_squared_error"``,
 ``"r2_score"``...), each to its class (built with its default arguments)."""
 

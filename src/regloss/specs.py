@@ -245,19 +245,41 @@ R2_SCORE = MetricSpec(
 PEARSON_CORRELATION = MetricSpec(
     "PearsonCorrelation",
     "pearson_correlation",
-    "pearson",
+    "row_pearson",
     "mean over rows of the Pearson correlation of y_true and y_pred across the outputs "
     "(NaN for a constant row; needs several outputs)",
 )
 CONCORDANCE_CORRELATION = MetricSpec(
     "ConcordanceCorrelation",
     "concordance_correlation",
-    "ccc",
+    "row_ccc",
     "mean over rows of 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps) across the "
     "outputs (needs several outputs)",
 )
 
-METRICS = (ROOT_MEAN_SQUARED_ERROR, R2_SCORE, PEARSON_CORRELATION, CONCORDANCE_CORRELATION)
+PEARSON_CORRCOEF = MetricSpec(
+    "PearsonCorrCoef",
+    "pearson_corrcoef",
+    "pearson",
+    "sum(w (t - mean t) (p - mean p)) / sqrt(sum(w (t - mean t)**2) sum(w (p - mean p)**2)) over all "
+    "rows, per output (torchmetrics; NaN for a constant column); several outputs: their mean",
+)
+CONCORDANCE_CORRCOEF = MetricSpec(
+    "ConcordanceCorrCoef",
+    "concordance_corrcoef",
+    "ccc",
+    "2 r st sp / (st**2 + sp**2 + (mean t - mean p)**2) over all rows, per output, with n - 1 variances "
+    "(torchmetrics; NaN for a constant column); several outputs: their mean",
+)
+
+METRICS = (
+    ROOT_MEAN_SQUARED_ERROR,
+    R2_SCORE,
+    PEARSON_CORRELATION,
+    CONCORDANCE_CORRELATION,
+    PEARSON_CORRCOEF,
+    CONCORDANCE_CORRCOEF,
+)
 """The metrics that are not the mean of one loss."""
 
 

@@ -179,7 +179,11 @@ def evaluate_dask(
             for group in per_column:
                 group.append(make_metric(request.short, huber_delta, name=request.key))
         else:
-            whole.append(make_metric(request.short, huber_delta, request.per_output, name=request.key))
+            whole.append(
+                make_metric(
+                    request.short, huber_delta, request.per_output, request.key, len(selection.y_true)
+                )
+            )
     bootstrap = {}
     if interval is not None:
         bootstrap = {

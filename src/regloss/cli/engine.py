@@ -24,7 +24,7 @@ from ..metrics import classes as metric_classes
 from . import interrupt
 from .columns import Selection, select_one_file, select_two_files
 from .errors import CliError
-from .names import METRICS, ROW_METRICS, MetricRequest
+from .names import CORRCOEF_METRICS, METRICS, ROW_METRICS, MetricRequest
 from .progress import Progress
 from .readers import DEFAULT_MAX_LINE_BYTES, Table, open_table
 
@@ -80,12 +80,17 @@ def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> 
         )
 
 
-def make_metric(short: str, huber_delta: float, per_output: bool = False, name: str | None = None):
+def make_metric(
+    short: str, huber_delta: float, per_output: bool = False, name: str | None = None, outputs: int = 1
+):
     """A float64 metric instance of a short name (``per_output`` matters to ``r2`` only: one score per
-    output instead of their uniform average)."""
+    output instead of their uniform average; ``outputs``, the number of output columns it takes, to
+    ``pearson`` and ``ccc`` only: over several, the mean of their per-output coefficients)."""
     cls = metric_classes.METRIC_CLASSES[METRICS[short].class_name]
     if cls is metric_classes.R2Score:
         return cls(None if per_output else "uniform_average", name=name, dtype="float64")
+    if short in CORRCOEF_METRICS:
+        return cls(outputs, name=name, dtype="float64", average_outputs=outputs > 1)
     if cls is metric_classes.Huber:
         return cls(delta=huber_delta, name=name, dtype="float64")
     return cls(name=name, dtype="float64")
@@ -134,7 +139,9 @@ class MetricSet:
             if request.per_output and request.short != "r2":
                 found = [(make_metric(request.short, huber_delta), j) for j in range(len(outputs))]
             else:
-                found = [(make_metric(request.short, huber_delta, request.per_output), None)]
+                found = [
+                    (make_metric(request.short, huber_delta, request.per_output, outputs=len(outputs)), None)
+                ]
             if interval is not None:
                 found = [(self._bootstrap(metric), column) for metric, column in found]
             self._instances.append(found)

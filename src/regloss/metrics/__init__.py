@@ -4,7 +4,8 @@ The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exac
 and merge across batches, processes and machines; their numeric path is the pure state machine of
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
 works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
-the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
+the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`); the
+dataset-level correlations of torchmetrics are :mod:`regloss.metrics.corrcoef`.
 """
 
 from ..losses.functional import (
@@ -36,6 +37,7 @@ from .classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .correlation import (
     ConcordanceCorrelation,
     PearsonCorrelation,
@@ -57,6 +59,8 @@ __all__ = [
     "R2Score",
     "PearsonCorrelation",
     "ConcordanceCorrelation",
+    "PearsonCorrCoef",
+    "ConcordanceCorrCoef",
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",

@@ -55,6 +55,7 @@ RTOL64, ATOL64 = 1e-12, 1e-13  # regloss dtype="float64" against the float64 ref
 # have no correlation.
 _NOT_IN_KERAS = {"Huber"}  # Keras 3.15.1 has no Huber metric
 _OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation"}
+_OWN_ORACLE |= {"PearsonCorrCoef", "ConcordanceCorrCoef"}  # torchmetrics's: tests/test_corrcoef.py
 KERAS_NAME = {
     name: None if name in _NOT_IN_KERAS else name for name in METRIC_CLASS_NAMES if name not in _OWN_ORACLE
 }

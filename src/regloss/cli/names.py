@@ -1,11 +1,12 @@
 """Metric names of ``regloss evaluate --metrics`` and the catalogue that ``regloss losses`` prints.
 
 A metric is named by its short name (``mse``, ``rmse``, ``mae``, ``mape``, ``msle``, ``huber``,
-``logcosh``, ``cosine``, ``r2``, ``pearson``, ``ccc``, ``row_pearson``...), its :mod:`regloss.metrics`
-class name (``MeanSquaredError``), the class's default name (``mean_squared_error``, ``r2_score``)
-or a loss alias of :mod:`regloss.losses` (``MSE``, ``log_cosh``, ``huber_loss``); case does not matter. A name with
-the suffix ``_per_output`` (``mae_per_output``, ``r2_per_output``) gives one value per output
-instead of one over all outputs.
+``logcosh``, ``cosine``, ``r2``, ``pearson``, ``ccc``, ``row_pearson``...), its
+:mod:`regloss.metrics` class name (``MeanSquaredError``), the class's default name
+(``mean_squared_error``, ``r2_score``) or a loss alias of :mod:`regloss.losses` (``MSE``,
+``log_cosh``, ``huber_loss``); case does not matter. A name with the suffix ``_per_output``
+(``mae_per_output``, ``r2_per_output``) gives one value per output instead of one over all outputs
+(for ``r2``, ``pearson`` and ``ccc``: the mean of the per-output values).
 """
 
 from __future__ import annotations

@@ -15,6 +15,14 @@ its rows, batches merged with Chan et al.'s pairwise update, never raw power sum
     ccc     = 2 pearson st sp / (st**2 + sp**2 + (mt - mp)**2)
               with st**2 = Ctt / (n - 1), sp**2 = Cpp / (n - 1)     (torchmetrics: n - 1 variances)
 
+The state has a third column, ``t - p``, whose mean is ``mt - mp`` without the cancellation of two
+large means (at an offset of 1e6, each streamed mean carries rounding errors of about 1e-10 that the
+difference of two means would keep; the mean of ``t - p`` is rounded at the scale of ``t - p``).
+Precision in float64, against a corrected two-pass float64 reference (``tests/test_corrcoef.py``),
+on 1,000 rows of ``offset + N(0, 1e-3)``: about 1e-14 relative one shot at any offset up to 1e7;
+streamed one row at a time (the worst case: each Chan merge rounds the running means at the
+offset's scale), 5e-11 at an offset of 1e3 (1e6 times the spread), 3e-8 at 1e6 and 6e-7 at 1e7.
+
 Both are symmetric in ``t`` and ``p``, so torchmetrics's argument order ``(preds, target)`` and
 regloss's ``(y_true, y_pred)`` give the same numbers.
 
@@ -89,9 +97,10 @@ class CorrCoefStatistic(MomentsStatistic):
         )
 
     def init(self, like) -> dict:
-        """The empty state, on ``like``'s library and device: co-moments of ``(t, p)`` per output."""
+        """The empty state, on ``like``'s library and device: co-moments of ``(t, p, t - p)`` per
+        output."""
         xp, precision, device = _state_like(*_namespace_of(like))
-        return moments.zeros(xp, precision, (self.num_outputs,), 2, device)
+        return moments.zeros(xp, precision, (self.num_outputs,), 3, device)
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
         """The state after one more batch (``state`` is not modified; a batch of another library or
@@ -103,7 +112,7 @@ class CorrCoefStatistic(MomentsStatistic):
         return self.add_sums(state, shift, {name: xp.sum(terms[name], axis=0) for name in moments.TERMS})
 
     def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
-        """``(xp, shift, terms)``: the batch's shift (one of its rows, shape ``(outputs, 2)``) and
+        """``(xp, shift, terms)``: the batch's shift (one of its rows, shape ``(outputs, 3)``) and
         what each row adds to its sums (:data:`regloss.metrics.moments.TERMS`, arrays of shape
         ``(rows, outputs, ...)``)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
@@ -111,7 +120,7 @@ class CorrCoefStatistic(MomentsStatistic):
 
     def _terms(self, xp, state, true, pred, weight, present, outputs=None):
         true, pred, weight = self._columns(xp, state, true, pred, weight, present, outputs)
-        columns = xp.stack([true, pred], axis=-1)  # (rows, outputs, 2)
+        columns = xp.stack([true, pred, true - pred], axis=-1)  # (rows, outputs, 3)
         shift = moments.shift_of(xp, columns, weight)
         return shift, moments.row_terms(xp, columns, weight, shift)
 
@@ -147,7 +156,7 @@ class CorrCoefStatistic(MomentsStatistic):
             defined = defined & (freedom > 0)
             freedom = xp.where(defined, freedom, one)
             true_variance, pred_variance = true_sum / freedom, pred_sum / freedom
-            difference = mean[..., 0] - mean[..., 1]
+            difference = mean[..., 2]  # mean(t - p): no cancellation of two large means
             spread = true_variance + pred_variance + difference * difference
             values = (
                 2 * values * xp.sqrt(true_variance) * xp.sqrt(pred_variance) / xp.where(defined, spread, one)

@@ -228,7 +228,7 @@ PINBALL = LossSpec(
     name="pinball",
     class_name="Pinball",
     default_name="pinball",
-    per_sample=formulas.MeanOverOutputs(formulas.quantile_error, live_arrays=3),
+    per_sample=formulas.MeanOverOutputs(formulas.quantile_error, live_arrays=4),
     text="mean(max(tau d, (tau - 1) d)), d = y_true - y_pred (TF Addons' PinballLoss)",
     params=(Param("tau", 0.5, unit_interval_number),),
     kernel="quantile_error",
@@ -237,7 +237,7 @@ SMOOTH_L1 = LossSpec(
     name="smooth_l1",
     class_name="SmoothL1",
     default_name="smooth_l1",
-    per_sample=formulas.MeanOverOutputs(formulas.smooth_l1_error, live_arrays=4),
+    per_sample=formulas.MeanOverOutputs(formulas.smooth_l1_error, live_arrays=5),
     text=(
         "mean(0.5 e**2 / beta if |e| < beta else |e| - 0.5 beta), e = y_pred - y_true (torch's SmoothL1Loss)"
     ),

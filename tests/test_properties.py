@@ -428,6 +428,10 @@ MATRIX_CONFIGS = [
     ("dice", (4, 3), {"axis": None}),
     ("tversky", (4, 3, 2), {"alpha": 0.25, "beta": 0.75, "axis": -1}),
     ("poisson", (4, 3, 2), {}),
+    ("pinball", (4, 3, 2), {"tau": 0.8}),
+    ("smooth_l1", (4, 3, 2), {"beta": 0.5}),
+    ("poisson_nll", (4, 3, 2), {"full": True}),
+    ("poisson_nll", (5, 3), {"log_input": False, "eps": 1e-3}),
 ]
 
 

@@ -107,13 +107,15 @@ def smooth_l1_error(xp, y_true, y_pred, beta=1.0):
     """``0.5 e**2 / beta`` if ``|e| < beta`` else ``|e| - 0.5 beta``, with ``e = y_pred - y_true``:
     torch's ``SmoothL1Loss`` elements, in torch's order of operations (``0.5 * e * e / beta``).
 
-    ``beta = 0`` is the absolute error ``|e|`` (as torch, which then calls ``l1_loss``; no division
-    by zero). Equal to ``huber_error(delta=beta) / beta`` for ``beta > 0``.
+    ``beta = 0`` is the absolute error ``|e|``, computed as ``sign(e) e`` so that its gradient is
+    torch's ``sign(e)``, 0 at ``e = 0`` (torch then calls ``l1_loss``; no division by zero). Equal
+    to ``huber_error(delta=beta) / beta`` for ``beta > 0``.
     """
+    if not hasattr(beta, "dtype") and beta == 0:
+        error = y_pred - y_true
+        return xp.sign(error) * error  # |e|, with torch's gradient sign(e) (0 at e = 0)
     abs_error = xp.abs(y_pred - y_true)
     if not hasattr(beta, "dtype"):
-        if beta == 0:
-            return abs_error
         return xp.where(abs_error < beta, 0.5 * abs_error * abs_error / beta, abs_error - 0.5 * beta)
     beta = constant(xp, beta, y_pred)  # an array or traced beta (0 gives |e|, with finite gradients)
     positive = beta > 0

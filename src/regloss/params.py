@@ -142,7 +142,8 @@ def boolean(value, argument: str) -> bool:
     ...
     TypeError: full must be True or False; received full=1 (int)
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_" and getattr(value, "shape", None) == ():
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+    if isinstance(value, bool) or numpy_bool:
         return bool(value)
     raise TypeError(
         f"{argument} must be True or False; received {argument}={show_value(value)} ({type(value).__name__})"

@@ -250,9 +250,8 @@ POISSON_NLL = LossSpec(
     default_name="poisson_nll",
     per_sample=formulas.MeanOverOutputs(formulas.poisson_nll_error, live_arrays=4),
     text=(
-        "mean(exp(y_pred) - y_true y_pred if log_input else y_pred - y_true log(y_pred + eps)), "
-        "plus y_true log(y_true) - y_true + 0.5 log(2 pi y_true) where y_true > 1 if full "
-        "(torch's PoissonNLLLoss)"
+        "mean(v), v = exp(y_pred) - y_true y_pred if log_input else y_pred - y_true log(y_pred + eps), "
+        "plus y log(y) - y + 0.5 log(2 pi y) where y = y_true > 1 if full (torch's PoissonNLLLoss)"
     ),
     params=(
         Param("log_input", True, boolean),

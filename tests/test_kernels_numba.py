@@ -228,6 +228,24 @@ def test_the_functional_form_takes_the_kernels(name, monkeypatch):
     np.testing.assert_allclose(fused, generic, rtol=2e-6)
 
 
+@pytest.mark.parametrize("params", [{}, {"full": True}, {"log_input": False, "eps": 1e-3, "full": True}])
+def test_poisson_nll_scalar_reductions_never_reach_the_blocked_tier(params, monkeypatch):
+    """Every parameter form of PoissonNLL takes the hybrid kernel for scalar reductions without
+    weights (the blocked tier is made to fail), with the generic path's value."""
+    y_true, y_pred = inputs("poisson_nll", (70, 13), np.float64, 3)
+
+    def refuse(*args):
+        raise AssertionError("the blocked tier ran")
+
+    for reduction in ("sum_over_batch_size", "sum"):
+        loss = losses.PoissonNLL(reduction=reduction, dtype="float64", **params)
+        generic = run_call("none", "poisson_nll", params, y_true, y_pred, None, reduction, "float64")
+        with monkeypatch.context() as patch, accelerator("numba"):
+            patch.setattr(blocked, "evaluate", refuse)
+            fused = loss(y_true, y_pred)
+        np.testing.assert_allclose(fused, generic, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", sorted(CLASSES))
 def test_uncovered_calls_fall_back_to_the_blocked_tier(name):
     """Masks, strided inputs, rank 1 and the losses without kernels: the blocked tier's result."""
@@ -294,6 +312,34 @@ def test_peak_memory_of_a_scalar_reduction_below_1_percent_of_the_inputs(shape):
     y_pred = np.zeros(shape, np.float32)
     loss = losses.MeanSquaredError()
     with accelerator("numba"):
+        loss(y_true, y_pred)  # compiled or loaded from the cache before measuring
+        tracemalloc.start()
+        try:
+            loss(y_true, y_pred)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)
+
+
+@pytest.mark.parametrize("shape", [(100_000, 100), (10**7, 1)])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("pinball", {"tau": 0.9}),
+        ("smooth_l1", {"beta": 0.5}),
+        ("poisson_nll", {}),
+        ("poisson_nll", {"log_input": False, "full": True}),
+    ],
+)
+def test_peak_memory_of_the_training_losses_below_1_percent_of_the_inputs(name, params, shape):
+    """Issue 22's pinball, smooth L1 and Poisson NLL on the numba tier (PoissonNLL's hybrid blocks
+    with the Stirling term's two extra buffers included), scalar reductions without weights."""
+    rng = np.random.default_rng(15)
+    y_true = rng.poisson(2.0, shape).astype(np.float32)
+    y_pred = rng.random(shape, dtype=np.float32)
+    loss = CLASSES[name](**params)
+    with accelerator("numba"), threads(2):
         loss(y_true, y_pred)  # compiled or loaded from the cache before measuring
         tracemalloc.start()
         try:

@@ -99,6 +99,57 @@ def positive_number(value, argument: str):
     return number
 
 
+def non_negative_number(value, argument: str):
+    """:func:`real_number`, which must also be finite and >= 0 when concrete (``ValueError``).
+
+    >>> non_negative_number(0, "beta")
+    0
+    >>> non_negative_number(-1.0, "beta")
+    Traceback (most recent call last):
+    ...
+    ValueError: beta must be finite and >= 0; received beta=-1.0
+    """
+    number = real_number(value, argument)
+    if _is_number(number) and not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"{argument} must be finite and >= 0; received {argument}={show_value(number)}")
+    return number
+
+
+def unit_interval_number(value, argument: str):
+    """:func:`real_number`, which must also lie in ``[0, 1]`` when concrete (``ValueError``).
+
+    >>> unit_interval_number(0.9, "tau")
+    0.9
+    >>> unit_interval_number(1.5, "tau")
+    Traceback (most recent call last):
+    ...
+    ValueError: tau must be in [0, 1]; received tau=1.5
+    """
+    number = real_number(value, argument)
+    if _is_number(number) and not 0 <= number <= 1:
+        raise ValueError(f"{argument} must be in [0, 1]; received {argument}={show_value(number)}")
+    return number
+
+
+def boolean(value, argument: str) -> bool:
+    """A Python or NumPy ``bool`` as a Python ``bool``; ``TypeError`` naming ``argument`` otherwise
+    (``0``/``1``, strings and arrays included: a switch is not a number).
+
+    >>> boolean(True, "full")
+    True
+    >>> boolean(1, "full")
+    Traceback (most recent call last):
+    ...
+    TypeError: full must be True or False; received full=1 (int)
+    """
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+    if isinstance(value, bool) or numpy_bool:
+        return bool(value)
+    raise TypeError(
+        f"{argument} must be True or False; received {argument}={show_value(value)} ({type(value).__name__})"
+    )
+
+
 def axis_argument(value, argument: str):
     """An int, a tuple of ints or None, stored as plain ints (a tuple for several axes)."""
     return standardize_axis_argument(value, argument)

@@ -22,7 +22,14 @@ function and class in :mod:`regloss.losses`, a metric class if it has one, tests
 from __future__ import annotations
 
 from . import formulas
-from .params import axis_argument, positive_number, real_number
+from .params import (
+    axis_argument,
+    boolean,
+    non_negative_number,
+    positive_number,
+    real_number,
+    unit_interval_number,
+)
 
 
 class _Description:
@@ -217,6 +224,43 @@ TVERSKY = LossSpec(
     ),
 )
 
+PINBALL = LossSpec(
+    name="pinball",
+    class_name="Pinball",
+    default_name="pinball",
+    per_sample=formulas.MeanOverOutputs(formulas.quantile_error, live_arrays=4),
+    text="mean(max(tau d, (tau - 1) d)), d = y_true - y_pred (TF Addons' PinballLoss)",
+    params=(Param("tau", 0.5, unit_interval_number),),
+    kernel="quantile_error",
+)
+SMOOTH_L1 = LossSpec(
+    name="smooth_l1",
+    class_name="SmoothL1",
+    default_name="smooth_l1",
+    per_sample=formulas.MeanOverOutputs(formulas.smooth_l1_error, live_arrays=5),
+    text=(
+        "mean(0.5 e**2 / beta if |e| < beta else |e| - 0.5 beta), e = y_pred - y_true (torch's SmoothL1Loss)"
+    ),
+    params=(Param("beta", 1.0, non_negative_number),),
+    kernel="smooth_l1_error",
+)
+POISSON_NLL = LossSpec(
+    name="poisson_nll",
+    class_name="PoissonNLL",
+    default_name="poisson_nll",
+    per_sample=formulas.MeanOverOutputs(formulas.poisson_nll_error, live_arrays=4),
+    text=(
+        "mean(v), v = exp(y_pred) - y_true y_pred if log_input else y_pred - y_true log(y_pred + eps), "
+        "plus y log(y) - y + 0.5 log(2 pi y) where y = y_true > 1 if full (torch's PoissonNLLLoss)"
+    ),
+    params=(
+        Param("log_input", True, boolean),
+        Param("full", False, boolean),
+        Param("eps", 1e-8, positive_number),
+    ),
+    kernel="poisson_nll_error",
+)
+
 LOSSES = (
     MEAN_SQUARED_ERROR,
     MEAN_ABSOLUTE_ERROR,
@@ -228,6 +272,9 @@ LOSSES = (
     POISSON,
     DICE,
     TVERSKY,
+    PINBALL,
+    SMOOTH_L1,
+    POISSON_NLL,
 )
 """Every loss, in the order of the catalogue."""
 

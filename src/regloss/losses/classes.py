@@ -236,7 +236,7 @@ class Loss:
         sample_mask = None
         if call.masks:
             if call.element_mask is not None and same_shape(shape_of(losses), call.per_sample_shape):
-                sample_mask = xp.any(call.element_mask, axis=call.axes)
+                sample_mask = self._sample_mask(xp, call, losses)
             else:  # losses of another shape (a user's call()): fit each mask to them, as Keras
                 sample_mask = self._masks_of_losses(xp, call.masks, losses)
         weight = self._fit_weight(xp, call.sample_weight, shape_of(losses))
@@ -248,6 +248,18 @@ class Loss:
             weight = weight if weight.ndim <= losses.ndim else xp.squeeze(weight, axis=-1)
         result = reduce_weighted(xp, losses, weight, sample_mask, self.reduction)
         return finish(xp, result, self.dtype)
+
+    def _sample_mask(self, xp, call: _Prepared, losses):
+        """The per-sample mask of the element mask: a sample is present where any of its elements
+        is. Where the reduced axes hold no element (a ``(0, D)`` batch reduced over axis 0), the
+        element mask carries nothing, so masks given per sample are fitted to the losses as given."""
+        extents = [shape_of(call.y_pred)[axis] for axis in call.axes]
+        if all(isinstance(extent, int) and extent > 0 for extent in extents):
+            return xp.any(call.element_mask, axis=call.axes)
+        try:
+            return self._masks_of_losses(xp, call.masks, losses)
+        except ValueError:  # an element-shaped mask over no elements: nothing is present
+            return xp.any(call.element_mask, axis=call.axes)
 
     @staticmethod
     def _masks_of_losses(xp, masks, losses):

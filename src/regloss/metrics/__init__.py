@@ -42,6 +42,7 @@ from .correlation import (
     concordance_correlation,
     pearson_correlation,
 )
+from .grouped import Grouped
 
 __all__ = [
     "Metric",
@@ -60,6 +61,7 @@ __all__ = [
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",
+    "Grouped",
     "MSE",
     "mse",
     "mean_squared_error",

@@ -458,13 +458,17 @@ class R2Statistic:
         sums["samples"] = rows
         return self.add_sums(state, shift, sums)
 
-    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
+    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None, shift_rows=None):
         """``(xp, shift, terms)``: the batch's shift (one row of ``y_true``, shape ``(outputs, 1)``)
         and what each row adds to its sums (:data:`R2_TERMS`), arrays of shape ``(rows, outputs,
         ...)`` (``"samples"``: ``(rows,)``, 1 where the row's weight is non-zero); ``update`` adds
-        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`."""
+        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`.
+
+        ``shift_rows`` (an integer array, one index per row): row ``i`` is centred on row
+        ``shift_rows[i]`` instead, and the shift returned is per row, ``(rows, outputs, 1)`` (a
+        grouped metric centres each group on one of its own rows)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs))
+        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs, shift_rows))
 
     def add_sums(self, state: dict, shift, sums: dict) -> dict:
         """``state`` with a batch added, given the batch's shift and the sums of its row terms
@@ -477,7 +481,7 @@ class R2Statistic:
         new["samples"] = _add_samples(xp, precision, state["samples"], sums["samples"])
         return new
 
-    def _terms(self, xp, state, true, pred, weight, present, outputs=None):
+    def _terms(self, xp, state, true, pred, weight, present, outputs=None, shift_rows=None):
         true, pred, weight, present = _known_rows(true, pred, weight, present)
         if pred.ndim == 1:
             true, pred = true[:, None], pred[:, None]
@@ -511,7 +515,10 @@ class R2Statistic:
                 )
             weight = xp.broadcast_to(weight, (rows, found))
         columns = true[..., None]  # one column per output: (rows, outputs, 1)
-        shift = moments.shift_of(xp, columns, weight)
+        if shift_rows is None:
+            shift = moments.shift_of(xp, columns, weight)
+        else:
+            shift = xp.take(columns, xp.asarray(shift_rows, device=device_of(xp, columns)), axis=0)
         terms = moments.row_terms(xp, columns, weight, shift)
         squared_residuals = (true - pred) ** 2
         if weight is None:
@@ -531,10 +538,17 @@ class R2Statistic:
 
     term_names = R2_TERMS
 
-    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None):
+    shifts_by_row = True
+    """Its :meth:`bootstrap_terms` take ``shift_rows`` (a grouped metric's per-group shifts)."""
+
+    def bootstrap_terms(
+        self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None, *, shift_rows=None
+    ):
         """``(xp, terms, shift)``: the batch's row terms and shift (:meth:`row_terms`)."""
         outputs = shape_of(point_state["weight"])[-1]
-        xp, shift, terms = self.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
+        xp, shift, terms = self.row_terms(
+            y_true, y_pred, sample_weight, mask, outputs=outputs, shift_rows=shift_rows
+        )
         return xp, terms, shift
 
     def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:

@@ -47,7 +47,7 @@ import numpy as np
 
 from .errors import CliError, short_repr
 from .npy import NpyTable, NpzTable
-from .table import Table, whole_number
+from .table import KeyedChunk, Table, clamp_chunk_rows, whole_number
 
 __all__ = ["FORMATS", "DEFAULT_MAX_LINE_BYTES", "Table", "format_of", "open_table"]
 
@@ -274,6 +274,8 @@ class CsvTable(Table):
     memory used is bounded by that and the block size, whatever the file holds.
     """
 
+    text_keys = True
+
     def __init__(self, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
         super().__init__(path)
         self._max_line_bytes = whole_number(max_line_bytes, "max_line_bytes")
@@ -374,6 +376,39 @@ class CsvTable(Table):
         return block
 
     def _chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
+        for _, values, _ in self._blocks(names):
+            for start in range(0, len(values), chunk_rows):
+                yield values[start : start + chunk_rows]
+
+    def keyed_chunks(
+        self, names: Sequence[str], keys: Sequence[str], chunk_rows: int
+    ) -> Iterator[KeyedChunk]:
+        """The numeric columns and the group keys (text; an empty field is a missing key) of each
+        block, parsed from the same bytes: the file is read once."""
+        chunk_rows = clamp_chunk_rows(chunk_rows)
+        key_indices = [self._index(key) for key in keys]
+        for block, values, first_line in self._blocks(names):
+            chunk = KeyedChunk(values, self._block_keys(block, key_indices, len(values), first_line))
+            for start in range(0, len(values), chunk_rows):
+                yield chunk[start : start + chunk_rows]
+
+    def _block_keys(self, block: bytes, indices: list[int], rows: int, first_line: int) -> list:
+        """The key columns of a block, stripped of surrounding blanks: pyarrow's dictionary
+        encoding where pyarrow is installed, else the ``csv`` module line by line."""
+        arrow = _import_arrow_csv()
+        if arrow is not None:
+            columns = _arrow_keys(*arrow, block, len(self.columns), indices)
+            if columns is not None and all(len(column) == rows for column in columns):
+                return columns
+        with _csv_fields_up_to(self._max_line_bytes):
+            lines = [(offset, line) for offset, line in enumerate(_text_lines(block)) if line.strip()]
+            records = [self._record(line, first_line + offset) for offset, line in lines]
+        return [
+            np.array([record[index].strip() or None for record in records], dtype=object) for index in indices
+        ]
+
+    def _blocks(self, names: Sequence[str]) -> Iterator[tuple[bytes, np.ndarray, int]]:
+        """``(block, values, first line)`` of each block of lines: the columns ``names`` parsed."""
         indices = [self._index(name) for name in names]
         while True:
             with _reading_text(self.path):
@@ -387,8 +422,7 @@ class CsvTable(Table):
             self._line += lines
             values = self._parse_block(block, indices, first_line, lines)
             self._rows += len(values)
-            for start in range(0, len(values), chunk_rows):
-                yield values[start : start + chunk_rows]
+            yield block, values, first_line
 
     def _parse_block(self, block: bytes, indices: list[int], first_line: int, lines: int) -> np.ndarray:
         """The selected columns of a block of ``lines`` lines: pyarrow's parser, else
@@ -512,6 +546,47 @@ def _arrow_values(pa, pa_csv, block: bytes, count: int, indices: list[int]) -> n
     return values
 
 
+def _arrow_keys(pa, pa_csv, block: bytes, count: int, indices: list[int]) -> list | None:
+    """The columns ``indices`` of a block of CSV lines as text keys, each a
+    :class:`~regloss.metrics.group_keys.Factorized` (pyarrow's dictionary encoding), or None where
+    pyarrow rejects the block."""
+    names = [f"c{i}" for i in range(count)]
+    wanted = sorted(set(indices))
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(block),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            parse_options=pa_csv.ParseOptions(delimiter=",", quote_char='"', ignore_empty_lines=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={names[i]: pa.string() for i in wanted},
+                include_columns=[names[i] for i in wanted],
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    import pyarrow.compute as pc
+
+    columns = {}
+    for i in wanted:
+        text = pc.utf8_trim_whitespace(table.column(names[i]))
+        columns[i] = coded_keys(pa, pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text))
+    return [columns[i] for i in indices]
+
+
+def coded_keys(pa, column):
+    """A pyarrow column of keys as a :class:`~regloss.metrics.group_keys.Factorized` (its
+    dictionary encoding; a null is the key None)."""
+    from ..metrics.group_keys import Factorized
+
+    encoded = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    encoded = encoded.dictionary_encode()
+    keys = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return Factorized(codes, (*keys, None))
+
+
 # -------------------------------------------------------------------------------------- Parquet
 
 
@@ -567,22 +642,48 @@ class ParquetTable(Table):
         pa = self._pa
         try:
             for batch in self._file.iter_batches(batch_size=chunk_rows, columns=list(names)):
-                columns = [
-                    pa.compute.cast(batch.column(name), pa.float64(), safe=False).to_numpy(
-                        zero_copy_only=False
-                    )
-                    for name in names
-                ]
                 self._done += batch.num_rows
                 if batch.num_rows:
-                    yield np.stack(columns, axis=1).astype(np.float64, copy=False)
+                    yield self._values(batch, names)
         except (pa.ArrowException, OSError) as error:
             raise CliError(
                 f"cannot read {self.path} (truncated or corrupt Parquet file?): {error}"
             ) from error
 
+    def _values(self, batch, names: Sequence[str]) -> np.ndarray:
+        """The columns ``names`` of a record batch as a float64 ``(rows, len(names))`` array."""
+        pa = self._pa
+        columns = [
+            pa.compute.cast(batch.column(name), pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+            for name in names
+        ]
+        return np.stack(columns, axis=1).astype(np.float64, copy=False)
+
     def fraction_read(self) -> float | None:
         return self._done / self._total if self._total else None
+
+    def keyed_chunks(
+        self, names: Sequence[str], keys: Sequence[str], chunk_rows: int
+    ) -> Iterator[KeyedChunk]:
+        """The numeric columns and the group keys of each batch, read together (one pass); keys
+        of any type (text, integers, booleans, dates), a null being the key None."""
+        chunk_rows = clamp_chunk_rows(chunk_rows)
+        for key in keys:
+            self._index(key)
+        self._check_numeric(names)
+        pa = self._pa
+        wanted = list(dict.fromkeys([*names, *keys]))
+        try:
+            for batch in self._file.iter_batches(batch_size=chunk_rows, columns=wanted):
+                self._done += batch.num_rows
+                if not batch.num_rows:
+                    continue
+                keyed = [coded_keys(pa, batch.column(key)) for key in keys]
+                yield KeyedChunk(self._values(batch, names), keyed)
+        except (pa.ArrowException, OSError) as error:
+            raise CliError(
+                f"cannot read {self.path} (truncated or corrupt Parquet file?): {error}"
+            ) from error
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

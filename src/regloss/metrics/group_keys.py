@@ -35,6 +35,11 @@ class Factorized:
     def __len__(self) -> int:
         return len(self.codes)
 
+    def __getitem__(self, rows) -> Factorized:
+        """The rows ``rows`` (a slice or an index array), with all the keys (unused ones are
+        dropped by :func:`factorize`)."""
+        return Factorized(self.codes[rows], self.keys)
+
 
 def to_host(array) -> np.ndarray:
     """A NumPy array of an array of any library (torch and JAX arrays copied to the host)."""
@@ -57,8 +62,27 @@ def is_missing(value) -> bool:
         return True
 
 
-def _column(values: np.ndarray) -> tuple[np.ndarray, list]:
+def _compact(coded: Factorized) -> tuple[np.ndarray, list]:
+    """``(codes, keys)`` of coded keys with the unused keys dropped and equal keys (missing
+    ones: ``None``, NaN) made one."""
+    used, inverse = np.unique(coded.codes, return_inverse=True)
+    index: dict = {}
+    merged = np.fromiter(
+        (index.setdefault(_plain(coded.keys[code]), len(index)) for code in used.tolist()),
+        dtype=np.int64,
+        count=len(used),
+    )
+    return merged[inverse.reshape(-1)], list(index)
+
+
+def _plain(key):
+    return None if is_missing(key) else key
+
+
+def _column(values) -> tuple[np.ndarray, list]:
     """``(codes, keys)`` of one column of keys (missing keys last, as ``None``)."""
+    if isinstance(values, Factorized):
+        return _compact(values)
     kind = values.dtype.kind
     if kind in "fcmM":
         missing = np.isnan(values) if kind in "fc" else np.isnat(values)
@@ -82,14 +106,14 @@ def _column(values: np.ndarray) -> tuple[np.ndarray, list]:
 
 def _columns_of(groups) -> list[np.ndarray]:
     if isinstance(groups, tuple):
-        columns = [to_host(column) for column in groups]
+        columns = [column if isinstance(column, Factorized) else to_host(column) for column in groups]
         if not columns:
             raise ValueError("groups must hold at least one column of keys; received an empty tuple")
     else:
         array = to_host(groups)
         columns = [array[:, j] for j in range(array.shape[1])] if array.ndim == 2 else [array]
     for column in columns:
-        if column.ndim != 1:
+        if not isinstance(column, Factorized) and column.ndim != 1:
             raise ValueError(
                 "groups must be a 1-D array of keys (one per row), a 2-D array (rows, columns) or a tuple "
                 f"of 1-D arrays; received an array of shape {column.shape}"
@@ -104,7 +128,7 @@ def factorize(groups) -> Factorized:
     """The codes and distinct keys of ``groups`` (module docstring); a :class:`Factorized` is
     returned as it is."""
     if isinstance(groups, Factorized):
-        return groups
+        return Factorized(*_as_tuple(_compact(groups)))
     if groups is None:
         raise TypeError("groups must be an array of keys, one per row; received None")
     try:
@@ -117,8 +141,7 @@ def factorize(groups) -> Factorized:
         ) from error
     factored = [_column(column) for column in columns]
     if len(factored) == 1:
-        codes, keys = factored[0]
-        return Factorized(codes, tuple(keys))
+        return Factorized(*_as_tuple(factored[0]))
     combined = factored[0][0]
     for codes, keys in factored[1:]:
         combined = combined * len(keys) + codes
@@ -127,6 +150,10 @@ def factorize(groups) -> Factorized:
     uniques, first = np.unique(combined, return_index=True)
     keys = tuple(tuple(keys[codes[row]] for codes, keys in factored) for row in first.tolist())
     return Factorized(combined.astype(np.int64, copy=False), keys)
+
+
+def _as_tuple(found: tuple[np.ndarray, list]) -> tuple[np.ndarray, tuple]:
+    return found[0], tuple(found[1])
 
 
 def sort_key(key):

@@ -231,7 +231,8 @@ def _evaluate(
             drop_nan=args.drop_nan,
             scheduler=args.scheduler,
             interval=interval,
-            **({"by": by, "max_groups": args.max_groups} if by else {}),
+            by=by,
+            max_groups=args.max_groups,
         )
     paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
     progress = Progress() if Progress.wanted(args.quiet) else None

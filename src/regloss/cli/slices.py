@@ -45,6 +45,13 @@ class GroupResult:
     results: list[MetricResult]
 
 
+def too_many_groups(by: Sequence[str], limit: int) -> CliError:
+    return CliError(
+        f"--by {','.join(by)} has more than {limit:,} distinct groups (--max-groups {limit}): "
+        "raise --max-groups, or group by fewer or coarser columns"
+    )
+
+
 def check_by(columns: Sequence[str], where: str, by: Sequence[str]) -> None:
     """A CliError for a ``--by`` column that is not in the (first) file or is named twice."""
     for name in by:
@@ -87,10 +94,7 @@ class Slices:
             if rows:
                 self._rows[key] = self._rows.get(key, 0) + rows
         if len(self._rows) > self.max_groups:
-            raise CliError(
-                f"--by {','.join(self.by)} has more than {self.max_groups:,} distinct groups "
-                f"(--max-groups {self.max_groups}): raise --max-groups, or group by fewer or coarser columns"
-            )
+            raise too_many_groups(self.by, self.max_groups)
 
     def results(self, text_keys: bool) -> list[GroupResult]:
         """One :class:`GroupResult` per group with kept rows, sorted by key (missing last)."""
@@ -106,6 +110,52 @@ class Slices:
             shown = names[key] if len(self.by) > 1 else (names[key],)
             found.append(GroupResult(dict(zip(self.by, shown, strict=True)), self._rows[key], results))
         return found
+
+
+def dask_keys(frame, by: Sequence[str], finite):
+    """``(keys, counts)`` for ``--engine dask``: the key columns of the Dask DataFrame (a Series
+    for one column) and a delayed ``{key: kept rows}`` counted per partition in the same graph."""
+    import dask
+
+    keys = frame[by[0]] if len(by) == 1 else frame[list(by)]
+    blocks = frame[list(by)].to_dask_array().to_delayed().ravel()
+    kept = finite.to_delayed().ravel()
+    parts = [dask.delayed(_count_rows)(block, rows) for block, rows in zip(blocks, kept, strict=True)]
+    return keys, dask.delayed(_add_counts)(parts)
+
+
+def _count_rows(block: np.ndarray, kept: np.ndarray) -> dict:
+    groups = factorize(block if block.shape[1] > 1 else block[:, 0])[kept]
+    counts = np.bincount(groups.codes, minlength=len(groups.keys)).tolist()
+    return {key: rows for key, rows in zip(groups.keys, counts, strict=True) if rows}
+
+
+def _add_counts(parts: list) -> dict:
+    total: dict = {}
+    for part in parts:
+        for key, rows in part.items():
+            total[key] = total.get(key, 0) + rows
+    return total
+
+
+def dask_groups(by, counts: dict, max_groups, requests, outputs, whole, per_column, interval) -> list:
+    """The :class:`GroupResult` list of ``--engine dask`` from :func:`regloss.dask.evaluate`'s
+    ``groups`` (of all outputs at once, ``whole``, and of each output, ``per_column``)."""
+    limit = DEFAULT_MAX_GROUPS if max_groups is None else max_groups
+    if len(counts) > limit:
+        raise too_many_groups(by, limit)
+    found = []
+    for key in sorted(counts, key=sort_key):
+        results = []
+        for request in requests:
+            if request.per_output and request.short != "r2":
+                pieces = [_parts(part["groups"][key][request.key], interval) for part in per_column]
+            else:
+                pieces = [_parts(whole["groups"][key][request.key], interval)]
+            results.append(result_of(request, outputs, pieces, interval))
+        shown = key if len(by) > 1 else (key,)
+        found.append(GroupResult(dict(zip(by, shown, strict=True)), counts[key], results))
+    return found
 
 
 def _parts(value, interval) -> dict:

@@ -86,6 +86,15 @@ class GroupedStatistic:
     def __repr__(self):
         return f"GroupedStatistic({self.statistic!r}, replicates={self.replicates}, seed={self.seed})"
 
+    @property
+    def resamples_rows(self) -> bool:
+        """Whether updates need the batch's global row offset (a bootstrap's do)."""
+        return bool(self.replicates)
+
+    def check_chunkable(self, ndim: int) -> None:
+        """As the statistic it groups (:func:`regloss.dask.evaluate`'s check)."""
+        self.statistic.check_chunkable(ndim)
+
     def _shapes(self, like) -> dict:
         point = self.statistic.init(like)
         return {

@@ -159,7 +159,11 @@ def dask_groups(by, counts: dict, max_groups, requests, outputs, whole, per_colu
 
 
 def _parts(value, interval) -> dict:
-    return value.as_dict() if interval is not None else {"value": value}
+    """A result's numbers by name: a ``BootstrapResult`` or a ``regloss.dask`` interval dict with
+    an interval, else ``{"value": value}``."""
+    if interval is None:
+        return {"value": value}
+    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 def _typed(keys: list, columns: int) -> dict:

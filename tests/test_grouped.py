@@ -237,3 +237,22 @@ def test_bad_input_is_refused_and_leaves_the_state():
     keys = np.array(["a", "b"])
     metric.update_state(np.zeros(2), np.ones(2), groups=keys)
     np.testing.assert_array_equal(keys, ["a", "b"])  # nothing the caller passed is modified
+
+
+def test_the_guides_python_blocks_print_what_they_say():
+    """docs/slices.md: every Python block runs and prints the lines written under it as comments."""
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "slices.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
+    assert blocks
+    for block in blocks:
+        expected = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+        result = subprocess.run(
+            [sys.executable, "-c", block], capture_output=True, text=True, cwd=root, timeout=120, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == expected

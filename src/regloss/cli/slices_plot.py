@@ -28,10 +28,10 @@ def draw_groups(temporary: str, form: str, evaluation: Evaluation, top: int | No
     charts = [name for name, *_ in _columns(groups[0])]
     shorts = [result.short for result in groups[0].results for _ in range(_width(result))]
     shown = top_count(len(groups), top)
-    height = max(2.5, 0.28 * shown + 1.2)
-    figure = Figure(figsize=(7 * len(charts), height), layout="constrained")
+    height = max(2.2, 0.28 * shown + 1.2)  # one chart per metric, stacked
+    figure = Figure(figsize=(9, height * len(charts)), layout="constrained")
     canvas(figure)
-    axes_list = figure.subplots(1, len(charts), squeeze=False)[0]
+    axes_list = figure.subplots(len(charts), 1, squeeze=False)[:, 0]
     for position, (axes, name, short) in enumerate(zip(axes_list, charts, shorts, strict=True)):
         bars = [(_label(group.by), *_columns(group)[position][1:]) for group in groups]
         finite = [bar for bar in bars if math.isfinite(bar[1])]

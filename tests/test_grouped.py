@@ -252,7 +252,9 @@ def test_the_guides_python_blocks_print_what_they_say():
     for block in blocks:
         lines = block.splitlines()
         expected = [
-            line[2:] for before, line in zip(lines, lines[1:]) if line.startswith("# ") and "print(" in before
+            line[2:]
+            for before, line in zip(lines, lines[1:], strict=False)
+            if line.startswith("# ") and "print(" in before
         ]
         result = subprocess.run(
             [sys.executable, "-c", block], capture_output=True, text=True, cwd=root, timeout=120, check=False

@@ -65,14 +65,24 @@ def is_missing(value) -> bool:
 def _compact(coded: Factorized) -> tuple[np.ndarray, list]:
     """``(codes, keys)`` of coded keys with the unused keys dropped and equal keys (missing
     ones: ``None``, NaN) made one."""
-    used, inverse = np.unique(coded.codes, return_inverse=True)
+    used, inverse = used_codes(coded.codes, len(coded.keys))
     index: dict = {}
     merged = np.fromiter(
         (index.setdefault(_plain(coded.keys[code]), len(index)) for code in used.tolist()),
         dtype=np.int64,
         count=len(used),
     )
-    return merged[inverse.reshape(-1)], list(index)
+    return merged[inverse], list(index)
+
+
+def used_codes(codes: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(used, compact)``: the codes in ``0 .. count - 1`` that occur, ascending, and each row's
+    position among them (``numpy.unique(codes, return_inverse=True)`` in O(rows + count), without
+    sorting the rows)."""
+    used = np.flatnonzero(np.bincount(codes, minlength=count))
+    position = np.zeros(count, dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return used, position[codes]
 
 
 def _plain(key):

@@ -37,7 +37,7 @@ from .._xp import received, short_repr
 from . import accumulate as acc
 from . import poisson
 from .bootstrap import Bootstrap, BootstrapResult, interval_of, rows_per_step
-from .group_keys import Factorized, factorize, sort_key, to_host
+from .group_keys import Factorized, factorize, sort_key, to_host, used_codes
 
 _WIDE = acc.WIDE
 
@@ -62,7 +62,7 @@ class GroupedStatistic:
     ``statistic``: a metric's statistic; ``replicates`` and ``seed``: a bootstrap's settings
     (``replicates=0``: none). A state is a dict of host values::
 
-        "keys":  tuple of the group keys, in order of first appearance
+        "index": {key: position}, the group keys in order of first appearance
         "rows":  int64 (G,), rows seen per group
         "seen":  int, rows seen in all
         "point": {name: float64 (G, ...)}             the statistic's replicate sums per group
@@ -105,7 +105,7 @@ class GroupedStatistic:
         """The empty state (``like``: an empty host array of a batch's trailing shape)."""
         shapes = self._shapes(like)
         state = {
-            "keys": (),
+            "index": {},
             "rows": np.zeros(0, dtype=np.int64),
             "seen": 0,
             "point": {name: np.zeros((0, *shape)) for name, shape in shapes.items()},
@@ -119,13 +119,15 @@ class GroupedStatistic:
     def _with_keys(self, state: dict, keys) -> tuple[dict, np.ndarray]:
         """``(state, positions)``: the state grown with the keys it has not seen (zero sums) and
         the position of each of ``keys`` in it."""
-        index = {key: position for position, key in enumerate(state["keys"])}
+        index = state["index"]
         new = [key for key in dict.fromkeys(keys) if key not in index]
         if new:
-            grown = len(state["keys"]) + len(new)
+            index = dict(index)  # the caller's state is not modified
+            index.update((key, len(index)) for key in new)
+            grown = len(index)
             state = {
                 **state,
-                "keys": state["keys"] + tuple(new),
+                "index": index,
                 "rows": _padded(state["rows"], grown),
                 "point": {name: _padded(value, grown) for name, value in state["point"].items()},
             }
@@ -133,7 +135,6 @@ class GroupedStatistic:
                 state["replicates"] = {
                     name: _padded(value, grown) for name, value in state["replicates"].items()
                 }
-            index.update((key, len(index)) for key in new)
         return state, np.fromiter((index[key] for key in keys), dtype=np.int64, count=len(keys))
 
     def update(
@@ -151,13 +152,14 @@ class GroupedStatistic:
                 f"groups has {len(factored)} keys"
             )
         codes = factored.codes
-        present, first = np.unique(codes, return_index=True)  # the batch's groups, by local code
+        present, compact = used_codes(codes, len(factored.keys))  # the batch's groups, by local code
         extra = {}
         if getattr(statistic, "shifts_by_row", False):
-            # each group centred on its own first row (R2's moments: precise whatever the groups' means)
-            first_of_code = np.zeros(len(factored.keys), dtype=np.int64)
-            first_of_code[present] = first
-            extra["shift_rows"] = first_of_code[codes]
+            # each group centred on one of its own rows (R2's moments: precise whatever the groups' means)
+            row_of_code = np.zeros(len(factored.keys), dtype=np.int64)
+            row_of_code[codes] = np.arange(rows)  # a row of each group (any one)
+            first = row_of_code[present]
+            extra["shift_rows"] = row_of_code[codes]
         xp, terms, shift = statistic.bootstrap_terms(
             self._point_like(state), y_true, y_pred, sample_weight, mask, **extra
         )
@@ -169,9 +171,6 @@ class GroupedStatistic:
         if row_offset is None:
             row_offset = state["seen"]
         state, positions = self._with_keys(state, factored.keys)
-        local = np.full(len(factored.keys), -1, dtype=np.int64)
-        local[present] = np.arange(len(present))
-        compact = local[codes]  # codes among the batch's groups only: 0 .. len(present) - 1
         where = positions[present]  # their positions in the state
         sums = {name: _scatter(compact, term, len(present)) for name, term in terms.items()}
         new = dict(state)
@@ -223,7 +222,7 @@ class GroupedStatistic:
 
     def merge(self, first: dict, second: dict) -> dict:
         """Both states' groups: the sums of a key seen by both added (the statistic's merge)."""
-        state, positions = self._with_keys(first, second["keys"])
+        state, positions = self._with_keys(first, list(second["index"]))
         statistic = self.statistic
         new = dict(state)
         new["point"] = _merged(statistic.merge_replicates, state["point"], positions, second["point"])
@@ -238,11 +237,11 @@ class GroupedStatistic:
 
     def result(self, state: dict, dtype: str = "float32", confidence: float = 0.95) -> dict:
         """``{"keys", "rows", "value"}`` (and ``"ci_low"``, ``"ci_high"``, ``"se"`` with a
-        bootstrap): arrays with a leading axis of groups, in the order of ``state["keys"]``."""
+        bootstrap): ``keys`` a tuple, the others arrays with a leading axis of groups in its order."""
         statistic = self.statistic
         like = np.zeros(0)
         found = {
-            "keys": state["keys"],
+            "keys": tuple(state["index"]),
             "rows": state["rows"],
             "value": statistic.result(statistic.replicate_state(dict(state["point"]), like), dtype),
         }
@@ -376,7 +375,7 @@ class Grouped:
         """``{key: rows seen}`` sorted by key."""
         if self.state is None:
             return {}
-        counts = dict(zip(self.state["keys"], self.state["rows"].tolist(), strict=True))
+        counts = dict(zip(self.state["index"], self.state["rows"].tolist(), strict=True))
         return {key: counts[key] for key in sorted(counts, key=sort_key)}
 
     def reset_state(self):

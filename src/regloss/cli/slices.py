@@ -77,8 +77,8 @@ class Slices:
         says which rows count (with ``mask``, the bootstrap takes the whole chunk, masked)."""
         groups = factorize(tuple(keys))
         if kept is not None and mask is None:
-            groups = groups[kept]
-        counted = groups if kept is None or mask is None else groups[kept]
+            groups = factorize(groups[kept])
+        counted = groups if kept is None or mask is None else factorize(groups[kept])
         self._count(counted)
         interval = self.metrics.interval
         for instances in self.metrics._instances:

@@ -31,6 +31,8 @@ class Factorized:
 
     codes: np.ndarray
     keys: tuple
+    compact: bool = False
+    """Whether every key occurs and no two are equal (as :func:`factorize` returns them)."""
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -38,7 +40,7 @@ class Factorized:
     def __getitem__(self, rows) -> Factorized:
         """The rows ``rows`` (a slice or an index array), with all the keys (unused ones are
         dropped by :func:`factorize`)."""
-        return Factorized(self.codes[rows], self.keys)
+        return Factorized(self.codes[rows], self.keys)  # not compact any more
 
 
 def to_host(array) -> np.ndarray:
@@ -66,6 +68,11 @@ def _compact(coded: Factorized) -> tuple[np.ndarray, list]:
     """``(codes, keys)`` of coded keys with the unused keys dropped and equal keys (missing
     ones: ``None``, NaN) made one."""
     used, inverse = used_codes(coded.codes, len(coded.keys))
+    kept = [
+        key if isinstance(key, str) else _plain(key) for key in map(coded.keys.__getitem__, used.tolist())
+    ]
+    if len(set(kept)) == len(kept):  # distinct (pyarrow's dictionaries are): nothing to merge
+        return inverse, kept
     index: dict = {}
     merged = np.fromiter(
         (index.setdefault(_plain(coded.keys[code]), len(index)) for code in used.tolist()),
@@ -138,7 +145,7 @@ def factorize(groups) -> Factorized:
     """The codes and distinct keys of ``groups`` (module docstring); a :class:`Factorized` is
     returned as it is."""
     if isinstance(groups, Factorized):
-        return Factorized(*_as_tuple(_compact(groups)))
+        return groups if groups.compact else Factorized(*_as_tuple(_compact(groups)), compact=True)
     if groups is None:
         raise TypeError("groups must be an array of keys, one per row; received None")
     try:
@@ -151,7 +158,7 @@ def factorize(groups) -> Factorized:
         ) from error
     factored = [_column(column) for column in columns]
     if len(factored) == 1:
-        return Factorized(*_as_tuple(factored[0]))
+        return Factorized(*_as_tuple(factored[0]), compact=True)
     combined = factored[0][0]
     for codes, keys in factored[1:]:
         combined = combined * len(keys) + codes
@@ -159,7 +166,7 @@ def factorize(groups) -> Factorized:
         combined = combined.reshape(-1)
     uniques, first = np.unique(combined, return_index=True)
     keys = tuple(tuple(keys[codes[row]] for codes, keys in factored) for row in first.tolist())
-    return Factorized(combined.astype(np.int64, copy=False), keys)
+    return Factorized(combined.astype(np.int64, copy=False), keys, compact=True)
 
 
 def _as_tuple(found: tuple[np.ndarray, list]) -> tuple[np.ndarray, tuple]:

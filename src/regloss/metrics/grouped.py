@@ -120,7 +120,7 @@ class GroupedStatistic:
         """``(state, positions)``: the state grown with the keys it has not seen (zero sums) and
         the position of each of ``keys`` in it."""
         index = state["index"]
-        new = [key for key in dict.fromkeys(keys) if key not in index]
+        new = [key for key in keys if key not in index]  # keys: distinct
         if new:
             index = dict(index)  # the caller's state is not modified
             index.update((key, len(index)) for key in new)
@@ -135,7 +135,7 @@ class GroupedStatistic:
                 state["replicates"] = {
                     name: _padded(value, grown) for name, value in state["replicates"].items()
                 }
-        return state, np.fromiter((index[key] for key in keys), dtype=np.int64, count=len(keys))
+        return state, np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
 
     def update(
         self, state: dict, y_true, y_pred, sample_weight=None, mask=None, *, groups, row_offset=None

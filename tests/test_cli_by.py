@@ -226,6 +226,8 @@ def test_max_groups_and_bad_by_columns_are_one_line_errors(tmp_path):
         run_cli("evaluate", tmp_path / "e.csv", "--by", "statoin"), "unknown column", "--by", "station"
     )
     assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by", "station,"), "--by")
+    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by"), "--by", "expected one argument")
+    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by", ""), "--by")
     assert_error(run_cli("evaluate", tmp_path / "e.csv", "--top", "3"), "--top needs --by")
     assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by", "station", "--top", "0"), "--top")
     assert_error(

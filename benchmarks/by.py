@@ -152,7 +152,7 @@ def main():
                 mine, theirs = (report["values"] for report in results.values())
                 difference = largest_difference(mine, theirs)
                 print(
-                    f"  largest difference of the per-group values (relative, or absolute below 1): {difference:.1e}"
+                    f"  largest difference of the group values (relative; absolute below 1): {difference:.1e}"
                 )
             path.unlink()
     finally:

@@ -62,6 +62,7 @@ class GroupedStatistic:
     ``statistic``: a metric's statistic; ``replicates`` and ``seed``: a bootstrap's settings
     (``replicates=0``: none). A state is a dict of host values::
 
+        "trailing": the first batch's shape after the rows axis
         "index": {key: position}, the group keys in order of first appearance
         "rows":  int64 (G,), rows seen per group
         "seen":  int, rows seen in all
@@ -105,6 +106,7 @@ class GroupedStatistic:
         """The empty state (``like``: an empty host array of a batch's trailing shape)."""
         shapes = self._shapes(like)
         state = {
+            "trailing": tuple(np.shape(like)[1:]),
             "index": {},
             "rows": np.zeros(0, dtype=np.int64),
             "seen": 0,
@@ -185,11 +187,9 @@ class GroupedStatistic:
         return new
 
     def _point_like(self, state: dict) -> dict:
-        """A host state of the statistic of the outputs seen (R2's terms check the outputs)."""
-        sums = state["point"]
-        if "samples" in sums:  # R2: its outputs are the last axis of its weight
-            return {"weight": np.zeros(sums["weight"].shape[1:])}
-        return {}
+        """An empty host state of the statistic for batches like the first (R2's terms check the
+        number of outputs against it)."""
+        return self.statistic.init(_like((0, *state["trailing"])))
 
     def _bootstrapped(self, replicates, where, compact, terms, shift, row_offset, per_group) -> dict:
         """The replicate sums after adding the batch's rows times their Poisson counts, a block of

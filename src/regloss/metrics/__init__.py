@@ -5,6 +5,7 @@ and merge across batches, processes and machines; their numeric path is the pure
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
 works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
 the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
+:class:`Grouped` keeps one state per group key (:mod:`regloss.metrics.grouped`).
 """
 
 from ..losses.functional import (

@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--top",
         metavar="K",
-        help="with --by, the table shows the K worst groups (default: all up to 50, else 50)",
+        help="with --by, the table and the plot show the K worst groups (default: all up to 50, else 50)",
     )
     evaluate.add_argument(
         "--max-groups",

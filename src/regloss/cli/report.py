@@ -16,7 +16,7 @@ With ``--ci`` each metric's object also has ``ci_low``, ``ci_high``, ``se`` (sha
 columns ``ci_low,ci_high,se,confidence,replicates,seed``; the table has the columns ``ci_low``,
 ``ci_high`` and ``se`` and a line ``interval:`` with the settings.
 
-With ``--by``, JSON adds ``"by"`` and ``"groups"``, CSV starts each row with the group columns
+With ``--by``, JSON adds ``"groups"``, CSV starts each row with the group columns
 (empty on the overall rows) and the table ends with one line per group, worst first
 (:mod:`regloss.cli.slices_report`).
 """

@@ -1,7 +1,7 @@
 """The groups of ``regloss evaluate --by`` in the report (:mod:`regloss.cli.report`).
 
-JSON: the usual keys (``metrics`` holds the overall values), plus ``"by"`` (the group columns) and
-``"groups"``, sorted by key (missing keys last)::
+JSON: the usual keys (``metrics`` holds the overall values), plus ``"groups"``, sorted by key
+(missing keys last)::
 
     "groups": [{"by": {"station": "coast"}, "rows": 365, "metrics": {"mae": {"value": 1.2}}}, ...]
 
@@ -38,7 +38,7 @@ def _json_key(value):
 
 
 def groups_json(evaluation: Evaluation, metric_entries) -> dict:
-    """``{"by": [...], "groups": [...]}`` (module docstring)."""
+    """``{"groups": [...]}`` (module docstring)."""
     groups = [
         {
             "by": {column: _json_key(value) for column, value in group.by.items()},
@@ -47,7 +47,7 @@ def groups_json(evaluation: Evaluation, metric_entries) -> dict:
         }
         for group in evaluation.groups
     ]
-    return {"by": list(evaluation.by), "groups": groups}
+    return {"groups": groups}
 
 
 def _text(value) -> str:

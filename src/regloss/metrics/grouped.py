@@ -122,8 +122,9 @@ class GroupedStatistic:
         """``(state, positions)``: the state grown with the keys it has not seen (zero sums) and
         the position of each of ``keys`` in it."""
         index = state["index"]
-        new = [key for key in keys if key not in index]  # keys: distinct
-        if new:
+        unseen = set(keys).difference(index)
+        if unseen:
+            new = [key for key in keys if key in unseen]  # in order of appearance (keys: distinct)
             index = dict(index)  # the caller's state is not modified
             index.update((key, len(index)) for key in new)
             grown = len(index)

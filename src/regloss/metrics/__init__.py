@@ -4,8 +4,13 @@ The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exac
 and merge across batches, processes and machines; their numeric path is the pure state machine of
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
 works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
+<<<<<<< HEAD
 the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`); the
 dataset-level correlations of torchmetrics are :mod:`regloss.metrics.corrcoef`.
+=======
+the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
+:class:`Grouped` keeps one state per group key (:mod:`regloss.metrics.grouped`).
+>>>>>>> sliced
 """
 
 from ..losses.functional import (
@@ -44,6 +49,7 @@ from .correlation import (
     concordance_correlation,
     pearson_correlation,
 )
+from .grouped import Grouped
 
 __all__ = [
     "Metric",
@@ -64,6 +70,7 @@ __all__ = [
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",
+    "Grouped",
     "MSE",
     "mse",
     "mean_squared_error",

@@ -483,10 +483,17 @@ class MomentsStatistic:
 
     resamples_rows = False
 
-    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None):
+    shifts_by_row = False
+    """Whether :meth:`bootstrap_terms` takes ``shift_rows`` (each row centred on a chosen row: a
+    grouped metric's per-group shifts)."""
+
+    def bootstrap_terms(
+        self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None, *, shift_rows=None
+    ):
         """``(xp, terms, shift)``: the batch's row terms and shift (``row_terms``)."""
         outputs = shape_of(point_state["weight"])[-1]
-        xp, shift, terms = self.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
+        extra = {} if shift_rows is None else {"shift_rows": shift_rows}
+        xp, shift, terms = self.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs, **extra)
         return xp, terms, shift
 
     def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
@@ -559,13 +566,17 @@ class R2Statistic(MomentsStatistic):
         sums["samples"] = rows
         return self.add_sums(state, shift, sums)
 
-    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
+    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None, shift_rows=None):
         """``(xp, shift, terms)``: the batch's shift (one row of ``y_true``, shape ``(outputs, 1)``)
         and what each row adds to its sums (:data:`R2_TERMS`), arrays of shape ``(rows, outputs,
         ...)`` (``"samples"``: ``(rows,)``, 1 where the row's weight is non-zero); ``update`` adds
-        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`."""
+        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`.
+
+        ``shift_rows`` (an integer array, one index per row): row ``i`` is centred on row
+        ``shift_rows[i]`` instead, and the shift returned is per row, ``(rows, outputs, 1)`` (a
+        grouped metric centres each group on one of its own rows)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs))
+        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs, shift_rows))
 
     def add_sums(self, state: dict, shift, sums: dict) -> dict:
         """``state`` with a batch added, given the batch's shift and the sums of its row terms
@@ -578,11 +589,14 @@ class R2Statistic(MomentsStatistic):
         new["samples"] = _add_samples(xp, precision, state["samples"], sums["samples"])
         return new
 
-    def _terms(self, xp, state, true, pred, weight, present, outputs=None):
+    def _terms(self, xp, state, true, pred, weight, present, outputs=None, shift_rows=None):
         true, pred, weight = self._columns(xp, state, true, pred, weight, present, outputs)
         wide = true.dtype
         columns = true[..., None]  # one column per output: (rows, outputs, 1)
-        shift = moments.shift_of(xp, columns, weight)
+        if shift_rows is None:
+            shift = moments.shift_of(xp, columns, weight)
+        else:
+            shift = xp.take(columns, xp.asarray(shift_rows, device=device_of(xp, columns)), axis=0)
         terms = moments.row_terms(xp, columns, weight, shift)
         squared_residuals = (true - pred) ** 2
         if weight is None:
@@ -597,6 +611,9 @@ class R2Statistic(MomentsStatistic):
     """The sums a bootstrap replicate keeps: its own centred moments, residual sum and count."""
 
     term_names = R2_TERMS
+
+    shifts_by_row = True
+    """Its :meth:`bootstrap_terms` take ``shift_rows`` (a grouped metric's per-group shifts)."""
 
     def merge(self, first: dict, second: dict) -> dict:
         """The state of both streams together (Chan et al.'s update of the moments; the sums and

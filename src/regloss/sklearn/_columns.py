@@ -1,0 +1,111 @@
+"""Per-output weighted means of an elementwise value: the one pass behind every function here.
+
+``column_means(targets, elementwise)`` is, for each output ``j``,
+
+    mean_j = sum_i w_i v_ij / sum_i w_i        (w_i = 1 without sample weights)
+
+with ``v = elementwise(xp, y_true, y_pred)`` (a formula of :mod:`regloss.formulas` or
+:mod:`regloss.sklearn._elementwise`), as an array of the compute dtype.
+
+Two paths, the same numbers (to rounding):
+
+* NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``: blocks of
+  whole samples (about 32768 elements each, so that the formula's temporaries stay in cache) run
+  the same ``elementwise`` with ``array_api_compat.numpy`` and are summed per output in float64, in
+  block order, in the threads of :func:`regloss.kernels.blocked.run_blocks` (bit-identical for any
+  number of threads). scikit-learn makes a whole-array temporary per step; this reads the inputs
+  once.
+* any other library (and float16): the same formula on the whole arrays with ``xp``, summed in
+  the compute dtype as scikit-learn does.
+
+Values are checked lazily (see :mod:`regloss.sklearn._targets`): a non-finite mean or a zero weight
+sum triggers :meth:`~regloss.sklearn._targets.Targets.check_values`. ``violation(xp, t, p)``, when
+given, is a domain test evaluated on the same blocks (true where the function's domain is left);
+``domain_error`` is then raised after the finiteness check, as scikit-learn orders them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+import numpy as np
+
+from .. import kernels
+from ..kernels.blocked import numpy_namespace, run_blocks
+
+BLOCK_ELEMENTS = 1 << 15
+"""Elements per block of the NumPy path (256 KiB of float64 per input)."""
+
+_FAST_DTYPES = (np.dtype("float32"), np.dtype("float64"))
+
+
+def _use_blocks(targets) -> bool:
+    return (
+        array_api_compat.is_numpy_namespace(targets.xp)
+        and targets.y_true.dtype in _FAST_DTYPES
+        and kernels.active()
+    )
+
+
+def _blocked_sums(targets, elementwise, violation, y_pred):
+    """Per-output float64 sums of ``w v`` over blocks of samples, the float64 weight sum, and
+    whether ``violation`` held in any block."""
+    y_true, weights = targets.y_true, targets.sample_weight
+    n, k = y_true.shape
+    xp = numpy_namespace()
+    rows = max(1, BLOCK_ELEMENTS // k)
+    count = -(-n // rows)
+    broadcast_pred = y_pred.shape[0] != n
+    use_dot = y_true.dtype == np.float64
+
+    def block(index):
+        start, stop = index * rows, min(n, (index + 1) * rows)
+        true = y_true[start:stop]
+        pred = y_pred if broadcast_pred else y_pred[start:stop]
+        violated = bool(violation(xp, true, pred)) if violation is not None else False
+        values = elementwise(xp, true, pred)
+        if weights is None:
+            return np.sum(values, axis=0, dtype=np.float64), violated
+        block_weights = weights[start:stop]
+        if use_dot:
+            return block_weights @ values, violated
+        return np.sum(values * block_weights[:, None], axis=0, dtype=np.float64), violated
+
+    results = run_blocks(block, count, n * k)
+    sums = np.sum(np.stack([result[0] for result in results]), axis=0)
+    weight_sum = float(n) if weights is None else float(np.sum(weights, dtype=np.float64))
+    return sums, weight_sum, any(result[1] for result in results)
+
+
+def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_error=None):
+    """The per-output weighted means of ``elementwise`` (a 1-D array of the compute dtype).
+
+    ``y_pred`` replaces ``targets.y_pred`` (a ``(1, n_outputs)`` row broadcasts over the samples).
+    """
+    xp = targets.xp
+    y_pred = targets.y_pred if y_pred is None else y_pred
+    dtype = targets.y_true.dtype
+    if _use_blocks(targets):
+        sums, weight_sum, violated = _blocked_sums(targets, elementwise, violation, y_pred)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (sums / weight_sum).astype(dtype, copy=False)
+        suspicious = not (np.all(np.isfinite(sums)) and math.isfinite(weight_sum) and weight_sum != 0.0)
+    else:
+        weights = targets.sample_weight
+        values = elementwise(xp, targets.y_true, y_pred)
+        if weights is None:
+            means = xp.mean(values, axis=0)
+            weight_sum = float(targets.n_samples)
+        else:
+            weight_total = xp.sum(weights)
+            means = xp.sum(values * weights[:, None], axis=0) / weight_total
+            weight_sum = float(weight_total)
+        violated = violation is not None and bool(violation(xp, targets.y_true, y_pred))
+        suspicious = not (bool(xp.all(xp.isfinite(means))) and math.isfinite(weight_sum) and weight_sum != 0.0)
+    if suspicious or violated:
+        targets.check_finite()
+        if violated:
+            raise domain_error()
+        targets.check_weights()
+    return means

@@ -102,7 +102,9 @@ def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_er
             means = xp.sum(values * weights[:, None], axis=0) / weight_total
             weight_sum = float(weight_total)
         violated = violation is not None and bool(violation(xp, targets.y_true, y_pred))
-        suspicious = not (bool(xp.all(xp.isfinite(means))) and math.isfinite(weight_sum) and weight_sum != 0.0)
+        suspicious = not (
+            bool(xp.all(xp.isfinite(means))) and math.isfinite(weight_sum) and weight_sum != 0.0
+        )
     if suspicious or violated:
         targets.check_finite()
         if violated:

@@ -24,7 +24,9 @@ def _domain(power: float):
     if power < 0:
         return (lambda xp, t, p: xp.any(p <= 0)), "strictly positive y_pred"
     if 1 <= power < 2:
-        return (lambda xp, t, p: xp.any(t < 0) | xp.any(p <= 0)), "non-negative y_true and strictly positive y_pred"
+        return (
+            lambda xp, t, p: xp.any(t < 0) | xp.any(p <= 0)
+        ), "non-negative y_true and strictly positive y_pred"
     if power >= 2:
         return (lambda xp, t, p: xp.any(t <= 0) | xp.any(p <= 0)), "strictly positive y_true and y_pred"
     return None, ""

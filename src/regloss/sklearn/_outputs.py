@@ -21,7 +21,9 @@ def weighted_average(xp, values, weights: np.ndarray | None, function: str) -> f
         return float(xp.mean(values))
     total = float(np.sum(weights))
     if total == 0.0:
-        raise ZeroDivisionError(f"{function}: the multioutput weights sum to zero; received {weights.tolist()}")
+        raise ZeroDivisionError(
+            f"{function}: the multioutput weights sum to zero; received {weights.tolist()}"
+        )
     as_array = xp.asarray(weights, dtype=values.dtype, device=device_of(xp, values))
     return float(xp.sum(values * as_array)) / total
 

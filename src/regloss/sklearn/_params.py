@@ -45,7 +45,9 @@ def check_multioutput(function: str, multioutput, options=MEAN_OPTIONS, allow_no
     elif multioutput is not None and is_array_like(multioutput):
         return multioutput
     shown = " or ".join(f"{option!r}" for option in options)
-    raise invalid_parameter(function, "multioutput", f"{shown} or an array-like of output weights", multioutput)
+    raise invalid_parameter(
+        function, "multioutput", f"{shown} or an array-like of output weights", multioutput
+    )
 
 
 def _real(value) -> bool:

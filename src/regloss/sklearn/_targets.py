@@ -70,7 +70,9 @@ class Targets:
                 "received only zeros"
             )
         if float(xp.sum(weights)) == 0.0:
-            raise ZeroDivisionError(f"{self.function}: sample_weight sums to zero; the weighted mean is undefined")
+            raise ZeroDivisionError(
+                f"{self.function}: sample_weight sums to zero; the weighted mean is undefined"
+            )
 
     def check_values(self) -> None:
         """Both checks, in scikit-learn's order."""
@@ -96,9 +98,7 @@ def _numpy_like(function: str, name: str, value):
         try:
             array = array.astype(np.float64)
         except (ValueError, TypeError) as error:
-            raise ValueError(
-                f"{function}: {name} must hold numbers; received {received(value)}"
-            ) from error
+            raise ValueError(f"{function}: {name} must hold numbers; received {received(value)}") from error
     return array
 
 
@@ -164,7 +164,9 @@ def _output_weights(function: str, multioutput, n_outputs: int) -> np.ndarray:
     return weights
 
 
-def check_targets(function: str, y_true, y_pred, sample_weight=None, multioutput="uniform_average") -> Targets:
+def check_targets(
+    function: str, y_true, y_pred, sample_weight=None, multioutput="uniform_average"
+) -> Targets:
     """Validate and convert the inputs of ``function`` (its name, for the messages).
 
     ``multioutput`` must already be a valid option or array-like
@@ -185,7 +187,8 @@ def check_targets(function: str, y_true, y_pred, sample_weight=None, multioutput
     weights = arrays["sample_weight"]
     if weights is not None and weights.ndim != 1:
         raise ValueError(
-            f"{function}: sample_weight must be a 1-D array of one weight per sample; received {received(weights)}"
+            f"{function}: sample_weight must be a 1-D array of one weight per sample; "
+            f"received {received(weights)}"
         )
     dtype = compute_dtype(xp, arrays, weak)
     cast = {

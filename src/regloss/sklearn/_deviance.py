@@ -13,7 +13,8 @@ Domains (ValueError, after the finiteness check): ``power < 0``: ``y_pred > 0``;
 from __future__ import annotations
 
 from .. import formulas
-from ._columns import column_means
+from ._columns import column_means, stacked
+from ._elementwise import true_values
 from ._exceptions import warn_undefined
 from ._params import check_power
 from ._targets import check_targets
@@ -41,19 +42,23 @@ def _single_output_targets(function, y_true, y_pred, sample_weight):
     return targets
 
 
-def _mean_deviance(targets, power: float, y_pred=None) -> float:
-    """The weighted mean deviance; the domain is checked on ``targets.y_pred`` only (scikit-learn does
-    not check the mean of ``y_true`` that ``d2_tweedie_score`` passes as ``y_pred``)."""
-    violation, text = _domain(power) if y_pred is None else (None, "")
-
+def _deviance(power: float):
     def deviance(xp, true, pred):
         return formulas.tweedie_deviance(xp, true, pred, power)
+
+    return deviance
+
+
+def _mean_deviance(targets, power: float, elementwise=None):
+    """The weighted mean deviance (or the means of ``elementwise``), with the domain of ``power``
+    checked on the same pass."""
+    violation, text = _domain(power)
 
     def domain_error():
         return ValueError(f"{targets.function} with power={power:g} can only be used on {text}")
 
-    means = column_means(targets, deviance, y_pred=y_pred, violation=violation, domain_error=domain_error)
-    return float(means[0])
+    elementwise = _deviance(power) if elementwise is None else elementwise
+    return column_means(targets, elementwise, violation=violation, domain_error=domain_error)
 
 
 def mean_tweedie_deviance(y_true, y_pred, *, sample_weight=None, power=0):
@@ -66,7 +71,7 @@ def mean_tweedie_deviance(y_true, y_pred, *, sample_weight=None, power=0):
     """
     power = check_power("mean_tweedie_deviance", power)
     targets = _single_output_targets("mean_tweedie_deviance", y_true, y_pred, sample_weight)
-    return _mean_deviance(targets, power)
+    return float(_mean_deviance(targets, power)[0])
 
 
 def mean_poisson_deviance(y_true, y_pred, *, sample_weight=None):
@@ -77,7 +82,7 @@ def mean_poisson_deviance(y_true, y_pred, *, sample_weight=None):
     1.426015132
     """
     targets = _single_output_targets("mean_poisson_deviance", y_true, y_pred, sample_weight)
-    return _mean_deviance(targets, 1.0)
+    return float(_mean_deviance(targets, 1.0)[0])
 
 
 def mean_gamma_deviance(y_true, y_pred, *, sample_weight=None):
@@ -88,11 +93,7 @@ def mean_gamma_deviance(y_true, y_pred, *, sample_weight=None):
     1.0568528194
     """
     targets = _single_output_targets("mean_gamma_deviance", y_true, y_pred, sample_weight)
-    return _mean_deviance(targets, 2.0)
-
-
-def _identity(xp, y_true, y_pred):
-    return y_true
+    return float(_mean_deviance(targets, 2.0)[0])
 
 
 def d2_tweedie_score(y_true, y_pred, *, sample_weight=None, power=0):
@@ -109,9 +110,12 @@ def d2_tweedie_score(y_true, y_pred, *, sample_weight=None, power=0):
     if targets.n_samples < 2:
         targets.check_finite()
         return warn_undefined("d2_tweedie_score", "D^2", targets.n_samples)
-    numerator = _mean_deviance(targets, power)
-    true_mean = column_means(targets, _identity)
-    denominator = _mean_deviance(targets, power, y_pred=targets.xp.reshape(true_mean, (1, 1)))
+    # pass 1: the deviance and mean_w(y_true); pass 2: the deviance of that mean (the domain is not
+    # checked there, as scikit-learn does not)
+    deviance, true_mean = _mean_deviance(targets, power, stacked(_deviance(power), true_values))
+    numerator = float(deviance)
+    mean_row = targets.xp.reshape(true_mean, (1, 1))
+    denominator = float(column_means(targets, _deviance(power), y_pred=mean_row)[0])
     if denominator == 0.0:
         raise ZeroDivisionError(
             "d2_tweedie_score: the deviance of the mean of y_true is zero (a constant y_true); "

@@ -1,6 +1,6 @@
 """The two elementwise errors whose scikit-learn definitions differ from Keras's (the Keras ones are
 in :mod:`regloss.formulas`, which holds the rest that scikit-learn shares: squared, absolute,
-pinball and Tweedie).
+pinball and Tweedie), and the plain values the scores average.
 """
 
 from __future__ import annotations
@@ -23,3 +23,13 @@ def squared_log1p_error(xp, y_true, y_pred):
     """``(log1p(y_true) - log1p(y_pred))**2``: no clipping (values <= -1 are rejected before;
     Keras instead clips values below 1e-7)."""
     return (xp.log1p(y_true) - xp.log1p(y_pred)) ** 2
+
+
+def true_values(xp, y_true, y_pred):
+    """``y_true`` itself (its weighted mean is the centre of the scores' variances)."""
+    return y_true
+
+
+def residuals(xp, y_true, y_pred):
+    """``y_true - y_pred``"""
+    return y_true - y_pred

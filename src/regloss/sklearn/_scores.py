@@ -16,7 +16,8 @@ even of a constant target), a zero denominator with a non-zero numerator gives 0
 from __future__ import annotations
 
 from .. import formulas
-from ._columns import column_means
+from ._columns import column_means, split, stacked
+from ._elementwise import residuals, true_values
 from ._exceptions import warn_undefined
 from ._outputs import finish_outputs, weighted_average
 from ._params import SCORE_OPTIONS, check_force_finite, check_multioutput
@@ -32,10 +33,6 @@ def _centred_square(mean):
     return square
 
 
-def _difference(xp, y_true, y_pred):
-    return y_true - y_pred
-
-
 def _centred_difference_square(mean):
     """The elementwise ``(y_true - y_pred - mean)**2``."""
 
@@ -43,10 +40,6 @@ def _centred_difference_square(mean):
         return (y_true - y_pred - mean) ** 2
 
     return square
-
-
-def _identity(xp, y_true, y_pred):
-    return y_true
 
 
 def explained_fraction(targets, numerator, denominator, force_finite: bool):
@@ -79,12 +72,6 @@ def _score_targets(function, y_true, y_pred, sample_weight, multioutput, force_f
     return check_targets(function, y_true, y_pred, sample_weight, multioutput), force_finite
 
 
-def _true_variance(targets):
-    """``Var_w(y_true)`` per output, two-pass."""
-    true_mean = column_means(targets, _identity)
-    return column_means(targets, _centred_square(true_mean))
-
-
 def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average", force_finite=True):
     """Coefficient of determination R², per output ``1 - SSR / SST`` (see the module docstring).
     Fewer than two samples: NaN and an ``UndefinedMetricWarning``. ``multioutput`` also takes
@@ -100,8 +87,10 @@ def r2_score(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average
     if targets.n_samples < 2:
         targets.check_finite()
         return warn_undefined("r2_score", "R^2", targets.n_samples)
-    numerator = column_means(targets, formulas.squared_error)
-    return explained_fraction(targets, numerator, _true_variance(targets), force_finite)
+    # pass 1: mean_w(t) and the numerator; pass 2: the centred denominator
+    true_mean, numerator = split(column_means(targets, stacked(true_values, formulas.squared_error)), 2)
+    denominator = column_means(targets, _centred_square(true_mean))
+    return explained_fraction(targets, numerator, denominator, force_finite)
 
 
 def explained_variance_score(
@@ -117,6 +106,8 @@ def explained_variance_score(
     targets, force_finite = _score_targets(
         "explained_variance_score", y_true, y_pred, sample_weight, multioutput, force_finite, allow_none=False
     )
-    difference_mean = column_means(targets, _difference)
-    numerator = column_means(targets, _centred_difference_square(difference_mean))
-    return explained_fraction(targets, numerator, _true_variance(targets), force_finite)
+    # pass 1: the means of t and of t - p; pass 2: both centred squares
+    true_mean, difference_mean = split(column_means(targets, stacked(true_values, residuals)), 2)
+    centred = stacked(_centred_difference_square(difference_mean), _centred_square(true_mean))
+    numerator, denominator = split(column_means(targets, centred), 2)
+    return explained_fraction(targets, numerator, denominator, force_finite)

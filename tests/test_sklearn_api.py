@@ -43,11 +43,24 @@ TWEEDIE_POWERS = [0, -0.5, -2, 1, 1.5, 2, 3]
 RTOL = 1e-12
 
 
-@pytest.fixture(params=["blocked", "generic"])
+PATHS = {"numba": "numba", "blocked": "numpy", "generic": "none"}
+
+
+@pytest.fixture(params=list(PATHS))
 def path(request):
-    """Both computation paths: the blocked NumPy path and the generic array-API one."""
+    """Every computation path: the numba tier's column kernel (MSE, RMSE, MAE and MAPE of at least
+    65536 elements; the blocked path otherwise), the blocked NumPy path, the generic array-API path."""
     previous = config.accelerator()
-    config.set_accelerator("auto" if request.param == "blocked" else "none")
+    config.set_accelerator(PATHS[request.param])
+    yield request.param
+    config.set_accelerator(previous)
+
+
+@pytest.fixture(params=["blocked", "generic"])
+def small_path(request):
+    """The two paths of inputs below the numba tier's size (or of errors it does not restate)."""
+    previous = config.accelerator()
+    config.set_accelerator(PATHS[request.param])
     yield request.param
     config.set_accelerator(previous)
 
@@ -90,7 +103,9 @@ def _multioutput_values(name, outputs, rng):
 
 
 @pytest.mark.parametrize("name", MEAN_FUNCTIONS + SCORE_FUNCTIONS)
-@pytest.mark.parametrize("n, outputs", [(1, None), (2, 3), (37, None), (50, 1), (200, 4), (6000, 10)])
+@pytest.mark.parametrize(
+    "n, outputs", [(1, None), (2, 3), (37, None), (50, 1), (200, 4), (7000, 10), (70000, None)]
+)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_multi_output_functions_equal_sklearn(path, name, n, outputs, weighted):
     rng = np.random.default_rng(n * 7 + (outputs or 0) + weighted)
@@ -116,7 +131,7 @@ def test_multi_output_functions_equal_sklearn(path, name, n, outputs, weighted):
 @pytest.mark.parametrize("name", ["mean_tweedie_deviance", "d2_tweedie_score"])
 @pytest.mark.parametrize("n, two_d", [(2, False), (45, True), (40000, False)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_tweedie_functions_equal_sklearn(path, power, name, n, two_d, weighted):
+def test_tweedie_functions_equal_sklearn(small_path, power, name, n, two_d, weighted):
     rng = np.random.default_rng(n + int(10 * power) + 100 + weighted)
     domain = "any" if power == 0 else "positive"
     y_true, y_pred = _data(rng, n, 1 if two_d else None, domain)
@@ -130,7 +145,7 @@ def test_tweedie_functions_equal_sklearn(path, power, name, n, two_d, weighted):
 
 @pytest.mark.parametrize("name", ["mean_poisson_deviance", "mean_gamma_deviance", "max_error"])
 @pytest.mark.parametrize("n", [1, 17, 40000])
-def test_other_single_output_functions_equal_sklearn(path, name, n):
+def test_other_single_output_functions_equal_sklearn(small_path, name, n):
     rng = np.random.default_rng(n)
     y_true, y_pred = _data(rng, n, None, "positive")
     if name == "mean_poisson_deviance":
@@ -293,7 +308,7 @@ EDGE_CASES = [
 @pytest.mark.parametrize(
     "name, args, kwargs", EDGE_CASES, ids=[f"{i}-{c[0]}" for i, c in enumerate(EDGE_CASES)]
 )
-def test_edge_cases_as_sklearn(path, name, args, kwargs):
+def test_edge_cases_as_sklearn(small_path, name, args, kwargs):
     ours = _outcome(getattr(rs, name), *args, **kwargs)
     theirs = _outcome(getattr(sklearn_metrics, name), *args, **kwargs)
     assert ours[0] == theirs[0], (ours, theirs)
@@ -348,7 +363,7 @@ def test_error_messages_name_the_argument_and_the_value():
 @pytest.mark.parametrize(
     "name", ["mean_squared_error", "mean_absolute_percentage_error", "r2_score", "explained_variance_score"]
 )
-def test_compute_dtype_as_sklearn(path, name, true_dtype, pred_dtype, weight_dtype):
+def test_compute_dtype_as_sklearn(small_path, name, true_dtype, pred_dtype, weight_dtype):
     rng = np.random.default_rng(3)
     y_true = (rng.uniform(1, 5, size=(40, 2)) * 4).astype(true_dtype)
     y_pred = (rng.uniform(1, 5, size=(40, 2)) * 4).astype(pred_dtype)
@@ -367,7 +382,7 @@ def test_compute_dtype_as_sklearn(path, name, true_dtype, pred_dtype, weight_dty
 
 
 @pytest.mark.parametrize("name", ["r2_score", "explained_variance_score", "d2_tweedie_score"])
-def test_near_constant_targets_at_a_large_offset(path, name):
+def test_near_constant_targets_at_a_large_offset(small_path, name):
     """Centred moments: 1e8 + N(0, 1e-3) keeps its R² (raw power sums would cancel to garbage)."""
     rng = np.random.default_rng(11)
     noise = rng.normal(0.0, 1e-3, size=5000)

@@ -9,7 +9,10 @@ with ``v = elementwise(xp, y_true, y_pred)`` (a formula of :mod:`regloss.formula
 
 Two paths, the same numbers (to rounding):
 
-* NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``: blocks of
+* NumPy float32/float64 inputs of MSE, RMSE, MAE and MAPE with at least 65536 elements, when numba
+  is installed and ``regloss.config.accelerator()`` is ``"auto"`` or ``"numba"``: one pass of the
+  numba tier's column kernel (:func:`regloss.kernels.column_sums`), no temporaries;
+* other NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``: blocks of
   whole samples (about 32768 elements each, so that the formula's temporaries stay in cache) run
   the same ``elementwise`` with ``array_api_compat.numpy`` and are summed per output in float64, in
   block order, in the threads of :func:`regloss.kernels.blocked.run_blocks` (bit-identical for any
@@ -70,15 +73,17 @@ def _blocked_sums(targets, elementwise, violation, y_pred):
         start, stop = index * rows, min(n, (index + 1) * rows)
         true = y_true[start:stop]
         pred = y_pred if broadcast_pred else y_pred[start:stop]
-        violated = bool(violation(xp, true, pred)) if violation is not None else False
+        if violation is not None and bool(violation(xp, true, pred)):
+            return None  # outside the domain: not evaluated (no warnings), raised by the caller
         values = elementwise(xp, true, pred).astype(np.float64, copy=False)
         block_weights = ones[: stop - start] if weights is None else weights64[start:stop]
-        return np.einsum("i,ij->j", block_weights, values), violated
+        return np.einsum("i,ij->j", block_weights, values)
 
     results = run_blocks(block, count, n * k)
-    sums = np.sum(np.stack([result[0] for result in results]), axis=0)
     weight_sum = float(n) if weights is None else float(np.sum(weights64))
-    return sums, weight_sum, any(result[1] for result in results)
+    if any(result is None for result in results):
+        return None, weight_sum, True
+    return np.sum(np.stack(results), axis=0), weight_sum, False
 
 
 def stacked(*elementwise):
@@ -97,20 +102,43 @@ def split(means, parts: int) -> list:
     return [means[index * width : (index + 1) * width] for index in range(parts)]
 
 
-def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_error=None):
+def _fused_sums(targets, kernel):
+    """The numba tier's one-pass sums for ``kernel = (name, a, b)`` (an error it restates), or None."""
+    if kernel is None:
+        return None
+    weights = targets.sample_weight
+    weights64 = None if weights is None else weights.astype(np.float64, copy=False)
+    sums = kernels.column_sums(*kernel, targets.y_true, targets.y_pred, weights64)
+    if sums is None:
+        return None
+    weight_sum = float(targets.n_samples) if weights is None else float(np.sum(weights64))
+    return sums, weight_sum, False
+
+
+def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_error=None, kernel=None):
     """The per-output weighted means of ``elementwise`` (a 1-D array of the compute dtype).
 
     ``y_pred`` replaces ``targets.y_pred`` (a ``(1, n_outputs)`` row broadcasts over the samples).
+    ``kernel``: ``(name, a, b)`` when the numba tier restates ``elementwise`` as the error ``name``
+    with parameters ``a``, ``b`` (:func:`regloss.kernels.column_sums`): large NumPy inputs then take
+    its single pass (no domain to check; the blocks of ``elementwise`` otherwise).
     """
     xp = targets.xp
     y_pred = targets.y_pred if y_pred is None else y_pred
     dtype = targets.y_true.dtype
     if _use_blocks(targets):
-        sums, weight_sum, violated = _blocked_sums(targets, elementwise, violation, y_pred)
+        fused = _fused_sums(targets, kernel) if y_pred is targets.y_pred and violation is None else None
+        sums, weight_sum, violated = fused or _blocked_sums(targets, elementwise, violation, y_pred)
+        if violated:
+            targets.check_finite()
+            raise domain_error()
         with np.errstate(invalid="ignore", divide="ignore"):
             means = (sums / weight_sum).astype(dtype, copy=False)
         suspicious = not (np.all(np.isfinite(sums)) and math.isfinite(weight_sum) and weight_sum != 0.0)
     else:
+        if violation is not None and bool(violation(xp, targets.y_true, y_pred)):
+            targets.check_finite()
+            raise domain_error()
         weights = targets.sample_weight
         values = elementwise(xp, targets.y_true, y_pred)
         if weights is None:
@@ -120,13 +148,9 @@ def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_er
             weight_total = xp.sum(weights)
             means = xp.sum(values * weights[:, None], axis=0) / weight_total
             weight_sum = float(weight_total)
-        violated = violation is not None and bool(violation(xp, targets.y_true, y_pred))
         suspicious = not (
             bool(xp.all(xp.isfinite(means))) and math.isfinite(weight_sum) and weight_sum != 0.0
         )
-    if suspicious or violated:
-        targets.check_finite()
-        if violated:
-            raise domain_error()
-        targets.check_weights()
+    if suspicious:
+        targets.check_values()
     return means

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from .. import formulas
 from ._columns import column_means
-from ._elementwise import absolute_percentage_error, squared_log1p_error
+from ._elementwise import FLOAT64_EPS, absolute_percentage_error, squared_log1p_error
 from ._outputs import finish_outputs
 from ._params import check_alpha, check_multioutput
 from ._targets import check_targets
+
+# The numba tier's restatements of the same errors: (kernel id, its two parameters).
+_SQUARED = ("squared_error", 0.0, 0.0)
+_ABSOLUTE = ("absolute_error", 0.0, 0.0)
+_PERCENTAGE = ("absolute_percentage_error", FLOAT64_EPS, 0.0)
 
 
 def _targets(function, y_true, y_pred, sample_weight, multioutput):
@@ -51,7 +56,7 @@ def mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="unifo
     0.375
     """
     targets = _targets("mean_squared_error", y_true, y_pred, sample_weight, multioutput)
-    return finish_outputs(targets, column_means(targets, formulas.squared_error))
+    return finish_outputs(targets, column_means(targets, formulas.squared_error, kernel=_SQUARED))
 
 
 def root_mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
@@ -63,7 +68,7 @@ def root_mean_squared_error(y_true, y_pred, *, sample_weight=None, multioutput="
     1.8535533905932737
     """
     targets = _targets("root_mean_squared_error", y_true, y_pred, sample_weight, multioutput)
-    means = column_means(targets, formulas.squared_error)
+    means = column_means(targets, formulas.squared_error, kernel=_SQUARED)
     return finish_outputs(targets, targets.xp.sqrt(means))
 
 
@@ -75,7 +80,7 @@ def mean_absolute_error(y_true, y_pred, *, sample_weight=None, multioutput="unif
     0.5
     """
     targets = _targets("mean_absolute_error", y_true, y_pred, sample_weight, multioutput)
-    return finish_outputs(targets, column_means(targets, formulas.absolute_error))
+    return finish_outputs(targets, column_means(targets, formulas.absolute_error, kernel=_ABSOLUTE))
 
 
 def mean_absolute_percentage_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):
@@ -88,7 +93,8 @@ def mean_absolute_percentage_error(y_true, y_pred, *, sample_weight=None, multio
     0.25
     """
     targets = _targets("mean_absolute_percentage_error", y_true, y_pred, sample_weight, multioutput)
-    return finish_outputs(targets, column_means(targets, absolute_percentage_error))
+    means = column_means(targets, absolute_percentage_error, kernel=_PERCENTAGE)
+    return finish_outputs(targets, means)
 
 
 def mean_squared_log_error(y_true, y_pred, *, sample_weight=None, multioutput="uniform_average"):

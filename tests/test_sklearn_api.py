@@ -524,3 +524,15 @@ def test_signatures_equal_sklearn():
         theirs = inspect.signature(inspect.unwrap(getattr(sklearn_metrics, name)))
         assert str(ours) == str(theirs), name
     assert sorted(rs.__all__) == sorted(ALL_FUNCTIONS)
+
+
+def test_python_blocks_of_the_docs_run():
+    """Every Python block of docs/sklearn.md runs (its printed values are scikit-learn's)."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "sklearn.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, "docs/sklearn.md", "exec"), {})

@@ -51,6 +51,21 @@ def _use_blocks(targets) -> bool:
     )
 
 
+def _map_blocks(targets, y_pred, function) -> list:
+    """``function(start, stop, y_true_block, y_pred_block)`` for each block of about
+    :data:`BLOCK_ELEMENTS` elements (whole samples), in block order, in the blocked tier's threads."""
+    y_true = targets.y_true
+    n, k = y_true.shape
+    rows = max(1, BLOCK_ELEMENTS // k)
+    broadcast_pred = y_pred.shape[0] != n
+
+    def block(index):
+        start, stop = index * rows, min(n, (index + 1) * rows)
+        return function(start, stop, y_true[start:stop], y_pred if broadcast_pred else y_pred[start:stop])
+
+    return run_blocks(block, -(-n // rows), n * k)
+
+
 def _blocked_sums(targets, elementwise, violation, y_pred):
     """Per-output float64 sums of ``w v`` over blocks of samples, the float64 weight sum, and
     whether ``violation`` held in any block.
@@ -60,30 +75,38 @@ def _blocked_sums(targets, elementwise, violation, y_pred):
     BLAS product (``w @ v``) starts OpenBLAS's own threads beside the blocks' threads, which
     collapses on a busy machine (measured 25x slower with one output under load).
     """
-    y_true, weights = targets.y_true, targets.sample_weight
-    n, k = y_true.shape
+    weights = targets.sample_weight
+    n, k = targets.y_true.shape
     xp = numpy_namespace()
-    rows = max(1, BLOCK_ELEMENTS // k)
-    count = -(-n // rows)
-    broadcast_pred = y_pred.shape[0] != n
-    ones = np.ones(rows) if weights is None else None
+    ones = np.ones(max(1, BLOCK_ELEMENTS // k)) if weights is None else None
     weights64 = None if weights is None else weights.astype(np.float64, copy=False)
 
-    def block(index):
-        start, stop = index * rows, min(n, (index + 1) * rows)
-        true = y_true[start:stop]
-        pred = y_pred if broadcast_pred else y_pred[start:stop]
+    def block(start, stop, true, pred):
         if violation is not None and bool(violation(xp, true, pred)):
             return None  # outside the domain: not evaluated (no warnings), raised by the caller
         values = elementwise(xp, true, pred).astype(np.float64, copy=False)
         block_weights = ones[: stop - start] if weights is None else weights64[start:stop]
         return np.einsum("i,ij->j", block_weights, values)
 
-    results = run_blocks(block, count, n * k)
+    results = _map_blocks(targets, y_pred, block)
     weight_sum = float(n) if weights is None else float(np.sum(weights64))
     if any(result is None for result in results):
         return None, weight_sum, True
     return np.sum(np.stack(results), axis=0), weight_sum, False
+
+
+def largest(targets, elementwise) -> float:
+    """``max`` of ``elementwise`` over every sample and output, a Python float (NaN if any value is
+    NaN); on NumPy inputs over blocks, without whole-array temporaries."""
+    if not _use_blocks(targets):
+        return float(targets.xp.max(elementwise(targets.xp, targets.y_true, targets.y_pred)))
+    xp = numpy_namespace()
+
+    def block(start, stop, true, pred):
+        return float(np.max(elementwise(xp, true, pred)))
+
+    maxima = _map_blocks(targets, targets.y_pred, block)
+    return math.nan if any(math.isnan(value) for value in maxima) else max(maxima)
 
 
 def stacked(*elementwise):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .. import formulas
+from ._columns import largest
 from ._targets import check_targets
 
 
@@ -17,8 +19,7 @@ def max_error(y_true, y_pred):
     targets = check_targets("max_error", y_true, y_pred, multioutput=None)
     if targets.n_outputs != 1:
         raise ValueError(f"max_error supports a single output only; received {targets.n_outputs} outputs")
-    xp = targets.xp
-    largest = float(xp.max(xp.abs(targets.y_true - targets.y_pred)))
-    if not math.isfinite(largest):
+    result = largest(targets, formulas.absolute_error)
+    if not math.isfinite(result):
         targets.check_finite()
-    return largest
+    return result

@@ -454,10 +454,10 @@ def test_every_function_on_every_array_library(xp, name):
         assert _library(raw) == _library(true_xp) and tuple(raw.shape) == (3,)
         assert "float64" in str(raw.dtype)
         np.testing.assert_allclose(np.asarray(raw), raw_theirs, rtol=RTOL)
-        # a NumPy weight and a list mixed with the library's arrays follow the library
-        mixed = getattr(rs, name)(
-            true_xp, y_pred.tolist(), sample_weight=weights, multioutput=[1.0, 2.0, 0.5]
-        )
+        # a NumPy weight and a list mixed with the library's arrays follow the library; output
+        # weights may be an array of the library
+        output_weights = _xp_array(xp, np.array([1.0, 2.0, 0.5]))
+        mixed = getattr(rs, name)(true_xp, y_pred.tolist(), sample_weight=weights, multioutput=output_weights)
         mixed_theirs = getattr(sklearn_metrics, name)(
             y_true, y_pred, sample_weight=weights, multioutput=[1.0, 2.0, 0.5]
         )

@@ -18,7 +18,9 @@ def max_error(y_true, y_pred):
     """
     targets = check_targets("max_error", y_true, y_pred, multioutput=None)
     if targets.n_outputs != 1:
-        raise ValueError(f"max_error supports a single output only; received {targets.n_outputs} outputs")
+        raise ValueError(
+            f"max_error supports a single output only; received y_true with {targets.n_outputs} outputs"
+        )
     result = largest(targets, formulas.absolute_error)
     if not math.isfinite(result):
         targets.check_finite()

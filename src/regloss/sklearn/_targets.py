@@ -15,6 +15,7 @@ promoted float dtype of those of ``y_true``, ``y_pred`` and ``sample_weight`` th
 
 from __future__ import annotations
 
+import array_api_compat
 import numpy as np
 
 from .._messages import show_value
@@ -137,10 +138,19 @@ def compute_dtype(xp, arrays: dict, weak: set):
     return xp.asarray(0.0).dtype
 
 
+def _host_array(value) -> np.ndarray:
+    """``value`` as a NumPy array; a CuPy array (which refuses ``np.asarray``) is copied to the host."""
+    try:
+        return np.asarray(value)
+    except TypeError:
+        if _foreign_namespace(value) is None:
+            raise
+        return np.asarray(array_api_compat.to_device(value, "cpu"))
+
+
 def _output_weights(function: str, multioutput, n_outputs: int) -> np.ndarray:
     try:
-        weights = np.asarray(multioutput)
-        weights = weights.astype(np.float64)
+        weights = _host_array(multioutput).astype(np.float64)
     except (ValueError, TypeError) as error:
         raise ValueError(
             f"{function}: multioutput weights must be numbers; received {show_value(multioutput)}"

@@ -538,3 +538,27 @@ def test_python_blocks_of_the_docs_run():
     assert len(blocks) == 2
     for block in blocks:
         exec(compile(block, "docs/sklearn.md", "exec"), {})
+
+
+@pytest.mark.parametrize("outputs", [1, 3, 12])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_numba_column_sums_are_bit_identical_for_any_thread_count(outputs, weighted):
+    """The numba column kernel's partition depends on the shape only (regloss.kernels.column_sums)."""
+    pytest.importorskip("numba")
+    from regloss import kernels
+
+    rng = np.random.default_rng(outputs)
+    y_true = rng.normal(size=(300_000 // outputs, outputs))
+    y_pred = rng.normal(size=y_true.shape)
+    weights = rng.uniform(size=y_true.shape[0]) if weighted else None
+    try:
+        results = []
+        for threads in (1, 2):
+            config.set_num_threads(threads)
+            results.append(kernels.column_sums("absolute_error", 0.0, 0.0, y_true, y_pred, weights))
+    finally:
+        config.set_num_threads(None)
+    assert results[0] is not None
+    np.testing.assert_array_equal(results[0], results[1])
+    reference = (np.abs(y_true - y_pred) * (1.0 if weights is None else weights[:, None])).sum(axis=0)
+    np.testing.assert_allclose(results[0], reference, rtol=1e-12)

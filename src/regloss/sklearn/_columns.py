@@ -7,17 +7,17 @@
 with ``v = elementwise(xp, y_true, y_pred)`` (a formula of :mod:`regloss.formulas` or
 :mod:`regloss.sklearn._elementwise`), as an array of the compute dtype.
 
-Two paths, the same numbers (to rounding):
+Three paths, the same numbers (to rounding):
 
 * NumPy float32/float64 inputs of MSE, RMSE, MAE and MAPE with at least 65536 elements, when numba
   is installed and ``regloss.config.accelerator()`` is ``"auto"`` or ``"numba"``: one pass of the
-  numba tier's column kernel (:func:`regloss.kernels.column_sums`), no temporaries;
-* other NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``: blocks of
-  whole samples (about 32768 elements each, so that the formula's temporaries stay in cache) run
-  the same ``elementwise`` with ``array_api_compat.numpy`` and are summed per output in float64, in
-  block order, in the threads of :func:`regloss.kernels.blocked.run_blocks` (bit-identical for any
-  number of threads). scikit-learn makes a whole-array temporary per step; this reads the inputs
-  once.
+  numba tier's column kernel (:func:`regloss.kernels.column_sums`), no temporaries at all;
+* other NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``:
+  blocks of whole samples (about 32768 elements each, so that the formula's temporaries stay in
+  cache) run the same ``elementwise`` with ``array_api_compat.numpy`` and are summed per output in
+  float64 (:func:`_block_column_sums`), in block order, in the threads of
+  :func:`regloss.kernels.blocked.run_blocks` (bit-identical for any number of threads).
+  scikit-learn makes a whole-array temporary per step; this reads the inputs once per pass;
 * any other library (and float16): the same formula on the whole arrays with ``xp``, summed in
   the compute dtype as scikit-learn does.
 

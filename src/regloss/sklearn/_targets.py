@@ -19,7 +19,7 @@ import array_api_compat
 import numpy as np
 
 from .._messages import show_value
-from .._xp import _foreign_namespace, received, resolve
+from .._xp import received, resolve
 from ._params import check_array_like
 
 
@@ -81,10 +81,15 @@ class Targets:
         self.check_weights()
 
 
+def _is_foreign(value) -> bool:
+    """Whether ``value`` is an array of a library other than NumPy (torch, JAX, Dask, CuPy...)."""
+    return not isinstance(value, (np.ndarray, np.generic)) and array_api_compat.is_array_api_obj(value)
+
+
 def _numpy_like(function: str, name: str, value):
     """A NumPy array of a value no other array library owns: complex values are a ValueError and
     strings are parsed as numbers, as scikit-learn's ``check_array`` does."""
-    if _foreign_namespace(value) is not None:
+    if _is_foreign(value):
         return value
     try:
         array = np.asarray(value)
@@ -143,7 +148,7 @@ def _host_array(value) -> np.ndarray:
     try:
         return np.asarray(value)
     except TypeError:
-        if _foreign_namespace(value) is None:
+        if not _is_foreign(value):
             raise
         return np.asarray(array_api_compat.to_device(value, "cpu"))
 

@@ -562,3 +562,21 @@ def test_numba_column_sums_are_bit_identical_for_any_thread_count(outputs, weigh
     np.testing.assert_array_equal(results[0], results[1])
     reference = (np.abs(y_true - y_pred) * (1.0 if weights is None else weights[:, None])).sum(axis=0)
     np.testing.assert_allclose(results[0], reference, rtol=1e-12)
+
+
+def test_importing_and_calling_regloss_sklearn_imports_neither_sklearn_nor_numba():
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "import numpy as np, regloss.sklearn as rs\n"
+        "rs.r2_score(np.arange(5.0), np.ones(5)); rs.mean_squared_error([1.0, 2.0], [1.0, 3.0])\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'numba'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -21,15 +21,17 @@ from ._targets import check_targets
 
 
 def _domain(power: float):
-    """``(violation(xp, t, p), text)`` of the values that ``power`` rules out, or ``(None, "")``."""
+    """``(violation(xp, t, p), text)`` of the values that ``power`` rules out, or ``(None, "")``.
+    Minima, not elementwise comparisons (one SIMD reduction per input); NaN is left to the
+    finiteness check, which scikit-learn runs first."""
     if power < 0:
-        return (lambda xp, t, p: xp.any(p <= 0)), "strictly positive y_pred"
+        return (lambda xp, t, p: xp.min(p) <= 0), "strictly positive y_pred"
     if 1 <= power < 2:
         return (
-            lambda xp, t, p: xp.any(t < 0) | xp.any(p <= 0)
+            lambda xp, t, p: (xp.min(t) < 0) | (xp.min(p) <= 0)
         ), "non-negative y_true and strictly positive y_pred"
     if power >= 2:
-        return (lambda xp, t, p: xp.any(t <= 0) | xp.any(p <= 0)), "strictly positive y_true and y_pred"
+        return (lambda xp, t, p: (xp.min(t) <= 0) | (xp.min(p) <= 0)), "strictly positive y_true and y_pred"
     return None, ""
 
 

@@ -27,7 +27,9 @@ def _targets(function, y_true, y_pred, sample_weight, multioutput):
 
 
 def _log_domain(xp, y_true, y_pred):
-    return xp.any(y_true <= -1) | xp.any(y_pred <= -1)
+    """Whether a value is <= -1 (a minimum: one SIMD reduction per input; NaN is left to the
+    finiteness check, which scikit-learn runs first)."""
+    return (xp.min(y_true) <= -1) | (xp.min(y_pred) <= -1)
 
 
 def _log_domain_error(function):

@@ -9,7 +9,8 @@ with ``v = elementwise(xp, y_true, y_pred)`` (a formula of :mod:`regloss.formula
 
 Three paths, the same numbers (to rounding):
 
-* NumPy float32/float64 inputs of MSE, RMSE, MAE and MAPE with at least 65536 elements, when numba
+* NumPy float32/float64 inputs of MSE, RMSE, MAE, MAPE (and pinball, where the numba tier restates
+  ``quantile_error``) with at least 65536 elements, when numba
   is installed and ``regloss.config.accelerator()`` is ``"auto"`` or ``"numba"``: one pass of the
   numba tier's column kernel (:func:`regloss.kernels.column_sums`), no temporaries at all;
 * other NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``:

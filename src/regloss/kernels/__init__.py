@@ -139,3 +139,16 @@ def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms):
     if tier is None:
         return None
     return tier.poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms)
+
+
+def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
+    """Per-output float64 sums of an error from the numba tier
+    (:func:`regloss.kernels.numba_tier.column_sums`; ``regloss.sklearn``'s one-pass path), or None
+    when it does not run: ``accelerator()`` not ``"auto"``/``"numba"``, fewer than 65536 elements,
+    numba missing, or a call the kernel does not cover."""
+    if y_pred.size < _NUMBA_MIN_ELEMENTS or config.accelerator() not in ("auto", "numba"):
+        return None
+    tier = _numba_tier()
+    if tier is None:
+        return None
+    return tier.column_sums(kernel, a, b, y_true, y_pred, sample_weight)

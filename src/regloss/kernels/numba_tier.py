@@ -403,6 +403,29 @@ def _row_block_kernel(kind, t, p, a, b, cols, scale, weight, per_block, count, o
         out[k] = block_total
 
 
+@numba.njit(parallel=True, fastmath=_KERNEL_FLAGS, cache=True)
+def _column_kernel(kind, t, p, a, b, cols, weight, weighted, per_block, out):
+    """Per-output sums ``out[k, j] = sum_r w_r error(t_rj, p_rj)`` over row blocks ``k`` of
+    ``per_block`` samples (``w_r = 1`` unless ``weighted``); ``out`` starts at zero. One output:
+    each block is one vectorised :func:`_error_sum` (times the weights, row by row, if weighted)."""
+    rows = t.size // cols
+    for k in numba.prange(out.shape[0]):
+        first, last = k * per_block, min((k + 1) * per_block, rows)
+        if cols == 1 and not weighted:
+            out[k, 0] = _error_sum(kind, t[first:last], p[first:last], a, b)
+        elif cols == 1:
+            total = 0.0
+            for r in range(first, last):
+                total += weight[r] * _error(kind, t[r], p[r], a, b)
+            out[k, 0] = total
+        else:
+            for r in range(first, last):
+                w = weight[r] if weighted else 1.0
+                base = r * cols
+                for j in range(cols):
+                    out[k, j] += w * _error(kind, t[base + j], p[base + j], a, b)
+
+
 ERRORS = {
     "squared_error": 0,
     "absolute_error": 1,
@@ -591,3 +614,43 @@ def poisson_weighted_sums(row_keys, replicate_keys, thresholds, terms):
             out,
         )
     return out
+
+
+def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
+    """Per-output float64 sums ``sum_i w_i error(y_true_ij, y_pred_ij)`` of ``(rows, cols)``
+    C-contiguous float32/float64 arrays of one dtype (``w`` float64 1-D or None), by row blocks of
+    about :data:`BLOCK_ELEMENTS` elements summed in block order (bit-identical for any number of
+    threads); ``a``, ``b``: the error's parameters. ``None`` when ``kernel`` has no restatement here
+    or the arrays do not qualify (the caller's NumPy path runs)."""
+    kind = ERRORS.get(kernel)
+    dtype = y_pred.dtype
+    if (
+        kind is None
+        or y_pred.ndim != 2
+        or y_true.shape != y_pred.shape
+        or y_pred.size == 0
+        or dtype not in (np.float32, np.float64)
+        or y_true.dtype != dtype
+        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
+    ):
+        return None
+    rows, cols = y_pred.shape
+    per_block = max(1, BLOCK_ELEMENTS // cols)
+    weighted = sample_weight is not None
+    weight = np.ascontiguousarray(sample_weight, dtype=_F64) if weighted else np.ones(1, dtype=_F64)
+    out = np.zeros((-(-rows // per_block), cols), dtype=_F64)
+    with _launch:
+        _set_threads()
+        _column_kernel(
+            kind,
+            y_true.reshape(-1),
+            y_pred.reshape(-1),
+            dtype.type(a),
+            dtype.type(b),
+            cols,
+            weight,
+            weighted,
+            per_block,
+            out,
+        )
+    return np.add.reduce(out, axis=0)

@@ -57,6 +57,14 @@ METRIC_ONLY = (
     ("R2Score", "r2"),
     ("PearsonCorrelation", "pearson"),
     ("ConcordanceCorrelation", "ccc"),
+    ("MeanPinballLoss", "pinball"),
+    ("MeanTweedieDeviance", "tweedie"),
+    ("MeanPoissonDeviance", "poisson_deviance"),
+    ("MeanGammaDeviance", "gamma_deviance"),
+    ("D2TweedieScore", "d2_tweedie"),
+    ("ExplainedVarianceScore", "explained_variance"),
+    ("MaxError", "max_error"),
+    ("RootMeanSquaredLogarithmicError", "rmsle"),
 )
 """Streaming metrics that are not the mean of one loss: class name and command-line name."""
 

@@ -95,7 +95,7 @@ import threading
 
 import numpy as np
 
-from . import config
+from . import config, specs
 from ._messages import show_value
 from ._xp import received
 from .metrics import placement
@@ -114,6 +114,7 @@ from .metrics.classes import (
     RootMeanSquaredError,
 )
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
+from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
 
@@ -132,6 +133,7 @@ _SHORT_NAMES = {
     "r2": R2Score,
     "pearson": PearsonCorrelation,
     "ccc": ConcordanceCorrelation,
+    **{spec.short: METRIC_CLASSES[spec.class_name] for spec in specs.SKLEARN_METRICS},
 }
 
 METRIC_NAMES: dict = {

@@ -177,9 +177,13 @@ def evaluate_dask(
     for request in requests:
         if request.per_output and request.short != "r2":
             for group in per_column:
-                group.append(make_metric(request.short, huber_delta, name=request.key))
+                group.append(make_metric(request.short, huber_delta, name=request.key, params=request.params))
         else:
-            whole.append(make_metric(request.short, huber_delta, request.per_output, name=request.key))
+            whole.append(
+                make_metric(
+                    request.short, huber_delta, request.per_output, name=request.key, params=request.params
+                )
+            )
     bootstrap = {}
     if interval is not None:
         bootstrap = {

@@ -42,6 +42,16 @@ from .correlation import (
     concordance_correlation,
     pearson_correlation,
 )
+from .sklearn_classes import (
+    D2TweedieScore,
+    ExplainedVarianceScore,
+    MaxError,
+    MeanGammaDeviance,
+    MeanPinballLoss,
+    MeanPoissonDeviance,
+    MeanTweedieDeviance,
+    RootMeanSquaredLogarithmicError,
+)
 
 __all__ = [
     "Metric",
@@ -57,6 +67,14 @@ __all__ = [
     "R2Score",
     "PearsonCorrelation",
     "ConcordanceCorrelation",
+    "MeanPinballLoss",
+    "MeanTweedieDeviance",
+    "MeanPoissonDeviance",
+    "MeanGammaDeviance",
+    "D2TweedieScore",
+    "ExplainedVarianceScore",
+    "MaxError",
+    "RootMeanSquaredLogarithmicError",
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",

@@ -52,11 +52,7 @@ LOSSES = (
              over_axes=True, uses_epsilon=True),
 )  # fmt: skip
 
-METRIC_ONLY = (
-    ("RootMeanSquaredError", "rmse"),
-    ("R2Score", "r2"),
-    ("PearsonCorrelation", "pearson"),
-    ("ConcordanceCorrelation", "ccc"),
+SKLEARN_METRIC_ONLY = (
     ("MeanPinballLoss", "pinball"),
     ("MeanTweedieDeviance", "tweedie"),
     ("MeanPoissonDeviance", "poisson_deviance"),
@@ -66,7 +62,28 @@ METRIC_ONLY = (
     ("MaxError", "max_error"),
     ("RootMeanSquaredLogarithmicError", "rmsle"),
 )
+"""scikit-learn's metrics, streamed: class name and command-line name."""
+
+METRIC_ONLY = (
+    ("RootMeanSquaredError", "rmse"),
+    ("R2Score", "r2"),
+    ("PearsonCorrelation", "pearson"),
+    ("ConcordanceCorrelation", "ccc"),
+    *SKLEARN_METRIC_ONLY,
+)
 """Streaming metrics that are not the mean of one loss: class name and command-line name."""
+
+SKLEARN_METRIC_CLASSES = tuple(class_name for class_name, _ in SKLEARN_METRIC_ONLY)
+"""The metrics of METRIC_ONLY with scikit-learn's numbers (Keras has none of them; their oracle is
+scikit-learn, in tests/test_sklearn_metrics.py)."""
+
+METRIC_ONLY_DOMAINS = {
+    "MeanPoissonDeviance": "positive",
+    "MeanGammaDeviance": "strict",
+    "RootMeanSquaredLogarithmicError": "positive",
+}
+"""The input range of a metric of METRIC_ONLY that takes no real numbers ("strict": y_true > 0 and
+y_pred > 0)."""
 
 FUNCTION_NAMES = tuple(case.function for case in LOSSES)
 CLASS_NAMES = tuple(case.cls for case in LOSSES)

@@ -33,7 +33,7 @@ if importlib.util.find_spec("keras") is None:
     pytest.skip("the Keras metric oracle needs keras==3.15.1", allow_module_level=True)
 
 import regloss.metrics as rm  # noqa: E402
-from tests._cases import BY_METRIC, METRIC_CLASS_NAMES  # noqa: E402
+from tests._cases import BY_METRIC, METRIC_CLASS_NAMES, SKLEARN_METRIC_CLASSES  # noqa: E402
 from tests._helpers import to_numpy  # noqa: E402
 from tests.metrics_reference import (  # noqa: E402
     per_sample_values,
@@ -54,7 +54,8 @@ RTOL64, ATOL64 = 1e-12, 1e-13  # regloss dtype="float64" against the float64 ref
 # (keras_correlation_worker.py), and the 1-D streams here would give them rows of one value, which
 # have no correlation.
 _NOT_IN_KERAS = {"Huber"}  # Keras 3.15.1 has no Huber metric
-_OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation"}
+# scikit-learn is the oracle of its metrics (tests/test_sklearn_metrics.py)
+_OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation", *SKLEARN_METRIC_CLASSES}
 KERAS_NAME = {
     name: None if name in _NOT_IN_KERAS else name for name in METRIC_CLASS_NAMES if name not in _OWN_ORACLE
 }

@@ -508,3 +508,28 @@ def test_every_array_library(xp, case_id, cls, kwargs, reference):
     assert type(result).__module__.split(".")[0].replace("jaxlib", "jax") in (expected_library, "jax")
     assert str(result.dtype).endswith("float64")
     _close(result, reference(y_true, y_pred, weight))
+
+
+def test_jax_jit_of_update_and_result_gives_the_eager_values():
+    """The statistics are pure and jit-safe (the domain checks are skipped where values are traced)."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)  # as the conftest does for the float64 tests
+    jnp = jax.numpy
+    statistics = {case_id: cls(**kwargs).statistic for case_id, cls, kwargs, _ in CASES[::2]}
+    y_true, y_pred, weight = _data(seed=13, rows=30)
+
+    def update_all(states, y_true, y_pred, weight):
+        return {name: s.update(states[name], y_true, y_pred, weight) for name, s in statistics.items()}
+
+    def results(states):
+        return {name: s.result(states[name], "float64") for name, s in statistics.items()}
+
+    eager = jitted = {name: s.init(jnp.asarray(y_pred)) for name, s in statistics.items()}
+    jitted_update = jax.jit(update_all)
+    for start in (0, 10, 20):
+        batch = [jnp.asarray(a[start : start + 10]) for a in (y_true, y_pred, weight)]
+        eager, jitted = update_all(eager, *batch), jitted_update(jitted, *batch)
+    expected, found = results(eager), jax.jit(results)(jitted)
+    for case_id, _, _, reference in CASES[::2]:
+        _close(found[case_id], expected[case_id], rtol=1e-12)
+        _close(found[case_id], reference(y_true, y_pred, weight))

@@ -239,6 +239,24 @@ class ExplainedVarianceStatistic(_PerOutput):
         shift = moments.shift_of(xp, stacked, batch.weight)
         return shift, moments.row_terms(xp, stacked, batch.weight, shift)
 
+    def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
+        """As :meth:`_PerOutput.update`, with the batch's sums of products taken by a matrix
+        product instead of per-row products (the same sums: a bootstrap still needs the rows')."""
+        batch = self._batch(state, y_true, y_pred, sample_weight, mask)
+        per_output.check_outputs(self.multioutput, batch.outputs, self.owner)
+        xp = batch.xp
+        stacked = xp.stack([batch.true, batch.true - batch.pred], axis=-1)  # (rows, outputs, 2)
+        shift = moments.shift_of(xp, stacked, batch.weight)
+        centred = stacked - shift
+        if batch.weight is None:
+            weight, weighted = xp.ones_like(centred[..., 0]), centred
+        else:
+            weight, weighted = batch.weight, batch.weight[..., None] * centred
+        # sum over rows of (w d)^T d per output: (outputs, 2, rows) @ (outputs, rows, 2)
+        products = xp.matmul(xp.permute_dims(weighted, (1, 2, 0)), xp.permute_dims(centred, (1, 0, 2)))
+        sums = {"weight": xp.sum(weight, axis=0), "sum": xp.sum(weighted, axis=0), "products": products}
+        return moments.add(xp, batch.precision, state, shift, sums)
+
     def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
         return moments.add(xp, precision, replicates, shift, sums)
 

@@ -26,9 +26,10 @@ What remains is the deviance of two *close* values, ``dev(y, c)`` and ``dev(m1, 
 formula (scikit-learn's) subtracts terms of size ``m**(2-p)`` to leave one of size
 ``m**(2-p) r**2``, ``r = (y - m) / m``, losing ``log10(1 / r**2)`` digits. :func:`unit_deviance`
 therefore writes ``dev(y, m) = 2 m**(2-p) h(r)`` with the Taylor series
-``h(r) = sum_{k>=2} c_k r**k``, ``c_2 = 1/2``, ``c_{k+1} = c_k (2 - p - k) / (k + 1)``, for ``|r| < 0.1``
-(16 terms: full float64 precision), and the formula elsewhere (at most ``log10(100)`` = 2 digits lost
-to that subtraction). The limit left is the rounding of ``y - m`` itself: relative ``1e-16 |m| /
+``h(r) = sum_{k>=2} c_k r**k``, ``c_2 = 1/2``, ``c_{k+1} = c_k (2 - p - k) / (k + 1)``, for
+``|r| < 0.01 / max(1, |2 - p|)`` (9 terms: full float64 precision), and the formula elsewhere (at
+most ``log10(1 / r**2)``, 4 to 6 digits, lost to that subtraction, on elements whose deviance is
+then a small share of any sum). The limit left is the rounding of ``y - m`` itself: relative ``1e-16 |m| /
 spread`` (1e-7 at ``1e6 + N(0, 1e-3)``, where scikit-learn's own two-pass value has no correct
 digit).
 """
@@ -45,8 +46,9 @@ NAMES = ("weight", "mean", "deviance")
 TERMS = ("weight", "sum", "deviance")
 """The per-row terms for ``p != 0`` (``p = 0``: :data:`regloss.metrics.moments.TERMS`)."""
 
-_SERIES_BELOW = 0.1
-_SERIES_TERMS = 16
+_SERIES_BELOW = 0.01
+"""The series is used where ``|r| < 0.01 / max(1, |2 - p|)`` (the coefficients grow with ``|2 - p|``)."""
+_SERIES_TERMS = 10
 
 
 def names(power: float) -> tuple:
@@ -65,7 +67,7 @@ def unit_deviance(xp, y, m, power: float):
     if power == 0.0:
         return (y - m) ** 2
     ratio = (y - m) / m
-    near = xp.abs(ratio) < _SERIES_BELOW
+    near = xp.abs(ratio) < _SERIES_BELOW / max(1.0, abs(2.0 - power))
     small = xp.where(near, ratio, xp.zeros_like(ratio))  # no large power of a far ratio
     coefficients = [0.5]
     for k in range(2, _SERIES_TERMS + 1):

@@ -533,3 +533,18 @@ def test_jax_jit_of_update_and_result_gives_the_eager_values():
     for case_id, _, _, reference in CASES[::2]:
         _close(found[case_id], expected[case_id], rtol=1e-12)
         _close(found[case_id], reference(y_true, y_pred, weight))
+
+
+def test_update_together_with_max_error_changes_no_bit_of_the_others():
+    """A max among summed statistics: the sums still take the fused path (>= 65536 counts), and every
+    state is, bit for bit, what its own update_state gives."""
+    y_true, y_pred, weight = _data(seed=14, rows=2000, outputs=2)
+    makers = [lambda: rm.MeanSquaredError(dtype="float64"), lambda: rm.MaxError(dtype="float64"),
+              lambda: rm.ExplainedVarianceScore(dtype="float64")]  # fmt: skip
+    together = [rm.Bootstrap(make(), num_replicates=100, seed=2) for make in makers]
+    rm.Bootstrap.update_together([(b, y_true, y_pred, weight) for b in together])
+    for make, found in zip(makers, together, strict=True):
+        alone = rm.Bootstrap(make(), num_replicates=100, seed=2)
+        alone.update_state(y_true, y_pred, weight)
+        for key, value in alone.state["replicates"].items():
+            np.testing.assert_array_equal(found.state["replicates"][key], value)

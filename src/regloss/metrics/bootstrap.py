@@ -186,13 +186,21 @@ def update_together(updates, row_offset: int = 0) -> list:
     replicates = [dict(update[1]["replicates"]) for update in updates]
     # (statistic, row terms, shift) of each update
     batches = [(update[0], *ready[2:]) for update, ready in zip(updates, prepared, strict=True)]
-    added = _accelerated_sums(xp, precision, settings, batches, rows, row_offset)
-    if added is None:
-        device = device_of(xp, next(iter(batches[0][1].values())))
-        _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device)
-    else:
-        for i, ((statistic, _, shift), sums) in enumerate(zip(batches, added, strict=True)):
+    # the sums go to the numba tier's fused kernel where it applies; a max (MaxError) is stepped
+    summed = [i for i, batch in enumerate(batches) if not hasattr(batch[0].statistic, "reduce_replicates")]
+    added = _accelerated_sums(xp, precision, settings, [batches[i] for i in summed], rows, row_offset)
+    stepped = list(range(len(batches)))
+    if added is not None:
+        for i, sums in zip(summed, added, strict=True):
+            statistic, _, shift = batches[i]
             replicates[i] = statistic.statistic.add_replicate_sums(xp, precision, replicates[i], sums, shift)
+        stepped = [i for i in stepped if i not in summed]
+    if stepped:
+        device = device_of(xp, next(iter(batches[0][1].values())))
+        mine, theirs = [replicates[i] for i in stepped], [batches[i] for i in stepped]
+        _add_stepped_sums(xp, precision, settings, theirs, mine, rows, row_offset, device)
+        for i, new in zip(stepped, mine, strict=True):
+            replicates[i] = new
     return [
         {"point": point, "replicates": sums, "rows": acc.add_count(xp, precision, update[1]["rows"], rows)}
         for update, (point, *_), sums in zip(updates, prepared, replicates, strict=True)
@@ -250,7 +258,7 @@ def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> lis
         precision != acc.WIDE
         or not array_api_compat.is_numpy_namespace(xp)
         or rows * settings.replicates < _ACCELERATED_COUNTS
-        or any(hasattr(statistic.statistic, "reduce_replicates") for statistic, _, _ in batches)
+        or not batches
     ):
         return None
     columns = [

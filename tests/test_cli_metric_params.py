@@ -162,7 +162,7 @@ def test_values_outside_a_domain_are_exit_2_on_both_engines(tmp_path):
     path = write_csv(tmp_path / "neg.csv", {"y_true": [1.0, 0.0, 2.0], "y_pred": [1.0, 2.0, 3.0]})
     for engine in ("local", "dask"):
         result = run_cli("evaluate", path, "--metrics", "gamma_deviance", "--engine", engine)
-        assert_error(result, "y_true > 0")
+        assert_error(result, "y_true must be > 0", "MeanGammaDeviance")
     result = run_cli("evaluate", path, "--metrics", "rmsle,poisson_deviance", "--format", "json")
     assert result.returncode == 0, result.stderr
 

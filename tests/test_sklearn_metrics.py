@@ -316,15 +316,15 @@ def test_scikit_learns_edge_values():
 @pytest.mark.parametrize(
     ("make", "y_true", "y_pred", "words"),
     [
-        (lambda: rm.MeanGammaDeviance(), [1.0, 0.0], [1.0, 1.0], "y_true > 0"),
-        (lambda: rm.MeanGammaDeviance(), [1.0, 2.0], [1.0, -1.0], "y_pred > 0"),
-        (lambda: rm.MeanPoissonDeviance(), [-1.0, 2.0], [1.0, 1.0], "y_true >= 0"),
-        (lambda: rm.MeanPoissonDeviance(), [1.0, 2.0], [0.0, 1.0], "y_pred > 0"),
-        (lambda: rm.MeanTweedieDeviance(-1.0), [-1.0, 2.0], [0.0, 1.0], "y_pred > 0"),
-        (lambda: rm.MeanTweedieDeviance(3.0), [0.0, 2.0], [1.0, 1.0], "y_true > 0"),
-        (lambda: rm.D2TweedieScore(1.5), [-1.0, 2.0], [1.0, 1.0], "y_true >= 0"),
-        (lambda: rm.RootMeanSquaredLogarithmicError(), [-1.0, 2.0], [1.0, 1.0], "-1"),
-        (lambda: rm.RootMeanSquaredLogarithmicError(), [0.0, 2.0], [1.0, -1.5], "-1"),
+        (lambda: rm.MeanGammaDeviance(), [1.0, 0.0], [1.0, 1.0], "y_true must be > 0"),
+        (lambda: rm.MeanGammaDeviance(), [1.0, 2.0], [1.0, -1.0], "y_pred must be > 0"),
+        (lambda: rm.MeanPoissonDeviance(), [-1.0, 2.0], [1.0, 1.0], "y_true must be >= 0"),
+        (lambda: rm.MeanPoissonDeviance(), [1.0, 2.0], [0.0, 1.0], "y_pred must be > 0"),
+        (lambda: rm.MeanTweedieDeviance(-1.0), [-1.0, 2.0], [0.0, 1.0], "y_pred must be > 0"),
+        (lambda: rm.MeanTweedieDeviance(3.0), [0.0, 2.0], [1.0, 1.0], "y_true must be > 0"),
+        (lambda: rm.D2TweedieScore(1.5), [-1.0, 2.0], [1.0, 1.0], "y_true must be >= 0"),
+        (lambda: rm.RootMeanSquaredLogarithmicError(), [-1.0, 2.0], [1.0, 1.0], "y_true must be > -1"),
+        (lambda: rm.RootMeanSquaredLogarithmicError(), [0.0, 2.0], [1.0, -1.5], "y_pred must be > -1"),
     ],
 )
 def test_values_outside_the_domain_are_a_value_error_and_the_state_is_kept(make, y_true, y_pred, words):

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._messages import show_value
+from ..metrics.per_output import DomainError
 from . import interrupt
 from .columns import select_one_file
 from .engine import DEFAULT_CHUNK_ROWS, Evaluation, Interval, check_outputs, make_metric, result_of
@@ -225,6 +226,8 @@ def evaluate_dask(
             *found, kept, dropped = dask.compute(*lazy, kept, dropped)
         except CliError:
             raise
+        except DomainError as error:  # a value outside a metric's domain (gamma_deviance of 0...)
+            raise CliError(str(error)) from None
         except Exception as error:  # a file that fails to parse, a worker that dies...
             fault = file_at_fault(files, selection.needed(0))
             if fault is not None:

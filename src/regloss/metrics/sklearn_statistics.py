@@ -52,21 +52,26 @@ from .statistics import (
 
 
 def _tweedie_domain(xp, true, pred, power: float, owner: str) -> None:
-    """scikit-learn's domain checks of ``mean_tweedie_deviance`` (``ValueError`` naming y_true or
-    y_pred and the power)."""
-    if power < 0:
-        bad, needs = pred <= 0, "y_pred > 0"
-    elif power == 0:
+    """scikit-learn's domain checks of ``mean_tweedie_deviance``: a ``ValueError`` naming the
+    argument, the power and the bound."""
+    if power == 0:
         return
-    elif power < 2:
-        bad, needs = (true < 0) | (pred <= 0), "y_true >= 0 and y_pred > 0"
-    else:
-        bad, needs = (true <= 0) | (pred <= 0), "y_true > 0 and y_pred > 0"
+    if power > 0:  # 1 <= p < 2: y_true >= 0; p >= 2: y_true > 0 (0 < p < 1 is refused at construction)
+        _at_least(xp, true, 0.0, strict=power >= 2, argument="y_true", owner=owner, power=power)
+    _at_least(xp, pred, 0.0, strict=True, argument="y_pred", owner=owner, power=power)
+
+
+def _at_least(xp, values, bound, *, strict, argument, owner, power=None):
+    """A ``ValueError`` (:class:`~regloss.metrics.per_output.DomainError`) when a value of
+    ``argument`` is not above ``bound`` (``strict``) or below it."""
+    bad = values <= bound if strict else values < bound
+    where = f" (Tweedie power {power})" if power is not None else ""
+    needs = f"> {bound:g}" if strict else f">= {bound:g}"
+    fails = "<=" if strict else "<"
     per_output.check_values(
         xp,
         bad,
-        f"{owner} with power={power} needs {needs} (the Tweedie deviance's domain); received "
-        "a value outside it",
+        f"{argument} must be {needs} for {owner}{where}; received {argument} with a value {fails} {bound:g}",
     )
 
 
@@ -80,11 +85,8 @@ def _deviance(xp, true, pred, params, owner):
 
 
 def _squared_log(xp, true, pred, params, owner):
-    per_output.check_values(
-        xp,
-        (true <= -1) | (pred <= -1),
-        f"{owner} cannot take values <= -1 in y_true or y_pred (log1p); received one",
-    )
+    for argument, values in (("y_true", true), ("y_pred", pred)):
+        _at_least(xp, values, -1.0, strict=True, argument=argument, owner=f"{owner} (log1p)")
     return (xp.log1p(true) - xp.log1p(pred)) ** 2
 
 

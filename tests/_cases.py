@@ -26,6 +26,7 @@ class LossCase:
     short: str | None = None  # its command-line name
     aliases: tuple = ()  # other names regloss.losses.get takes (Keras 3 and tf.keras 2)
     kernel: str | None = None  # the fused kernel restating its formula (a regloss.formulas name)
+    home: str = "keras"  # the library whose numbers it gives: "keras", "torch" or "tfa" (TF Addons)
 
 
 LOSSES = (
@@ -50,6 +51,13 @@ LOSSES = (
     LossCase("dice", "Dice", params=({}, {"axis": (1,)}), domain="unit", over_axes=True, uses_epsilon=True),
     LossCase("tversky", "Tversky", params=({}, {"alpha": 0.3, "beta": 0.7, "axis": (1,)}), domain="unit",
              over_axes=True, uses_epsilon=True),
+    # training losses of other libraries (issue 22 item 4): no Keras peer, no streaming metric
+    LossCase("pinball", "Pinball", params=({}, {"tau": 0.1}, {"tau": 0.9}), kernel="quantile_error",
+             home="tfa"),
+    LossCase("smooth_l1", "SmoothL1", params=({}, {"beta": 0.5}, {"beta": 0.0}), kernel="smooth_l1_error",
+             home="torch"),
+    LossCase("poisson_nll", "PoissonNLL", params=({}, {"log_input": False}, {"full": True}),
+             domain="positive", kernel="poisson_nll_error", home="torch"),
 )  # fmt: skip
 
 SKLEARN_METRIC_ONLY = (
@@ -67,11 +75,16 @@ SKLEARN_METRIC_ONLY = (
 METRIC_ONLY = (
     ("RootMeanSquaredError", "rmse"),
     ("R2Score", "r2"),
-    ("PearsonCorrelation", "pearson"),
-    ("ConcordanceCorrelation", "ccc"),
+    ("PearsonCorrelation", "row_pearson"),
+    ("ConcordanceCorrelation", "row_ccc"),
+    ("PearsonCorrCoef", "pearson"),
+    ("ConcordanceCorrCoef", "ccc"),
     *SKLEARN_METRIC_ONLY,
 )
 """Streaming metrics that are not the mean of one loss: class name and command-line name."""
+
+KERAS_LOSSES = tuple(case for case in LOSSES if case.home == "keras")
+"""The rows that Keras 3 has (its oracle tests compare these)."""
 
 SKLEARN_METRIC_CLASSES = tuple(class_name for class_name, _ in SKLEARN_METRIC_ONLY)
 """The metrics of METRIC_ONLY with scikit-learn's numbers (Keras has none of them; their oracle is

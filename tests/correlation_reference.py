@@ -56,3 +56,34 @@ def ref_row_coefficients(name, y_true, y_pred, axis=-1, *, eps=EPSILON):
     coefficient = COEFFICIENTS[name]
     values = np.array([coefficient(a, b, eps) for a, b in zip(flat_t, flat_p, strict=True)])
     return values.reshape(out_shape)
+
+
+def ref_dataset_coefficient(kind: str, t, p, w=None) -> float:
+    """torchmetrics's dataset-level ``PearsonCorrCoef`` (``kind="pearson"``) or
+    ``ConcordanceCorrCoef`` (``"ccc"``) of two 1-D columns, two passes in float64 (means first, then
+    centred sums), ``w`` frequency weights (a weight of 2 counts a row twice)::
+
+        r   = sum(w dt dp) / sqrt(sum(w dt**2) sum(w dp**2))        dt = t - mean_w(t)
+        ccc = 2 r st sp / (st**2 + sp**2 + (mean t - mean p)**2)     st**2 = sum(w dt**2) / (n - 1)
+
+    NaN where the rows of non-zero weight hold one distinct value of ``t`` or ``p`` (fewer than
+    two rows included), and for ``ccc`` where ``n = sum(w) <= 1``."""
+    t, p = np.asarray(t, np.float64), np.asarray(p, np.float64)
+    w = np.ones_like(t) if w is None else np.broadcast_to(np.asarray(w, np.float64), t.shape)
+    kept = w != 0
+    if not kept.any() or np.all(t[kept] == t[kept][0]) or np.all(p[kept] == p[kept][0]):
+        return np.nan
+    n = np.sum(w)
+    mean_t, mean_p = np.sum(w * t) / n, np.sum(w * p) / n
+    # one refinement step (the corrected two-pass mean: its rounding is at the scale of the spread)
+    mean_t, mean_p = mean_t + np.sum(w * (t - mean_t)) / n, mean_p + np.sum(w * (p - mean_p)) / n
+    dt, dp = t - mean_t, p - mean_p
+    stt, spp, stp = np.sum(w * dt * dt), np.sum(w * dp * dp), np.sum(w * dt * dp)
+    r = float(np.clip(stp / np.sqrt(stt * spp), -1.0, 1.0))
+    if kind == "pearson":
+        return r
+    if n <= 1:
+        return np.nan
+    vt, vp = stt / (n - 1), spp / (n - 1)
+    difference = np.sum(w * (t - p)) / n  # mean(t) - mean(p), without two large means cancelling
+    return float(2 * r * np.sqrt(vt) * np.sqrt(vp) / (vt + vp + difference**2))

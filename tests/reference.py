@@ -9,7 +9,8 @@ exactly the numbers that regloss sees.
 Contents
 --------
 * ``ref_soe``: Keras's ``squeeze_or_expand_to_same_rank`` for ``(y_true, y_pred)``.
-* ``ref_<loss>`` (nine losses, long and short names): per-sample losses, with the axis
+* ``ref_<loss>`` (the Keras losses, long and short names; pinball, smooth_l1 and poisson_nll
+  through ``REFERENCE_LOSSES``): per-sample losses, with the axis
   semantics of the API and an optional element mask (a mask of ``y_true``'s shape).
 * ``ref_per_sample``: the same, by name, also returning which samples are present.
 * ``ref_reduce``: the reduction table (weights, per-sample masks, every mode and its quirks).
@@ -145,6 +146,39 @@ def _poisson(t, p, eps):
     return p - t * np.log(p + eps)
 
 
+def _make_pinball(tau):
+    # TF Addons' PinballLoss elements: max(tau (t - p), (tau - 1) (t - p))
+    def _pinball(t, p, eps):
+        d = t - p
+        return np.maximum(tau * d, (tau - 1.0) * d)
+
+    return _pinball
+
+
+def _make_smooth_l1(beta):
+    # torch's SmoothL1Loss elements (the docs' formula); beta = 0 is |p - t| (torch's l1_loss)
+    def _smooth_l1(t, p, eps):
+        a = np.abs(p - t)
+        if beta == 0:
+            return a
+        return np.where(a < beta, 0.5 * a**2 / beta, a - 0.5 * beta)
+
+    return _smooth_l1
+
+
+def _make_poisson_nll(log_input, full, nll_eps):
+    # torch's PoissonNLLLoss elements (the docs' formulas), x = p the input, y = t the target
+    def _poisson_nll(t, p, eps):
+        values = np.exp(p) - t * p if log_input else p - t * np.log(p + nll_eps)
+        if full:
+            y = np.where(t > 1, t, 2.0)  # any value > 1 where the term is not added
+            stirling = y * np.log(y) - y + 0.5 * np.log(2.0 * np.pi * y)
+            values = values + np.where(t > 1, stirling, 0.0)
+        return values
+
+    return _poisson_nll
+
+
 def _mean_over_outputs(elementwise, y_true, y_pred, mask, eps):
     t, p = prepare(y_true, y_pred)
     m = _element_mask(mask, t.shape)
@@ -274,15 +308,30 @@ REFERENCE_LOSSES = {
     "poisson": lambda y_true, y_pred, *, mask=None, eps=EPSILON: ref_per_sample(
         "poisson", y_true, y_pred, mask=mask, eps=eps
     )[0],
+    "pinball": lambda y_true, y_pred, *, mask=None, **params: ref_per_sample(
+        "pinball", y_true, y_pred, mask=mask, **params
+    )[0],
+    "smooth_l1": lambda y_true, y_pred, *, mask=None, **params: ref_per_sample(
+        "smooth_l1", y_true, y_pred, mask=mask, **params
+    )[0],
+    "poisson_nll": lambda y_true, y_pred, *, mask=None, **params: ref_per_sample(
+        "poisson_nll", y_true, y_pred, mask=mask, **params
+    )[0],
 }
 
 
-def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=EPSILON, **params):
+def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=None, **params):
     """Per-sample losses of the functional loss ``name`` and the per-sample presence.
+
+    ``eps``: the fuzz factor of the Keras losses (default ``EPSILON``), or ``poisson_nll``'s own
+    ``eps`` parameter (default torch's 1e-8).
 
     Returns ``(values, present)``; ``present`` is None without a mask, else a bool array of
     the values' shape (a sample with no present output is absent, and its value is 0).
     """
+    if name == "poisson_nll":
+        params["eps"] = 1e-8 if eps is None else eps
+    eps = EPSILON if eps is None else eps
     if name in ("cosine_similarity", "dice", "tversky"):
         axis = params.pop("axis", -1 if name == "cosine_similarity" else None)
         alpha = params.pop("alpha", 0.5)
@@ -307,6 +356,14 @@ def ref_per_sample(name, y_true, y_pred, *, mask=None, eps=EPSILON, **params):
     }.get(name)
     if name == "huber":
         elementwise = _make_huber(float(params.pop("delta", 1.0)))
+    if name == "pinball":
+        elementwise = _make_pinball(float(params.pop("tau", 0.5)))
+    if name == "smooth_l1":
+        elementwise = _make_smooth_l1(float(params.pop("beta", 1.0)))
+    if name == "poisson_nll":
+        elementwise = _make_poisson_nll(
+            params.pop("log_input", True), params.pop("full", False), float(params.pop("eps", 1e-8))
+        )
     if elementwise is None:
         raise KeyError(name)
     if params:
@@ -406,7 +463,7 @@ def ref_loss_call(
     mask=None,
     reduction="sum_over_batch_size",
     *,
-    eps=EPSILON,
+    eps=None,
     **params,
 ):
     """The whole class pipeline: per-sample losses of ``name``, then :func:`ref_reduce`.

@@ -20,7 +20,7 @@ import pytest
 import regloss
 from regloss import metrics as rm
 from tests._cases import LOSSES, METRIC_BY_SHORT
-from tests.correlation_reference import ref_row_coefficients
+from tests.correlation_reference import ref_dataset_coefficient, ref_row_coefficients
 
 EPS = 1e-7  # regloss.config.epsilon()'s default, written out
 ALL_METRICS = ",".join(METRIC_BY_SHORT)  # every metric of the test table
@@ -159,12 +159,18 @@ def reference(name: str, t: np.ndarray, p: np.ndarray, w: np.ndarray | None = No
         return weighted(np.sum(t * p, axis=1) / norms)
     if name == "poisson":
         return weighted(np.mean(p - t * np.log(p + EPS), axis=1))
-    if name == "pearson":
+    if name == "row_pearson":
         return weighted(ref_row_coefficients("pearson_correlation", t, p))
-    if name == "ccc":
+    if name == "row_ccc":
         return weighted(ref_row_coefficients("concordance_correlation", t, p))
     if name in SKLEARN_REFERENCE:  # scikit-learn's metrics: scikit-learn itself
         return SKLEARN_REFERENCE[name](t, p, w)
+    if name in ("pearson", "ccc", "pearson_per_output", "ccc_per_output"):  # over the rows, per output
+        values = [
+            ref_dataset_coefficient(name.removesuffix("_per_output"), t[:, j], p[:, j], w)
+            for j in range(t.shape[1])
+        ]
+        return values if name.endswith("_per_output") else float(np.mean(values))
     if name in ("r2", "r2_per_output"):
         mean = np.sum(w[:, None] * t, axis=0) / np.sum(w)
         total = np.sum(w[:, None] * (t - mean) ** 2, axis=0)
@@ -181,6 +187,9 @@ def metric_class_result(name: str, t, p, w=None, delta: float = 1.0):
         metric = rm.R2Score(dtype="float64")
     elif name == "r2_per_output":
         metric = rm.R2Score(class_aggregation=None, dtype="float64")
+    elif name in ("pearson", "ccc"):  # several outputs: the mean of their coefficients
+        outputs = np.shape(t)[1] if np.ndim(t) == 2 else 1
+        metric = getattr(rm, METRIC_BY_SHORT[name])(outputs, dtype="float64", average_outputs=outputs > 1)
     else:
         metric = getattr(rm, METRIC_BY_SHORT[name])(dtype="float64")
     metric.update_state(np.asarray(t), np.asarray(p), sample_weight=None if w is None else np.asarray(w))
@@ -891,6 +900,10 @@ def bootstrap_of(name: str, t, p, w=None, *, confidence=0.95, replicates=200, se
         metrics = [(rm.R2Score(class_aggregation=None, dtype="float64"), slice(None))]
     elif name != short:
         metrics = [(classes[short](dtype="float64"), slice(j, j + 1)) for j in range(np.shape(t)[1])]
+    elif short in ("pearson", "ccc"):  # several outputs: the mean of their coefficients
+        outputs = np.shape(t)[1]
+        metric = classes[short](outputs, dtype="float64", average_outputs=outputs > 1)
+        metrics = [(metric, slice(None))]
     else:
         metrics = [(classes[short](dtype="float64"), slice(None))]
     found = {field: [] for field in CI_FIELDS}

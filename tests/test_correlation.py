@@ -704,25 +704,25 @@ def test_dask_evaluate_takes_the_correlations():
     w = rng.uniform(0.5, 2.0, size=50)
     dt, dp, dw = (da.from_array(a, chunks=(13, -1, -1)[: a.ndim]) for a in (t, p, w))
     metrics = [
-        "pearson",
-        "ccc",
+        "row_pearson",
+        "row_ccc",
         "PearsonCorrelation",
         "concordance_correlation",
         rm.PearsonCorrelation(axis=(1, 2), name="rows", dtype="float64"),
     ]
     found = rdask.evaluate(dt, dp, metrics, sample_weight=dw)
     for key, name, kwargs in (
-        ("pearson", "PearsonCorrelation", {}),
-        ("ccc", "ConcordanceCorrelation", {}),
+        ("row_pearson", "PearsonCorrelation", {}),
+        ("row_ccc", "ConcordanceCorrelation", {}),
         ("PearsonCorrelation", "PearsonCorrelation", {}),
         ("concordance_correlation", "ConcordanceCorrelation", {}),
         ("rows", "PearsonCorrelation", {"axis": (1, 2)}),
     ):
         _close(found[key], ref_mean_metric(name, [(t, p, w, None)], **kwargs), 1e-12, 1e-13, key)
     intervals = rdask.evaluate(
-        dt, dp, ["pearson", "ccc"], sample_weight=dw, confidence=0.9, num_replicates=25, seed=4
+        dt, dp, ["row_pearson", "row_ccc"], sample_weight=dw, confidence=0.9, num_replicates=25, seed=4
     )
-    for key, cls in (("pearson", rm.PearsonCorrelation), ("ccc", rm.ConcordanceCorrelation)):
+    for key, cls in (("row_pearson", rm.PearsonCorrelation), ("row_ccc", rm.ConcordanceCorrelation)):
         bootstrap = rm.Bootstrap(cls(dtype="float64"), num_replicates=25, confidence=0.9, seed=4)
         bootstrap.update_state(t, p, w)
         expected = bootstrap.result().as_dict()
@@ -744,32 +744,34 @@ def test_command_line(tmp_path):
         ",".join(names) + "\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in table)
     )
     common = [path, "--y-true", "a,b,c", "--y-pred", "x,y,z", "--weight", "w"]
-    requested = "pearson,ccc,PearsonCorrelation,CONCORDANCE_CORRELATION"
+    requested = "row_pearson,row_ccc,PearsonCorrelation,CONCORDANCE_CORRELATION"
     result = run_cli("evaluate", *common, "--metrics", requested, "--chunk-rows", 37, "--format", "json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["metrics"]
-    for key, name in (("pearson", "PearsonCorrelation"), ("ccc", "ConcordanceCorrelation")):
+    for key, name in (("row_pearson", "PearsonCorrelation"), ("row_ccc", "ConcordanceCorrelation")):
         expected = ref_mean_metric(name, [(t, p, w, None)])
         _close(report[key]["value"], expected, 1e-11, 0, key)
-    _close(report["PearsonCorrelation"]["value"], report["pearson"]["value"], 0, 0, "alias")
-    _close(report["CONCORDANCE_CORRELATION"]["value"], report["ccc"]["value"], 0, 0, "alias")
-    result = run_cli("evaluate", *common, "--metrics", "pearson,ccc", "--ci", 0.9, "--replicates", 40,
+    _close(report["PearsonCorrelation"]["value"], report["row_pearson"]["value"], 0, 0, "alias")
+    _close(report["CONCORDANCE_CORRELATION"]["value"], report["row_ccc"]["value"], 0, 0, "alias")
+    result = run_cli("evaluate", *common, "--metrics", "row_pearson,row_ccc", "--ci", 0.9, "--replicates", 40,
                       "--format", "json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["metrics"]
-    for key, cls in (("pearson", rm.PearsonCorrelation), ("ccc", rm.ConcordanceCorrelation)):
+    for key, cls in (("row_pearson", rm.PearsonCorrelation), ("row_ccc", rm.ConcordanceCorrelation)):
         bootstrap = rm.Bootstrap(cls(dtype="float64"), num_replicates=40, confidence=0.9, seed=0)
         bootstrap.update_state(t, p, w)
         expected = bootstrap.result()
         for field in ("value", "ci_low", "ci_high", "se"):
             _close(report[key][field], getattr(expected, field), 1e-11, 1e-13, f"{key} {field}")
     single = ("--y-true", "a", "--y-pred", "x")
-    assert_error(run_cli("evaluate", path, *single, "--metrics", "mse,ccc"), "ccc", "several outputs")
-    assert_error(run_cli("evaluate", *common, "--metrics", "pearson_per_output"), "pearson", "per-output")
+    assert_error(run_cli("evaluate", path, *single, "--metrics", "mse,row_ccc"), "row_ccc", "several outputs")
+    assert_error(
+        run_cli("evaluate", *common, "--metrics", "row_pearson_per_output"), "row_pearson", "per-output"
+    )
     catalogue = run_cli("losses")
     assert catalogue.returncode == 0
-    assert "pearson  (class PearsonCorrelation)" in catalogue.stdout
-    assert "ccc  (class ConcordanceCorrelation)" in catalogue.stdout
+    assert "row_pearson  (class PearsonCorrelation)" in catalogue.stdout
+    assert "row_ccc  (class ConcordanceCorrelation)" in catalogue.stdout
 
 
 @pytest.mark.skipif(
@@ -783,15 +785,25 @@ def test_command_line_dask_engine(tmp_path):
     lines = [",".join(names)] + [",".join(repr(float(v)) for v in row) for row in np.column_stack([t, p])]
     path = tmp_path / "data.csv"
     path.write_text("\n".join(lines) + "\n")
-    common = [path, "--y-true", "a,b,c", "--y-pred", "x,y,z", "--metrics", "pearson,ccc", "--format", "json"]
+    common = [
+        path,
+        "--y-true",
+        "a,b,c",
+        "--y-pred",
+        "x,y,z",
+        "--metrics",
+        "row_pearson,row_ccc",
+        "--format",
+        "json",
+    ]
     for extra in ([], ["--ci", 0.8, "--replicates", 30]):
         local, distributed = (
             run_cli("evaluate", *common, *extra, *engine) for engine in ([], ["--engine", "dask"])
         )
         assert local.returncode == 0 and distributed.returncode == 0, (local.stderr, distributed.stderr)
         local, distributed = (json.loads(result.stdout)["metrics"] for result in (local, distributed))
-        for key in ("pearson", "ccc"):
+        for key in ("row_pearson", "row_ccc"):
             for field, value in local[key].items():
                 _close(distributed[key][field], value, 1e-12, 1e-13, f"{key} {field} {extra}")
         expected = ref_mean_metric("PearsonCorrelation", [(t, p, None, None)])
-        _close(local["pearson"]["value"], expected, 1e-11, 0, "pearson")
+        _close(local["row_pearson"]["value"], expected, 1e-11, 0, "row_pearson")

@@ -42,8 +42,8 @@ import ml_dtypes  # noqa: E402 - a dependency of jax, so present whenever the or
 
 import regloss  # noqa: E402
 import regloss.losses as rl  # noqa: E402
-from tests._cases import LOSSES as CASE_TABLE  # noqa: E402
-from tests._helpers import LOSS_FUNCTION_NAMES, to_numpy  # noqa: E402
+from tests._cases import KERAS_LOSSES as CASE_TABLE  # noqa: E402
+from tests._helpers import to_numpy  # noqa: E402
 
 KERAS_VERSION = "3.15.1"
 WORKER = Path(__file__).with_name("keras_oracle_worker.py")
@@ -94,6 +94,7 @@ LOSSES = [
     for case in CASE_TABLE
 ]  # fmt: skip
 AXIS_LOSSES = {name for case in CASE_TABLE if case.over_axes for name in (case.cls, case.function)}
+KERAS_FUNCTION_NAMES = [case.function for case in CASE_TABLE]  # the losses Keras has
 
 # ----------------------------------------------------------------------------------------------
 # Deterministic case generation (numpy only: independent of regloss).
@@ -879,7 +880,7 @@ LOAD_OBJECTS = _with_defaults(
         ("Tversky", {"alpha": 0.2, "beta": 0.8}),
     ]
 )
-FUNCTIONS = LOSS_FUNCTION_NAMES
+FUNCTIONS = KERAS_FUNCTION_NAMES
 # Keras objects whose keras.losses.serialize() output regloss must load (and compare with).
 MAKE_OBJECTS = _with_defaults(
     [
@@ -1474,7 +1475,7 @@ def _backend_cases():
     seg_t, seg_p = (rng.random((3, 4)) < 0.5).astype(np.float64), rng.uniform(0.1, 0.9, size=(3, 4))
     arrays.update(real_t=real_t, real_p=real_p, seg_t=seg_t, seg_p=seg_p)
     for dtype in LOW:
-        for fn in LOSS_FUNCTION_NAMES:
+        for fn in KERAS_FUNCTION_NAMES:
             seg = fn in ("dice", "tversky")
             kwargs = {"axis": -1} if seg else {}
             yt, yp = ("seg_t", "seg_p") if seg else ("real_t", "real_p")

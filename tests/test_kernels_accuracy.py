@@ -5,7 +5,8 @@ reference computes each error in float64 from the same float32 values, chunk by 
 chunk sums with ``math.fsum``. Targets: relative error below 1e-9 for MSE and MAE (the float64 value
 before the final rounding) and below 1e-7 for LogCosh and MSLE, on every tier that is installed.
 Every other loss with a fused kernel (the test table's ``kernel`` column) is held to the same
-targets: 1e-9 for the polynomial Huber, 1e-7 for MAPE's division and Poisson's logarithm.
+targets: 1e-9 for the polynomial Huber, pinball and SmoothL1, 1e-7 for MAPE's division and the
+logarithms and exponentials of Poisson and PoissonNLL.
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ def _poisson(t, p):
     return p - t * np.log(p + EPS)
 
 
+def _pinball(t, p, tau=0.5):
+    return np.maximum(tau * (t - p), (tau - 1.0) * (t - p))
+
+
+def _smooth_l1(t, p, beta=1.0):
+    e = np.abs(p - t)
+    return np.where(e < beta, 0.5 * e * e / beta, e - 0.5 * beta)
+
+
+def _poisson_nll(t, p):
+    return np.exp(p) - t * p
+
+
 # fused kernel id -> (the exact float64 error, the relative error allowed)
 EXACT_ERRORS = {
     "squared_error": (_squared, 1e-9),
@@ -66,6 +80,9 @@ EXACT_ERRORS = {
     "huber_error": (_huber, 1e-9),
     "log_cosh_error": (_log_cosh, 1e-7),
     "poisson_error": (_poisson, 1e-7),
+    "quantile_error": (_pinball, 1e-9),
+    "smooth_l1_error": (_smooth_l1, 1e-9),
+    "poisson_nll_error": (_poisson_nll, 1e-7),
 }
 # every loss of the test table with a fused kernel
 CASES = {

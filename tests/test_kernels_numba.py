@@ -33,7 +33,7 @@ from tests.test_kernels import CLASSES, assert_close, assert_same_kind, inputs  
 
 # The numba tier takes NumPy's own exp and log steps around these kernels (so that they match the
 # generic path); the other fused kernels it restates entirely: a statement about the numba tier.
-HYBRID_NAMES = ("mean_squared_logarithmic_error", "log_cosh", "poisson")
+HYBRID_NAMES = ("mean_squared_logarithmic_error", "log_cosh", "poisson", "poisson_nll")
 # Every loss the test table gives a fused kernel: its restated error, a regloss.formulas function.
 FUSED = {case.function: getattr(formulas, case.kernel) for case in LOSSES if case.kernel}
 COVERED = {name: error for name, error in FUSED.items() if name not in HYBRID_NAMES}
@@ -87,6 +87,45 @@ def test_each_restated_error_is_the_generic_function_bit_for_bit(name, dtype, de
         generic = error(blocked.numpy_namespace(), y_true, y_pred, **params)
     assert generic.dtype == dtype
     np.testing.assert_array_equal(restated, generic.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name, params",
+    [("pinball", {"tau": tau}) for tau in (0.0, 0.1, 0.5, 0.9, 1.0)]
+    + [("smooth_l1", {"beta": beta}) for beta in (0.0, 1e-8, 0.3, 1.0, 2.5, 1e30)],
+)
+def test_the_restated_pinball_and_smooth_l1_take_their_parameters_bit_for_bit(name, params, dtype):
+    rng = np.random.default_rng(8)
+    grid = np.array(SPECIAL)
+    y_true = np.concatenate([np.repeat(grid, grid.size), rng.normal(size=500) * 3]).astype(dtype)
+    y_pred = np.concatenate([np.tile(grid, grid.size), rng.normal(size=500)]).astype(dtype)
+    error = COVERED[name]
+    a, b = (dtype(value) for value in numba_tier._parameters(error.__name__, params))
+    restated = elementwise(numba_tier.ERRORS[error.__name__], y_true, y_pred, a, b)
+    with np.errstate(all="ignore"):
+        generic = error(blocked.numpy_namespace(), y_true, y_pred, **params)
+    assert generic.dtype == dtype
+    np.testing.assert_array_equal(restated, generic.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("log_input", [True, False])
+@pytest.mark.parametrize("full", [False, True])
+def test_the_poisson_nll_steps_around_numpys_exp_and_logs_are_the_generic_function(dtype, log_input, full):
+    """Each block's float64 sum equals the float64 sum of the generic function's elements (the
+    elements themselves in the input dtype): counts around the Stirling cut at 1, zeros, rates."""
+    rng = np.random.default_rng(9)
+    edges_true = [0.0, 0.5, 1.0, 1.0 + 1e-6, 1.5, 2.0, 100.0]
+    edges_pred = [0.0, 1e-9, 0.5, 1.0, 2.0, 3.0, 4.0]
+    y_true = np.concatenate([edges_true, rng.poisson(3.0, 500)]).astype(dtype)
+    y_pred = np.concatenate([edges_pred, rng.gamma(2.0, 1.0, 500)]).astype(dtype)
+    params = {"log_input": log_input, "full": full, "eps": 1e-8}
+    with np.errstate(all="ignore"):
+        errors = formulas.poisson_nll_error(blocked.numpy_namespace(), y_true, y_pred, **params)
+    assert errors.dtype == dtype
+    total = numba_tier.HYBRID["poisson_nll_error"](y_true, y_pred, np.dtype(dtype), **params)
+    assert total == pytest.approx(math.fsum(errors.astype(np.float64)), rel=1e-13)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -189,6 +228,24 @@ def test_the_functional_form_takes_the_kernels(name, monkeypatch):
     np.testing.assert_allclose(fused, generic, rtol=2e-6)
 
 
+@pytest.mark.parametrize("params", [{}, {"full": True}, {"log_input": False, "eps": 1e-3, "full": True}])
+def test_poisson_nll_scalar_reductions_never_reach_the_blocked_tier(params, monkeypatch):
+    """Every parameter form of PoissonNLL takes the hybrid kernel for scalar reductions without
+    weights (the blocked tier is made to fail), with the generic path's value."""
+    y_true, y_pred = inputs("poisson_nll", (70, 13), np.float64, 3)
+
+    def refuse(*args):
+        raise AssertionError("the blocked tier ran")
+
+    for reduction in ("sum_over_batch_size", "sum"):
+        loss = losses.PoissonNLL(reduction=reduction, dtype="float64", **params)
+        generic = run_call("none", "poisson_nll", params, y_true, y_pred, None, reduction, "float64")
+        with monkeypatch.context() as patch, accelerator("numba"):
+            patch.setattr(blocked, "evaluate", refuse)
+            fused = loss(y_true, y_pred)
+        np.testing.assert_allclose(fused, generic, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", sorted(CLASSES))
 def test_uncovered_calls_fall_back_to_the_blocked_tier(name):
     """Masks, strided inputs, rank 1 and the losses without kernels: the blocked tier's result."""
@@ -255,6 +312,34 @@ def test_peak_memory_of_a_scalar_reduction_below_1_percent_of_the_inputs(shape):
     y_pred = np.zeros(shape, np.float32)
     loss = losses.MeanSquaredError()
     with accelerator("numba"):
+        loss(y_true, y_pred)  # compiled or loaded from the cache before measuring
+        tracemalloc.start()
+        try:
+            loss(y_true, y_pred)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)
+
+
+@pytest.mark.parametrize("shape", [(100_000, 100), (10**7, 1)])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("pinball", {"tau": 0.9}),
+        ("smooth_l1", {"beta": 0.5}),
+        ("poisson_nll", {}),
+        ("poisson_nll", {"log_input": False, "full": True}),
+    ],
+)
+def test_peak_memory_of_the_training_losses_below_1_percent_of_the_inputs(name, params, shape):
+    """Issue 22's pinball, smooth L1 and Poisson NLL on the numba tier (PoissonNLL's hybrid blocks
+    with the Stirling term's two extra buffers included), scalar reductions without weights."""
+    rng = np.random.default_rng(15)
+    y_true = rng.poisson(2.0, shape).astype(np.float32)
+    y_pred = rng.random(shape, dtype=np.float32)
+    loss = CLASSES[name](**params)
+    with accelerator("numba"), threads(2):
         loss(y_true, y_pred)  # compiled or loaded from the cache before measuring
         tracemalloc.start()
         try:

@@ -156,3 +156,18 @@ def test_a_batch_of_one_with_a_scalar_weight_matches_keras(xp, keras_values, nam
     np.testing.assert_allclose(to_numpy(got), want, rtol=1e-6)
     if name == "MeanSquaredError":  # the float64 value, written out: ((1 + 4) / 2) * 2
         assert float(to_numpy(got)) == 5.0
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])
+def test_a_per_sample_mask_over_an_empty_reduced_axis_keeps_its_samples(reduction):
+    """Tversky and Dice reduced over an empty axis 0 of a (0, 1) batch give one per-sample loss,
+    1 - 0 / (0 + eps) = 1; a per-sample mask [True] keeps it (an element mask over no elements
+    carries no per-sample information), [False] drops it, as Keras's mask arithmetic does."""
+    empty = np.zeros((0, 1), dtype="float32")
+    for loss in (losses.Tversky(axis=0, reduction=reduction), losses.Dice(axis=0, reduction=reduction)):
+        unmasked = np.asarray(loss(empty, empty))
+        kept = np.asarray(loss(empty, empty, mask=np.array([True])))
+        dropped = np.asarray(loss(empty, empty, mask=np.array([False])))
+        np.testing.assert_allclose(unmasked, np.ones_like(unmasked))
+        np.testing.assert_array_equal(kept, unmasked)
+        np.testing.assert_array_equal(dropped, np.zeros_like(unmasked))

@@ -54,8 +54,9 @@ RTOL64, ATOL64 = 1e-12, 1e-13  # regloss dtype="float64" against the float64 ref
 # (keras_correlation_worker.py), and the 1-D streams here would give them rows of one value, which
 # have no correlation.
 _NOT_IN_KERAS = {"Huber"}  # Keras 3.15.1 has no Huber metric
-# scikit-learn is the oracle of its metrics (tests/test_sklearn_metrics.py)
-_OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation", *SKLEARN_METRIC_CLASSES}
+_OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation"}
+_OWN_ORACLE |= {"PearsonCorrCoef", "ConcordanceCorrCoef"}  # torchmetrics's: tests/test_corrcoef.py
+_OWN_ORACLE |= set(SKLEARN_METRIC_CLASSES)  # scikit-learn's: tests/test_sklearn_metrics.py
 KERAS_NAME = {
     name: None if name in _NOT_IN_KERAS else name for name in METRIC_CLASS_NAMES if name not in _OWN_ORACLE
 }

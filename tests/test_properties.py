@@ -128,6 +128,16 @@ def error_scale(name, t, p, params=None):
     if name == "poisson":  # p - t log(p + eps) subtracts terms of the size of p and t log(p)
         with np.errstate(all="ignore"):
             return float(np.max(np.abs(p) + np.abs(t * np.log(np.abs(p) + ref.EPSILON)), initial=0.0))
+    if name == "poisson_nll":  # exp(p) - t p (or p - t log(p + eps)) plus Stirling: terms of both signs
+        params = params or {}  # unknown parameters: the terms of every form
+        with np.errstate(all="ignore"):
+            safe = np.maximum(np.abs(t), 1.0)
+            terms = safe * np.abs(np.log(safe)) + safe + np.abs(np.log(2.0 * np.pi * safe))
+            if params.get("log_input", True):
+                terms = terms + np.exp(p) + np.abs(t * p)
+            if not params.get("log_input", False):
+                terms = terms + np.abs(p) + np.abs(t * np.log(np.abs(p) + params.get("eps", 1e-8)))
+        return float(np.max(np.nan_to_num(terms, posinf=0.0), initial=0.0))
     return 0.0
 
 
@@ -428,6 +438,10 @@ MATRIX_CONFIGS = [
     ("dice", (4, 3), {"axis": None}),
     ("tversky", (4, 3, 2), {"alpha": 0.25, "beta": 0.75, "axis": -1}),
     ("poisson", (4, 3, 2), {}),
+    ("pinball", (4, 3, 2), {"tau": 0.8}),
+    ("smooth_l1", (4, 3, 2), {"beta": 0.5}),
+    ("poisson_nll", (4, 3, 2), {"full": True}),
+    ("poisson_nll", (5, 3), {"log_input": False, "eps": 1e-3}),
 ]
 
 

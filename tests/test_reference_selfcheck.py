@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests import reference as ref
-from tests._cases import BY_FUNCTION, LOSSES
+from tests._cases import BY_FUNCTION, KERAS_LOSSES
 
 Y_TRUE = np.array([[1, 9, 2], [-5, -2, 6]], dtype=np.float64)
 Y_PRED = np.array([[4, 8, 12], [8, 1, 3]], dtype=np.float64)
@@ -354,7 +354,7 @@ def test_element_masks():
 # Keras runs in a subprocess (the test process never imports it), once for the module.
 
 # Every loss of the test table with its defaults, then deliberate parameter variants.
-KERAS_LOSS_CASES = [(case.function, {}) for case in LOSSES] + [
+KERAS_LOSS_CASES = [(case.function, {}) for case in KERAS_LOSSES] + [
     ("cosine_similarity", {"axis": -1}),
     ("cosine_similarity", {"axis": [1, 2]}),
     ("huber", {"delta": 0.7}),

@@ -114,6 +114,13 @@ SIGNATURES_003 = {
 # Keras 3's regression losses the seed page does not list, with the signatures issue 21 gives.
 SIGNATURES_LATER = {
     "Poisson": "(reduction='sum_over_batch_size', name='poisson', dtype=None)",
+    # issue 22 item 4: TF Addons' and torch's training losses, their own parameters first
+    "Pinball": "(tau=0.5, reduction='sum_over_batch_size', name='pinball', dtype=None)",
+    "SmoothL1": "(beta=1.0, reduction='sum_over_batch_size', name='smooth_l1', dtype=None)",
+    "PoissonNLL": (
+        "(log_input=True, full=False, eps=1e-08, reduction='sum_over_batch_size', "
+        "name='poisson_nll', dtype=None)"
+    ),
 }
 
 

@@ -556,3 +556,26 @@ def test_update_together_with_max_error_changes_no_bit_of_the_others():
         alone.update_state(y_true, y_pred, weight)
         for key, value in alone.state["replicates"].items():
             np.testing.assert_array_equal(found.state["replicates"][key], value)
+
+
+@pytest.mark.parametrize(("case_id", "cls", "kwargs", "reference"), XP_CASES, ids=XP_IDS)
+def test_grouped_gives_each_groups_scikit_learn_value(case_id, cls, kwargs, reference):
+    """``Grouped(metric)`` fed batches of mixed groups: each group's value is scikit-learn's on its
+    rows (MaxError's per-group max too); with a bootstrap, each group's interval holds its value."""
+    y_true, y_pred, weight = _data(seed=15, rows=400)
+    groups = np.random.default_rng(15).integers(0, 3, size=400)
+    metric = rm.Grouped(cls(**kwargs, dtype="float64"))
+    for start in (0, 150):
+        rows = slice(start, start + 150 if start == 0 else None)
+        metric.update_state(y_true[rows], y_pred[rows], weight[rows], groups=groups[rows])
+    found = metric.result()
+    assert sorted(found) == [0, 1, 2]
+    for key, value in found.items():
+        rows = groups == key
+        _close(value, reference(y_true[rows], y_pred[rows], weight[rows]))
+    booted = rm.Grouped(rm.Bootstrap(cls(**kwargs, dtype="float64"), num_replicates=30))
+    booted.update_state(y_true, y_pred, weight, groups=groups)
+    for key, interval in booted.result().items():
+        _close(interval.value, found[key], rtol=1e-10)
+        assert np.all(to_numpy(interval.ci_low) <= to_numpy(interval.value) + 1e-12)
+        assert np.all(to_numpy(interval.ci_high) >= to_numpy(interval.value) - 1e-12)

@@ -113,7 +113,10 @@ from .metrics.classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .metrics.corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
+from .metrics.group_keys import sort_key
+from .metrics.grouped import GroupedStatistic
 from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
@@ -131,8 +134,10 @@ _SHORT_NAMES = {
     "logcosh": LogCoshError,
     "cosine": CosineSimilarity,
     "r2": R2Score,
-    "pearson": PearsonCorrelation,
-    "ccc": ConcordanceCorrelation,
+    "pearson": PearsonCorrCoef,
+    "ccc": ConcordanceCorrCoef,
+    "row_pearson": PearsonCorrelation,
+    "row_ccc": ConcordanceCorrelation,
     **{spec.short: METRIC_CLASSES[spec.class_name] for spec in specs.SKLEARN_METRICS},
 }
 
@@ -143,7 +148,7 @@ METRIC_NAMES: dict = {
 }
 """The metric names :func:`evaluate` takes: the short names (``"mse"``, ``"rmse"``, ``"mae"``,
 ``"mape"``, ``"msle"``, ``"huber"``, ``"logcosh"``, ``"cosine"``, ``"r2"``, ``"pearson"``,
-``"ccc"``), the class names
+``"ccc"`` (the dataset-level correlations of one output), ``"row_pearson"``, ``"row_ccc"``), the class names
 (``"MeanSquaredError"``...) and the classes' default names (``"mean_squared_error"``,
 ``"r2_score"``...), each to its class (built with its default arguments)."""
 
@@ -165,6 +170,7 @@ def evaluate(
     confidence: float | None = None,
     num_replicates: int = 200,
     seed: int = 0,
+    by=None,
 ):
     """The metrics of Dask data, in one pass over it: per-chunk states, a merge tree, the results.
 
@@ -201,6 +207,12 @@ def evaluate(
         sums) and is checked before any graph is built.
     seed
         The bootstrap's seed (an int in [0, 2**32); default 0), with ``confidence`` only.
+    by
+        ``None``, or the group key of every row: a Dask array or Series aligned with the rows (a
+        Dask DataFrame or a 2-D array for keys of several columns: tuple keys), or the name of a
+        column of the Dask DataFrame whose columns ``y_true`` and ``y_pred`` are. Every metric is
+        then computed per group too (:class:`regloss.metrics.Grouped`: one state per key, merged
+        like the others), in the same pass; NaN and None keys form one group, ``None``.
 
     Returns
     -------
@@ -216,6 +228,10 @@ def evaluate(
         settings (a float and two ints). Equal, up to float64 rounding, to
         ``Bootstrap(metric, num_replicates, confidence, seed).result().as_dict()`` after one
         ``update_state`` with the whole arrays (whose ``num_replicates`` is ``replicates`` here).
+
+        With ``by``: ``{"overall": {key: result}, "groups": {group key: {key: result}}}``, the
+        groups sorted by key (missing last), each group's results those of
+        ``Grouped(metric)`` (or ``Grouped(Bootstrap(metric, ...))``) fed the whole arrays.
 
     >>> import numpy as np, dask.array as da
     >>> from regloss.dask import evaluate
@@ -236,6 +252,10 @@ def evaluate(
     if confidence is not None:
         confidence, num_replicates, seed = float(confidence), int(num_replicates), int(seed)
         statistics = [BootstrapStatistic(statistic, num_replicates, seed) for statistic in statistics]
+    keys_array = None
+    if by is not None:
+        keys_array = _group_keys(by, y_true, y_pred)
+        statistics += [_grouped(statistic) for statistic in statistics]
     root, plan = _states_graph(
         y_true,
         y_pred,
@@ -244,6 +264,7 @@ def evaluate(
         mask,
         split_every,
         kernel_threads,
+        keys_array,
     )
     dtypes = tuple(metric.dtype for metric in chosen)
     finish = functools.partial(_finish, plan["statistics"], tuple(keys), dtypes, confidence)
@@ -453,7 +474,42 @@ def _align(arrays: dict) -> dict:
     }
 
 
-def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, kernel_threads):
+def _grouped(statistic):
+    """The grouped form of a (possibly bootstrapped) statistic."""
+    if isinstance(statistic, BootstrapStatistic):
+        return GroupedStatistic(statistic.statistic, statistic.replicates, statistic.seed)
+    return GroupedStatistic(statistic)
+
+
+def _group_keys(by, y_true, y_pred):
+    """The ``by`` argument as an array-like of keys (a column name: that column of the Dask
+    DataFrame whose columns ``y_true`` and ``y_pred`` are)."""
+    if not isinstance(by, str):
+        return by
+    for column in (y_pred, y_true):
+        frame = _parent_frame(column)
+        if frame is not None and by in frame.columns:
+            return frame[by]
+    raise ValueError(
+        f"by={show_value(by)} names a column, but y_true and y_pred are not columns of a Dask DataFrame "
+        "that has it: pass the keys themselves (by=frame[column])"
+    )
+
+
+def _parent_frame(column):
+    """The Dask DataFrame a Dask Series was selected from (``frame[name]``), or None."""
+    expression = getattr(column, "expr", None)
+    parent = getattr(expression, "frame", None)
+    if parent is None or type(expression).__name__ != "Projection":
+        return None
+    try:
+        from dask.dataframe.dask_expr import new_collection
+    except ImportError:  # pragma: no cover - other Dask versions
+        return None
+    return new_collection(parent)
+
+
+def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, kernel_threads, by=None):
     """``(delayed root, plan)``: the lazy tuple of merged states, one per statistic."""
     if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
         raise ValueError(f"split_every must be an int >= 2; received split_every={show_value(split_every)}")
@@ -470,6 +526,10 @@ def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, 
             arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
     if mask is not None:
         arrays["mask"] = _as_array(mask, "mask")
+    if by is not None:
+        if _is_dask(by) and str(getattr(by, "dtype", "")).startswith("string"):
+            by = by.astype(object)  # Dask converts text to object arrays anyway, with a warning
+        arrays["by"] = _as_array(by, "by")
     arrays = _align(arrays)
     ndim = max(2, arrays["y_pred"].ndim)
     for statistic in statistics:
@@ -601,7 +661,11 @@ def _block_states(statistics, names, weight_number, settings, with_offset, *bloc
             return tuple(states)
         groups = {}  # the bootstraps of one (replicates, seed) share one draw of the Poisson counts
         for index, statistic in enumerate(statistics):
-            if statistic.resamples_rows:
+            if isinstance(statistic, GroupedStatistic):
+                states[index] = statistic.update(
+                    states[index], true, pred, weight, mask, groups=given["by"], row_offset=row_offset
+                )
+            elif statistic.resamples_rows:
                 groups.setdefault((statistic.replicates, statistic.seed), []).append(index)
             else:
                 states[index] = statistic.update(states[index], true, pred, weight, mask)
@@ -631,6 +695,13 @@ def _merge_states(statistics, *groups):
 
 
 def _finish(statistics, keys, dtypes, confidence, states):
+    if len(statistics) > len(keys):  # by=: the plain statistics, then their grouped forms
+        count = len(keys)
+        overall = _finish(statistics[:count], keys, dtypes, confidence, states[:count])
+        return {
+            "overall": overall,
+            "groups": _finish_groups(statistics[count:], keys, dtypes, confidence, states[count:]),
+        }
     results = {}
     for key, statistic, dtype, state in zip(keys, statistics, dtypes, states, strict=True):
         if statistic.resamples_rows:  # a bootstrap: the value and its interval
@@ -640,6 +711,23 @@ def _finish(statistics, keys, dtypes, confidence, states):
         else:
             results[key] = _to_numpy(statistic.result(state, dtype))
     return results
+
+
+def _finish_groups(statistics, keys, dtypes, confidence, states) -> dict:
+    """``{group key: {metric key: result}}`` of the grouped states, sorted by group key."""
+    groups: dict = {}
+    for key, statistic, dtype, state in zip(keys, statistics, dtypes, states, strict=True):
+        found = statistic.result(state, dtype, confidence if confidence is not None else 0.95)
+        for position, group in enumerate(found["keys"]):
+            value = _to_numpy(found["value"][position])
+            if statistic.replicates:
+                value = {
+                    "value": value,
+                    **{name: _to_numpy(found[name][position]) for name in ("ci_low", "ci_high", "se")},
+                }
+                value.update(confidence=confidence, replicates=statistic.replicates, seed=statistic.seed)
+            groups.setdefault(group, {})[key] = value
+    return {group: groups[group] for group in sorted(groups, key=sort_key)}
 
 
 def _to_numpy(value):

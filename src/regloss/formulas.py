@@ -97,6 +97,59 @@ def pinball_error(xp, y_true, y_pred, alpha=0.5):
     return alpha * difference - xp.minimum(difference, xp.zeros_like(difference))
 
 
+def quantile_error(xp, y_true, y_pred, tau=0.5):
+    """:func:`pinball_error` with TensorFlow Addons' parameter name: ``max(tau d, (tau - 1) d)``,
+    ``d = y_true - y_pred`` (the elements of TF Addons' ``PinballLoss``)."""
+    return pinball_error(xp, y_true, y_pred, tau)
+
+
+def smooth_l1_error(xp, y_true, y_pred, beta=1.0):
+    """``0.5 e**2 / beta`` if ``|e| < beta`` else ``|e| - 0.5 beta``, with ``e = y_pred - y_true``:
+    torch's ``SmoothL1Loss`` elements, in torch's order of operations (``0.5 * e * e / beta``).
+
+    ``beta = 0`` is the absolute error ``|e|``, computed as ``sign(e) e`` so that its gradient is
+    torch's ``sign(e)``, 0 at ``e = 0`` (torch then calls ``l1_loss``; no division by zero). Equal
+    to ``huber_error(delta=beta) / beta`` for ``beta > 0``.
+    """
+    if not hasattr(beta, "dtype") and beta == 0:
+        error = y_pred - y_true
+        return xp.sign(error) * error  # |e|, with torch's gradient sign(e) (0 at e = 0)
+    abs_error = xp.abs(y_pred - y_true)
+    if not hasattr(beta, "dtype"):
+        return xp.where(abs_error < beta, 0.5 * abs_error * abs_error / beta, abs_error - 0.5 * beta)
+    beta = constant(xp, beta, y_pred)  # an array or traced beta (0 gives |e|, with finite gradients)
+    positive = beta > 0
+    divisor = xp.where(positive, beta, xp.ones_like(beta))
+    quadratic = xp.logical_and(abs_error < beta, positive)
+    return xp.where(quadratic, 0.5 * abs_error * abs_error / divisor, abs_error - 0.5 * beta)
+
+
+def poisson_nll_error(xp, y_true, y_pred, log_input=True, full=False, eps=1e-8):
+    """torch's ``PoissonNLLLoss`` elements, for targets ``y = y_true`` and predictions ``x = y_pred``:
+
+    * ``log_input=True`` (``x`` is the log-rate): ``exp(x) - y x``;
+    * ``log_input=False`` (``x`` is the rate): ``x - y log(x + eps)``;
+    * ``full=True`` adds the Stirling approximation of ``log(y!)``,
+      ``y log(y) - y + 0.5 log(2 pi y)``, where ``y > 1`` (0 elsewhere).
+    """
+    if log_input:  # noqa: SIM108 - the two definitions, as in the docstring
+        values = xp.exp(y_pred) - y_true * y_pred
+    else:
+        values = y_pred - y_true * xp.log(y_pred + eps)
+    if full:
+        values = values + stirling_term(xp, y_true)
+    return values
+
+
+def stirling_term(xp, y_true):
+    """``y log(y) - y + 0.5 log(2 pi y)`` where ``y > 1``, else 0 (torch's ``full=True`` term),
+    computed on ``max(y, 1)`` so that neither the value nor a gradient meets ``log(0)``."""
+    counted = y_true > 1
+    safe = xp.where(counted, y_true, xp.ones_like(y_true))
+    term = safe * xp.log(safe) - safe + 0.5 * xp.log((2.0 * math.pi) * safe)
+    return xp.where(counted, term, xp.zeros_like(term))
+
+
 def tweedie_deviance(xp, y_true, y_pred, power=0.0):
     """The unit deviance of the Tweedie distribution with ``power`` p, as scikit-learn 1.9 writes it:
 

@@ -99,20 +99,55 @@ def positive_number(value, argument: str):
     return number
 
 
-def unit_interval(value, argument: str):
-    """:func:`real_number` in [0, 1] (``ValueError`` otherwise), as a Python float.
+def non_negative_number(value, argument: str):
+    """:func:`real_number`, which must also be finite and >= 0 when concrete (``ValueError``).
 
-    >>> unit_interval(0.9, "alpha")
-    0.9
-    >>> unit_interval(1.5, "alpha")
+    >>> non_negative_number(0, "beta")
+    0
+    >>> non_negative_number(-1.0, "beta")
     Traceback (most recent call last):
     ...
-    ValueError: alpha must be a number in [0, 1]; received alpha=1.5
+    ValueError: beta must be finite and >= 0; received beta=-1.0
     """
-    number = _concrete(value, argument)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{argument} must be a number in [0, 1]; received {argument}={show_value(value)}")
+    number = real_number(value, argument)
+    if _is_number(number) and not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"{argument} must be finite and >= 0; received {argument}={show_value(number)}")
     return number
+
+
+def unit_interval_number(value, argument: str):
+    """:func:`real_number`, which must also lie in ``[0, 1]`` when concrete (``ValueError``).
+
+    >>> unit_interval_number(0.9, "tau")
+    0.9
+    >>> unit_interval_number(1.5, "tau")
+    Traceback (most recent call last):
+    ...
+    ValueError: tau must be in [0, 1]; received tau=1.5
+    """
+    number = real_number(value, argument)
+    if _is_number(number) and not 0 <= number <= 1:
+        raise ValueError(f"{argument} must be in [0, 1]; received {argument}={show_value(number)}")
+    return number
+
+
+def boolean(value, argument: str) -> bool:
+    """A Python or NumPy ``bool`` as a Python ``bool``; ``TypeError`` naming ``argument`` otherwise
+    (``0``/``1``, strings and arrays included: a switch is not a number).
+
+    >>> boolean(True, "full")
+    True
+    >>> boolean(1, "full")
+    Traceback (most recent call last):
+    ...
+    TypeError: full must be True or False; received full=1 (int)
+    """
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+    if isinstance(value, bool) or numpy_bool:
+        return bool(value)
+    raise TypeError(
+        f"{argument} must be True or False; received {argument}={show_value(value)} ({type(value).__name__})"
+    )
 
 
 def tweedie_power(value, argument: str):

@@ -22,7 +22,15 @@ function and class in :mod:`regloss.losses`, a metric class if it has one, tests
 from __future__ import annotations
 
 from . import formulas
-from .params import axis_argument, positive_number, real_number, tweedie_power, unit_interval
+from .params import (
+    axis_argument,
+    boolean,
+    non_negative_number,
+    positive_number,
+    real_number,
+    tweedie_power,
+    unit_interval_number,
+)
 
 
 class _Description:
@@ -224,6 +232,43 @@ TVERSKY = LossSpec(
     ),
 )
 
+PINBALL = LossSpec(
+    name="pinball",
+    class_name="Pinball",
+    default_name="pinball",
+    per_sample=formulas.MeanOverOutputs(formulas.quantile_error, live_arrays=4),
+    text="mean(max(tau d, (tau - 1) d)), d = y_true - y_pred (TF Addons' PinballLoss)",
+    params=(Param("tau", 0.5, unit_interval_number),),
+    kernel="quantile_error",
+)
+SMOOTH_L1 = LossSpec(
+    name="smooth_l1",
+    class_name="SmoothL1",
+    default_name="smooth_l1",
+    per_sample=formulas.MeanOverOutputs(formulas.smooth_l1_error, live_arrays=5),
+    text=(
+        "mean(0.5 e**2 / beta if |e| < beta else |e| - 0.5 beta), e = y_pred - y_true (torch's SmoothL1Loss)"
+    ),
+    params=(Param("beta", 1.0, non_negative_number),),
+    kernel="smooth_l1_error",
+)
+POISSON_NLL = LossSpec(
+    name="poisson_nll",
+    class_name="PoissonNLL",
+    default_name="poisson_nll",
+    per_sample=formulas.MeanOverOutputs(formulas.poisson_nll_error, live_arrays=4),
+    text=(
+        "mean(v), v = exp(y_pred) - y_true y_pred if log_input else y_pred - y_true log(y_pred + eps), "
+        "plus y log(y) - y + 0.5 log(2 pi y) where y = y_true > 1 if full (torch's PoissonNLLLoss)"
+    ),
+    params=(
+        Param("log_input", True, boolean),
+        Param("full", False, boolean),
+        Param("eps", 1e-8, positive_number),
+    ),
+    kernel="poisson_nll_error",
+)
+
 LOSSES = (
     MEAN_SQUARED_ERROR,
     MEAN_ABSOLUTE_ERROR,
@@ -235,6 +280,9 @@ LOSSES = (
     POISSON,
     DICE,
     TVERSKY,
+    PINBALL,
+    SMOOTH_L1,
+    POISSON_NLL,
 )
 """Every loss, in the order of the catalogue."""
 
@@ -252,16 +300,31 @@ R2_SCORE = MetricSpec(
 PEARSON_CORRELATION = MetricSpec(
     "PearsonCorrelation",
     "pearson_correlation",
-    "pearson",
+    "row_pearson",
     "mean over rows of the Pearson correlation of y_true and y_pred across the outputs "
     "(NaN for a constant row; needs several outputs)",
 )
 CONCORDANCE_CORRELATION = MetricSpec(
     "ConcordanceCorrelation",
     "concordance_correlation",
-    "ccc",
+    "row_ccc",
     "mean over rows of 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps) across the "
     "outputs (needs several outputs)",
+)
+
+PEARSON_CORRCOEF = MetricSpec(
+    "PearsonCorrCoef",
+    "pearson_corrcoef",
+    "pearson",
+    "sum(w (t - mean t) (p - mean p)) / sqrt(sum(w (t - mean t)**2) sum(w (p - mean p)**2)) over all "
+    "rows, per output (torchmetrics; NaN for a constant column); several outputs: their mean",
+)
+CONCORDANCE_CORRCOEF = MetricSpec(
+    "ConcordanceCorrCoef",
+    "concordance_corrcoef",
+    "ccc",
+    "2 r st sp / (st**2 + sp**2 + (mean t - mean p)**2) over all rows, per output, with n - 1 variances "
+    "(torchmetrics; NaN for a constant column); several outputs: their mean",
 )
 
 # scikit-learn 1.9's regression metrics, streamed (regloss.metrics.sklearn_classes); e = y_true - y_pred
@@ -275,7 +338,7 @@ MEAN_PINBALL_LOSS = MetricSpec(
     "mean_pinball_loss",
     "pinball",
     "mean(max(alpha e, (alpha - 1) e)), weighted, per output then averaged",
-    params=(Param("alpha", 0.5, unit_interval),),
+    params=(Param("alpha", 0.5, unit_interval_number),),
 )
 MEAN_TWEEDIE_DEVIANCE = MetricSpec(
     "MeanTweedieDeviance",
@@ -332,7 +395,15 @@ SKLEARN_METRICS = (
 )
 """scikit-learn's regression metrics, streamed."""
 
-METRICS = (ROOT_MEAN_SQUARED_ERROR, R2_SCORE, PEARSON_CORRELATION, CONCORDANCE_CORRELATION, *SKLEARN_METRICS)
+METRICS = (
+    ROOT_MEAN_SQUARED_ERROR,
+    R2_SCORE,
+    PEARSON_CORRELATION,
+    CONCORDANCE_CORRELATION,
+    PEARSON_CORRCOEF,
+    CONCORDANCE_CORRCOEF,
+    *SKLEARN_METRICS,
+)
 """The metrics that are not the mean of one loss."""
 
 

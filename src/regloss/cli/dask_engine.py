@@ -127,8 +127,11 @@ def evaluate_dask(
     drop_nan: bool = False,
     scheduler: str | None = None,
     interval: Interval | None = None,
+    by: Sequence[str] = (),
+    max_groups: int | None = None,
 ) -> Evaluation:
-    """The metrics of the files matching ``pattern``, computed by Dask in one pass."""
+    """The metrics of the files matching ``pattern``, computed by Dask in one pass (with ``by``,
+    per group of those columns too: :func:`regloss.cli.slices.dask_groups`)."""
     try:
         regloss_dask = importlib.import_module("regloss.dask")
     except ImportError as error:
@@ -182,7 +185,12 @@ def evaluate_dask(
         else:
             whole.append(
                 make_metric(
-                    request.short, huber_delta, request.per_output, name=request.key, params=request.params
+                    request.short,
+                    huber_delta,
+                    request.per_output,
+                    request.key,
+                    len(selection.y_true),
+                    params=request.params,
                 )
             )
     bootstrap = {}
@@ -192,6 +200,11 @@ def evaluate_dask(
             "num_replicates": interval.replicates,
             "seed": interval.seed,
         }
+    if by:
+        from .slices import check_by, dask_keys
+
+        check_by(columns, pattern, by)
+        bootstrap["by"], counted = dask_keys(frame, by, finite)
     lazy = []
     if whole:
         lazy.append(
@@ -211,6 +224,8 @@ def evaluate_dask(
                 )
             )
     kept, dropped = finite.sum(), (~finite).sum()
+    if by:
+        lazy.append(counted)
 
     client = None
     try:
@@ -248,8 +263,18 @@ def evaluate_dask(
             raise CliError(f"no rows left: all {dropped} rows hold NaN, missing or infinite values")
         raise CliError(f"{pattern} has no data rows")
 
+    counts = found.pop() if by else None
     whole_results = found.pop(0) if whole else {}
     column_results = [found.pop(0) if group else {} for group in per_column]
+    groups = None
+    if by:
+        from .slices import dask_groups
+
+        groups = dask_groups(
+            by, counts, max_groups, requests, selection.y_true, whole_results, column_results, interval
+        )
+        whole_results = whole_results.get("overall", {})
+        column_results = [found.get("overall", {}) for found in column_results]
 
     def parts(found):
         return found if interval is not None else {"value": found}
@@ -269,4 +294,6 @@ def evaluate_dask(
         sample=None,
         inputs=files,
         interval=interval,
+        by=list(by),
+        groups=groups,
     )

@@ -24,7 +24,7 @@ from ..metrics import classes as metric_classes
 from . import interrupt
 from .columns import Selection, select_one_file, select_two_files
 from .errors import CliError
-from .names import METRICS, ROW_METRICS, MetricRequest
+from .names import CORRCOEF_METRICS, METRICS, ROW_METRICS, MetricRequest
 from .progress import Progress
 from .readers import DEFAULT_MAX_LINE_BYTES, Table, open_table
 
@@ -67,6 +67,8 @@ class Evaluation:
     sample: Reservoir | None = None
     inputs: list[str] = field(default_factory=list)
     interval: Interval | None = None
+    by: list[str] = field(default_factory=list)
+    groups: list | None = None  # regloss.cli.slices.GroupResult per group, with --by
 
 
 def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> None:
@@ -81,14 +83,23 @@ def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> 
 
 
 def make_metric(
-    short: str, huber_delta: float, per_output: bool = False, name: str | None = None, params: tuple = ()
+    short: str,
+    huber_delta: float,
+    per_output: bool = False,
+    name: str | None = None,
+    outputs: int = 1,
+    params: tuple = (),
 ):
     """A float64 metric instance of a short name (``per_output`` matters to ``r2`` only: one score per
-    output instead of their uniform average), with the parameters ``params`` (``((name, value),
-    ...)``, from ``NAME:PARAM=VALUE``; huber's ``delta`` defaults to ``--huber-delta``)."""
+    output instead of their uniform average; ``outputs``, the number of output columns it takes, to
+    ``pearson`` and ``ccc`` only: over several, the mean of their per-output coefficients), with the
+    parameters ``params`` (``((name, value), ...)``, from ``NAME:PARAM=VALUE``; huber's ``delta``
+    defaults to ``--huber-delta``)."""
     cls = metric_classes.METRIC_CLASSES[METRICS[short].class_name]
     if cls is metric_classes.R2Score:
         return cls(None if per_output else "uniform_average", name=name, dtype="float64")
+    if short in CORRCOEF_METRICS:
+        return cls(outputs, name=name, dtype="float64", average_outputs=outputs > 1)
     given = dict(params)
     if cls is metric_classes.Huber:
         given.setdefault("delta", huber_delta)
@@ -142,7 +153,16 @@ class MetricSet:
                 ]
             else:
                 found = [
-                    (make_metric(request.short, huber_delta, request.per_output, params=request.params), None)
+                    (
+                        make_metric(
+                            request.short,
+                            huber_delta,
+                            request.per_output,
+                            outputs=len(outputs),
+                            params=request.params,
+                        ),
+                        None,
+                    )
                 ]
             if interval is not None:
                 found = [(self._bootstrap(metric), column) for metric, column in found]
@@ -294,9 +314,12 @@ def evaluate_files(
     sample_rows: int = 0,
     interval: Interval | None = None,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+    by: Sequence[str] = (),
+    max_groups: int | None = None,
 ) -> Evaluation:
     """Stream one file (truth and predictions) or two (truth, predictions) through the metrics
-    (``max_line_bytes``: the longest CSV line read, see :func:`regloss.cli.readers.open_table`)."""
+    (``max_line_bytes``: the longest CSV line read, see :func:`regloss.cli.readers.open_table`);
+    with ``by``, per group of the first file's columns ``by`` too (:mod:`regloss.cli.slices`)."""
     with contextlib.ExitStack() as stack:
         tables = [stack.enter_context(open_table(path, max_line_bytes)) for path in paths]
         interrupt.claim_from_libraries()  # pyarrow, imported by a reader, keeps its hands off SIGINT
@@ -305,6 +328,7 @@ def evaluate_files(
         _check_lengths(tables, selection)
         needed = [selection.needed(i) for i in range(len(tables))]
         sample = Reservoir(sample_rows, selection.outputs) if sample_rows else None
+        slices = _slices(tables[0], by, requests, selection, huber_delta, interval, max_groups)
 
         def columns_of(source: int, names: Sequence[str], blocks: list[np.ndarray]) -> np.ndarray:
             return blocks[source][:, [needed[source].index(name) for name in names]]
@@ -312,8 +336,13 @@ def evaluate_files(
         rows = dropped = 0
         first_bad = None
         streams = [table.chunks(names, chunk_rows) for table, names in zip(tables, needed, strict=True)]
+        if slices is not None:
+            streams[0] = tables[0].keyed_chunks(needed[0], by, chunk_rows)
         for blocks in _paired(streams, tables):
             interrupt.check()  # Ctrl-C, even if the code it interrupted swallowed the exception
+            keys = None
+            if slices is not None:
+                keys, blocks[0] = blocks[0].keys, blocks[0].values
             true = columns_of(0, selection.y_true, blocks)
             pred = columns_of(selection.pred_source, selection.y_pred, blocks)
             weights = None
@@ -342,6 +371,9 @@ def evaluate_files(
             rows += len(kept_true)
             if len(kept_true) and (drop_nan or not dropped):
                 metrics.update(true, pred, weights, mask=mask, row_offset=position)
+                if slices is not None:
+                    kept = finite if bad else None
+                    slices.update(keys, true, pred, weights, kept=kept, mask=mask, row_offset=position)
                 if sample is not None:
                     sample.add(kept_true, kept_pred)
             if progress is not None:
@@ -363,4 +395,17 @@ def evaluate_files(
             sample=sample,
             inputs=[str(path) for path in paths],
             interval=interval,
+            by=list(by),
+            groups=None if slices is None else slices.results(text_keys=tables[0].text_keys),
         )
+
+
+def _slices(table, by, requests, selection, huber_delta, interval, max_groups):
+    """The per-group metrics of ``--by`` (None without it), its columns checked."""
+    if not by:
+        return None
+    from .slices import DEFAULT_MAX_GROUPS, Slices, check_by
+
+    check_by(table.columns, str(table.path), by)
+    limit = DEFAULT_MAX_GROUPS if max_groups is None else max_groups
+    return Slices(by, requests, selection.y_true, huber_delta, interval, limit)

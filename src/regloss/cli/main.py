@@ -181,6 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seed of the bootstrap of --ci (0 to {MAX_SEED}; default {DEFAULT_SEED})",
     )
+    evaluate.add_argument(
+        "--by",
+        metavar="COL[,COL...]",
+        help="also compute every metric per group of rows: per distinct value (or tuple of values) of "
+        "these columns of PATH (missing values form one group)",
+    )
+    evaluate.add_argument(
+        "--top",
+        metavar="K",
+        help="with --by, the table and the plot show the K worst groups (default: all up to 50, else 50)",
+    )
+    evaluate.add_argument(
+        "--max-groups",
+        metavar="N",
+        help="with --by, more distinct groups than N is an error (default 10000)",
+    )
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar and no notes on stderr")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -203,6 +219,7 @@ def _evaluate(
         "y_pred": _split(args.y_pred, "--y-pred"),
         "weight": args.weight,
     }
+    by = _split(args.by, "--by") or []
     if args.engine == "dask":
         from .dask_engine import evaluate_dask
 
@@ -214,6 +231,8 @@ def _evaluate(
             drop_nan=args.drop_nan,
             scheduler=args.scheduler,
             interval=interval,
+            by=by,
+            max_groups=args.max_groups,
         )
     paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
     progress = Progress() if Progress.wanted(args.quiet) else None
@@ -229,6 +248,8 @@ def _evaluate(
             sample_rows=sample_rows,
             interval=interval,
             max_line_bytes=args.max_line_bytes,
+            by=by,
+            max_groups=args.max_groups,
         )
     finally:
         if progress is not None:
@@ -240,6 +261,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     requests = parse_metrics(args.metrics)
     delta = _huber_delta(args.huber_delta)
     interval = _interval(args)
+    _slicing(args)
     if args.engine == "dask":
         if args.path_pred is not None:
             raise CliError("--engine dask takes one PATH (a file, a directory or a glob of files)")
@@ -260,8 +282,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         # 0/0 and x/0 in a result (an r2 of constant truth) are reported as null/nan, not warned about
         warnings.simplefilter("ignore", RuntimeWarning)
-        evaluation = _evaluate(args, requests, delta, SAMPLE_ROWS if plot_path is not None else 0, interval)
-    text = render(evaluation, args.format)
+        sample_rows = SAMPLE_ROWS if plot_path is not None and not args.by else 0
+        evaluation = _evaluate(args, requests, delta, sample_rows, interval)
+    text = render(evaluation, args.format, args.top)
 
     notes = []
     if evaluation.dropped_rows:
@@ -269,14 +292,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
     staged = []
     try:
         if plot_path is not None:
-            from .plot import draw, drawable
-
-            points = drawable(evaluation.sample.y_true, evaluation.sample.y_pred)
-            if points.left_out:
-                notes.append(f"--plot {points.describe_left_out()}")
             figure = StagedFile(plot_path, "--plot")
             staged.append(figure)
-            figure.write(lambda temporary: draw(temporary, plot_form, evaluation, points))
+            if evaluation.groups is not None:
+                from .slices_plot import draw_groups
+
+                figure.write(lambda temporary: draw_groups(temporary, plot_form, evaluation, args.top))
+            else:
+                from .plot import draw, drawable
+
+                points = drawable(evaluation.sample.y_true, evaluation.sample.y_pred)
+                if points.left_out:
+                    notes.append(f"--plot {points.describe_left_out()}")
+                figure.write(lambda temporary: draw(temporary, plot_form, evaluation, points))
         if output is not None:
             report = StagedFile(output, "--output")
             staged.append(report)
@@ -292,6 +320,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"regloss: note: {note}", file=sys.stderr)
     return 0
+
+
+def _slicing(args: argparse.Namespace) -> None:
+    """``--top`` and ``--max-groups`` checked (whole numbers >= 1, with ``--by`` only), as ints."""
+    for flag, name in (("--top", "top"), ("--max-groups", "max_groups")):
+        text = getattr(args, name)
+        if text is None:
+            continue
+        if args.by is None:
+            raise CliError(f"{flag} needs --by")
+        setattr(args, name, _whole_number(text, flag, 1))
 
 
 def _inputs(args: argparse.Namespace) -> list[str]:

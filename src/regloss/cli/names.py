@@ -1,11 +1,12 @@
 """Metric names of ``regloss evaluate --metrics`` and the catalogue that ``regloss losses`` prints.
 
 A metric is named by its short name (``mse``, ``rmse``, ``mae``, ``mape``, ``msle``, ``huber``,
-``logcosh``, ``cosine``, ``r2``, ``pearson``, ``ccc``...), its :mod:`regloss.metrics` class name
-(``MeanSquaredError``), the class's default name (``mean_squared_error``, ``r2_score``) or a loss alias of
-:mod:`regloss.losses` (``MSE``, ``log_cosh``, ``huber_loss``); case does not matter. A name with
-the suffix ``_per_output`` (``mae_per_output``, ``r2_per_output``) gives one value per output
-instead of one over all outputs.
+``logcosh``, ``cosine``, ``r2``, ``pearson``, ``ccc``, ``row_pearson``...), its
+:mod:`regloss.metrics` class name (``MeanSquaredError``), the class's default name
+(``mean_squared_error``, ``r2_score``) or a loss alias of :mod:`regloss.losses` (``MSE``,
+``log_cosh``, ``huber_loss``); case does not matter. A name with the suffix ``_per_output``
+(``mae_per_output``, ``r2_per_output``) gives one value per output instead of one over all outputs
+(for ``r2``, ``pearson`` and ``ccc``: the mean of the per-output values).
 
 A metric with parameters takes them as ``NAME:PARAM=VALUE`` (several: ``NAME:P=V:Q=W``), e.g.
 ``pinball:alpha=0.9`` or ``tweedie:power=1.5``; the parameters and their checks are the
@@ -27,8 +28,10 @@ from .errors import CliError
 
 PER_OUTPUT = "_per_output"
 DEFAULT_METRICS = "mse,rmse,mae,r2"
-ROW_METRICS = ("cosine", "pearson", "ccc")
+ROW_METRICS = ("cosine", "row_pearson", "row_ccc")
 """The metrics that compare whole rows of outputs: no per-output value, and several outputs needed."""
+CORRCOEF_METRICS = ("pearson", "ccc")
+"""The dataset-level correlations: over several outputs, the mean of the per-output coefficients."""
 
 
 @dataclass(frozen=True)

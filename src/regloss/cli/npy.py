@@ -166,6 +166,9 @@ class NpyTable(Table):
     def row_count(self, names: Sequence[str]) -> int | None:
         return self._shape[0]
 
+    def key_dtype(self, name: str) -> np.dtype | None:
+        return self._dtype[name] if self._dtype.names is not None else self._dtype
+
     def _open_map(self) -> np.ndarray:
         if self._array is None:
             with open(self.path, "rb") as stream:
@@ -296,6 +299,9 @@ class NpzTable(Table):
             return self._zip.open(info)
         except _READ_ERRORS as error:
             raise CliError(f"cannot read {where} (truncated or corrupt?): {error}") from error
+
+    def key_dtype(self, name: str) -> np.dtype | None:
+        return self._members[name][2]
 
     def row_count(self, names: Sequence[str]) -> int | None:
         lengths = {name: self._members[name][1] for name in names}

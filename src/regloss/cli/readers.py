@@ -47,7 +47,7 @@ import numpy as np
 
 from .errors import CliError, short_repr
 from .npy import NpyTable, NpzTable
-from .table import Table, whole_number
+from .table import KeyedChunk, Table, clamp_chunk_rows, whole_number
 
 __all__ = ["FORMATS", "DEFAULT_MAX_LINE_BYTES", "Table", "format_of", "open_table"]
 
@@ -274,6 +274,8 @@ class CsvTable(Table):
     memory used is bounded by that and the block size, whatever the file holds.
     """
 
+    text_keys = True
+
     def __init__(self, path: Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES):
         super().__init__(path)
         self._max_line_bytes = whole_number(max_line_bytes, "max_line_bytes")
@@ -374,6 +376,43 @@ class CsvTable(Table):
         return block
 
     def _chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
+        for _, values, _, _ in self._blocks(names):
+            for start in range(0, len(values), chunk_rows):
+                yield values[start : start + chunk_rows]
+
+    def keyed_chunks(
+        self, names: Sequence[str], keys: Sequence[str], chunk_rows: int
+    ) -> Iterator[KeyedChunk]:
+        """The numeric columns and the group keys (text; an empty field is a missing key) of each
+        block, parsed from the same bytes: the file is read once."""
+        chunk_rows = clamp_chunk_rows(chunk_rows)
+        key_indices = [self._index(key) for key in keys]
+        for block, values, keyed, first_line in self._blocks(names, key_indices):
+            if keyed is None:  # not parsed with the values: the block again, for its keys only
+                keyed = self._block_keys(block, key_indices, len(values), first_line)
+            chunk = KeyedChunk(values, keyed)
+            for start in range(0, len(values), chunk_rows):
+                yield chunk[start : start + chunk_rows]
+
+    def _block_keys(self, block: bytes, indices: list[int], rows: int, first_line: int) -> list:
+        """The key columns of a block, stripped of surrounding blanks: pyarrow's dictionary
+        encoding where pyarrow is installed, else the ``csv`` module line by line."""
+        arrow = _import_arrow_csv()
+        if arrow is not None:
+            found = _arrow_columns(*arrow, block, len(self.columns), [], indices)
+            if found is not None and all(len(column) == rows for column in found[1]):
+                return found[1]
+        with _csv_fields_up_to(self._max_line_bytes):
+            lines = [(offset, line) for offset, line in enumerate(_text_lines(block)) if line.strip()]
+            records = [self._record(line, first_line + offset) for offset, line in lines]
+        return [
+            np.array([record[index].strip() or None for record in records], dtype=object) for index in indices
+        ]
+
+    def _blocks(self, names: Sequence[str], key_indices: Sequence[int] = ()) -> Iterator[tuple]:
+        """``(block, values, keys, first line)`` of each block of lines: the columns ``names``
+        parsed, and the key columns ``key_indices`` where pyarrow parsed them with the values
+        (else None)."""
         indices = [self._index(name) for name in names]
         while True:
             with _reading_text(self.path):
@@ -385,30 +424,37 @@ class CsvTable(Table):
             first_line = self._line + 1
             lines = _line_ends(block) + (not block.endswith((b"\n", b"\r")))
             self._line += lines
-            values = self._parse_block(block, indices, first_line, lines)
+            values, keys = self._parse_block(block, indices, first_line, lines, key_indices)
             self._rows += len(values)
-            for start in range(0, len(values), chunk_rows):
-                yield values[start : start + chunk_rows]
+            yield block, values, keys, first_line
 
-    def _parse_block(self, block: bytes, indices: list[int], first_line: int, lines: int) -> np.ndarray:
-        """The selected columns of a block of ``lines`` lines: pyarrow's parser, else
-        :meth:`_parse`; the exact parser for a block whose quoting is not strict CSV."""
+    def _parse_block(
+        self, block: bytes, indices: list[int], first_line: int, lines: int, key_indices: Sequence[int] = ()
+    ) -> tuple[np.ndarray, list | None]:
+        """``(values, keys)``: the selected columns of a block of ``lines`` lines (pyarrow's parser,
+        else :meth:`_parse`; the exact parser for a block whose quoting is not strict CSV), and the
+        key columns where pyarrow read them in the same call (else None)."""
         with _csv_fields_up_to(self._max_line_bytes):
-            return self._parse_with_fallbacks(block, indices, first_line, lines)
+            return self._parse_with_fallbacks(block, indices, first_line, lines, key_indices)
 
     def _parse_with_fallbacks(
-        self, block: bytes, indices: list[int], first_line: int, lines: int
-    ) -> np.ndarray:
+        self, block: bytes, indices: list[int], first_line: int, lines: int, key_indices: Sequence[int]
+    ) -> tuple[np.ndarray, list | None]:
         text_lines = None
         if b'"' in block and not _quotes_pair_up(block):
             text_lines = _text_lines(block)
             if not _quoting_is_strict(text_lines):
-                return self._parse_exactly(text_lines, indices, first_line)  # names the line
+                return self._parse_exactly(text_lines, indices, first_line), None  # names the line
         if self._arrow is not None:
-            values = _arrow_values(*self._arrow, block, len(self.columns), indices)
-            if values is not None and _all_rows(values, lines, lambda: text_lines or _text_lines(block)):
-                return values
-        return self._parse(text_lines if text_lines is not None else _text_lines(block), indices, first_line)
+            if key_indices:
+                found = _arrow_columns(*self._arrow, block, len(self.columns), indices, key_indices)
+            else:
+                found = _arrow_values(*self._arrow, block, len(self.columns), indices), None
+                found = None if found[0] is None else found
+            if found is not None and _all_rows(found[0], lines, lambda: text_lines or _text_lines(block)):
+                return found
+        lines_of_text = text_lines if text_lines is not None else _text_lines(block)
+        return self._parse(lines_of_text, indices, first_line), None
 
     def _parse(self, lines: list[str], indices: list[int], first_line: int) -> np.ndarray:
         """The selected columns of a batch of lines: numpy's parser, or the exact one if it fails
@@ -485,31 +531,67 @@ def _import_arrow_csv():
 
 
 def _arrow_values(pa, pa_csv, block: bytes, count: int, indices: list[int]) -> np.ndarray | None:
-    """The columns ``indices`` of a block of CSV lines (``count`` fields each) parsed by pyarrow, or
-    None where it rejects the block. Only empty fields are missing values (pyarrow's default list
-    also takes ``NA``, ``null``...: words that the exact parser reports)."""
+    """The float64 columns ``indices`` of a block of CSV lines parsed by pyarrow, or None where it
+    rejects the block (:func:`_arrow_columns` without key columns)."""
+    found = _arrow_columns(pa, pa_csv, block, count, indices)
+    return None if found is None else found[0]
+
+
+def _arrow_columns(
+    pa, pa_csv, block: bytes, count: int, indices: Sequence[int], key_indices: Sequence[int] = ()
+) -> tuple[np.ndarray, list | None] | None:
+    """``(values, keys)`` of a block of CSV lines (``count`` fields each) parsed by pyarrow in one
+    call, or None where it rejects the block: ``values`` the float64 columns ``indices`` (only
+    empty fields are missing values: pyarrow's default list also takes ``NA``, ``null``..., words
+    that the exact parser reports), ``keys`` the text columns ``key_indices``, stripped of
+    surrounding blanks, each a :class:`~regloss.metrics.group_keys.Factorized` (None without key
+    columns, or when a key column is a numeric one too)."""
     names = [f"c{i}" for i in range(count)]
-    wanted = sorted(set(indices))
+    numeric = sorted(set(indices))
+    text = sorted(set(key_indices))
+    if set(text) & set(numeric):
+        text, key_indices = [], ()
+    types = {names[i]: pa.float64() for i in numeric} | {names[i]: pa.string() for i in text}
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(block),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(delimiter=",", quote_char='"', ignore_empty_lines=True),
             convert_options=pa_csv.ConvertOptions(
-                column_types={names[i]: pa.float64() for i in wanted},
-                include_columns=[names[i] for i in wanted],
+                column_types=types,
+                include_columns=[names[i] for i in numeric + text],
                 null_values=[""],
-                strings_can_be_null=False,
+                strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
         )
     except (pa.ArrowException, ValueError):
         return None
-    columns = {i: table.column(names[i]).to_numpy() for i in wanted}
+    columns = {i: table.column(names[i]).to_numpy() for i in numeric}
     values = np.empty((table.num_rows, len(indices)), dtype=np.float64)
     for position, index in enumerate(indices):
         values[:, position] = columns[index]
-    return values
+    if not key_indices:
+        return values, None
+    import pyarrow.compute as pc
+
+    keys = {}
+    for i in text:
+        trimmed = pc.utf8_trim_whitespace(table.column(names[i]))
+        keys[i] = coded_keys(pa, pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed))
+    return values, [keys[i] for i in key_indices]
+
+
+def coded_keys(pa, column):
+    """A pyarrow column of keys as a :class:`~regloss.metrics.group_keys.Factorized` (its
+    dictionary encoding; a null is the key None)."""
+    from ..metrics.group_keys import Factorized
+
+    encoded = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    encoded = encoded.dictionary_encode()
+    keys = encoded.dictionary.to_pylist()
+    codes = encoded.indices.fill_null(len(keys)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return Factorized(codes, (*keys, None))
 
 
 # -------------------------------------------------------------------------------------- Parquet
@@ -567,22 +649,48 @@ class ParquetTable(Table):
         pa = self._pa
         try:
             for batch in self._file.iter_batches(batch_size=chunk_rows, columns=list(names)):
-                columns = [
-                    pa.compute.cast(batch.column(name), pa.float64(), safe=False).to_numpy(
-                        zero_copy_only=False
-                    )
-                    for name in names
-                ]
                 self._done += batch.num_rows
                 if batch.num_rows:
-                    yield np.stack(columns, axis=1).astype(np.float64, copy=False)
+                    yield self._values(batch, names)
         except (pa.ArrowException, OSError) as error:
             raise CliError(
                 f"cannot read {self.path} (truncated or corrupt Parquet file?): {error}"
             ) from error
 
+    def _values(self, batch, names: Sequence[str]) -> np.ndarray:
+        """The columns ``names`` of a record batch as a float64 ``(rows, len(names))`` array."""
+        pa = self._pa
+        columns = [
+            pa.compute.cast(batch.column(name), pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+            for name in names
+        ]
+        return np.stack(columns, axis=1).astype(np.float64, copy=False)
+
     def fraction_read(self) -> float | None:
         return self._done / self._total if self._total else None
+
+    def keyed_chunks(
+        self, names: Sequence[str], keys: Sequence[str], chunk_rows: int
+    ) -> Iterator[KeyedChunk]:
+        """The numeric columns and the group keys of each batch, read together (one pass); keys
+        of any type (text, integers, booleans, dates), a null being the key None."""
+        chunk_rows = clamp_chunk_rows(chunk_rows)
+        for key in keys:
+            self._index(key)
+        self._check_numeric(names)
+        pa = self._pa
+        wanted = list(dict.fromkeys([*names, *keys]))
+        try:
+            for batch in self._file.iter_batches(batch_size=chunk_rows, columns=wanted):
+                self._done += batch.num_rows
+                if not batch.num_rows:
+                    continue
+                keyed = [coded_keys(pa, batch.column(key)) for key in keys]
+                yield KeyedChunk(self._values(batch, names), keyed)
+        except (pa.ArrowException, OSError) as error:
+            raise CliError(
+                f"cannot read {self.path} (truncated or corrupt Parquet file?): {error}"
+            ) from error
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -15,6 +15,10 @@ With ``--ci`` each metric's object also has ``ci_low``, ``ci_high``, ``se`` (sha
 ``value``), ``confidence``, ``replicates`` and ``seed``, right after ``value``; CSV appends the
 columns ``ci_low,ci_high,se,confidence,replicates,seed``; the table has the columns ``ci_low``,
 ``ci_high`` and ``se`` and a line ``interval:`` with the settings.
+
+With ``--by``, JSON adds ``"groups"``, CSV starts each row with the group columns
+(empty on the overall rows) and the table ends with one line per group, worst first
+(:mod:`regloss.cli.slices_report`).
 """
 
 from __future__ import annotations
@@ -52,10 +56,10 @@ def _rows(result: MetricResult, interval=None) -> list[tuple]:
     return [(result.key, "", *columns)]
 
 
-def as_json(evaluation: Evaluation) -> str:
-    interval = evaluation.interval
+def metric_entries(results: list[MetricResult], interval) -> dict:
+    """``{metric key: {"value": ..., ...}}``: the JSON of a list of results."""
     metrics = {}
-    for result in evaluation.results:
+    for result in results:
         entry = {}
         for name in _numbers(result, interval):
             number = getattr(result, name)
@@ -68,6 +72,11 @@ def as_json(evaluation: Evaluation) -> str:
         if isinstance(result.value, list):
             entry["outputs"] = list(result.outputs)
         metrics[result.key] = entry
+    return metrics
+
+
+def as_json(evaluation: Evaluation) -> str:
+    metrics = metric_entries(evaluation.results, evaluation.interval)
     document = {
         "regloss": __version__,
         "rows": evaluation.rows,
@@ -77,6 +86,10 @@ def as_json(evaluation: Evaluation) -> str:
         "y_pred": list(evaluation.selection.y_pred),
         "metrics": metrics,
     }
+    if evaluation.groups is not None:
+        from .slices_report import groups_json
+
+        document.update(groups_json(evaluation, metric_entries))
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
@@ -85,10 +98,18 @@ def as_csv(evaluation: Evaluation) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     interval = evaluation.interval
     settings = [] if interval is None else [repr(interval.confidence), interval.replicates, interval.seed]
-    writer.writerow(["metric", "output", "value", *(() if interval is None else (*BOUNDS, *SETTINGS))])
-    for result in evaluation.results:
-        for metric, output, *numbers in _rows(result, interval):
-            writer.writerow([metric, output, *map(repr, numbers), *settings])
+    by = evaluation.by if evaluation.groups is not None else []
+    header = ["metric", "output", "value", *(() if interval is None else (*BOUNDS, *SETTINGS))]
+    writer.writerow([*by, *header])
+    sections = [([""] * len(by), evaluation.results)]
+    if evaluation.groups is not None:
+        from .slices_report import csv_cells
+
+        sections += [(csv_cells(group), group.results) for group in evaluation.groups]
+    for cells, results in sections:
+        for result in results:
+            for metric, output, *numbers in _rows(result, interval):
+                writer.writerow([*cells, metric, output, *map(repr, numbers), *settings])
     return buffer.getvalue()
 
 
@@ -125,6 +146,12 @@ def as_table(evaluation: Evaluation) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(evaluation: Evaluation, form: str) -> str:
-    """The report in ``form``: ``"table"``, ``"json"`` or ``"csv"``."""
-    return {"table": as_table, "json": as_json, "csv": as_csv}[form](evaluation)
+def render(evaluation: Evaluation, form: str, top: int | None = None) -> str:
+    """The report in ``form``: ``"table"``, ``"json"`` or ``"csv"`` (``top``: the groups the
+    table shows with ``--by``)."""
+    text = {"table": as_table, "json": as_json, "csv": as_csv}[form](evaluation)
+    if form == "table" and evaluation.groups is not None:
+        from .slices_report import groups_table
+
+        text += groups_table(evaluation, top)
+    return text

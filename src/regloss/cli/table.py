@@ -39,11 +39,37 @@ def clamp_chunk_rows(chunk_rows: int) -> int:
     return min(whole_number(chunk_rows, "chunk_rows"), MAX_CHUNK_ROWS)
 
 
+class KeyedChunk:
+    """A chunk of numeric columns (``values``, ``(rows, k)``) and the group keys of its rows
+    (``keys``: one 1-D array per key column); sliced by rows as one."""
+
+    __slots__ = ("values", "keys")
+
+    def __init__(self, values: np.ndarray, keys: list[np.ndarray]):
+        self.values, self.keys = values, keys
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, rows: slice) -> KeyedChunk:
+        return KeyedChunk(self.values[rows], [column[rows] for column in self.keys])
+
+
+def _as_kind(column: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+    """A float64 key column back in its integer or boolean dtype (it holds no NaN then)."""
+    if dtype is not None and dtype.kind in "biu":
+        return column.astype(dtype)
+    return column
+
+
 class Table:
     """A file of named numeric columns, read as chunks of rows (see :mod:`regloss.cli.readers`).
 
     A reader implements :meth:`_chunks`; :meth:`chunks` checks and clamps the chunk size first.
     """
+
+    text_keys = False
+    """Whether the format's group keys are text (CSV), whose numbers are typed afterwards."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -60,6 +86,26 @@ class Table:
 
     def _chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
         raise NotImplementedError
+
+    def keyed_chunks(
+        self, names: Sequence[str], keys: Sequence[str], chunk_rows: int
+    ) -> Iterator[KeyedChunk]:
+        """Chunks of the numeric columns ``names`` with the group-key columns ``keys`` of the same
+        rows, read in one pass (``regloss evaluate --by``). This default reads the keys as numeric
+        columns (NPY, NPZ): NaN is a missing key, and a key column of an integer or boolean dtype
+        gives keys of that dtype."""
+        wanted = list(dict.fromkeys([*names, *keys]))
+        positions = [wanted.index(name) for name in names]
+        key_positions = [wanted.index(key) for key in keys]
+        kinds = [self.key_dtype(key) for key in keys]
+        for values in self.chunks(wanted, chunk_rows):
+            columns = [values[:, j] for j in key_positions]
+            columns = [_as_kind(column, kind) for column, kind in zip(columns, kinds, strict=True)]
+            yield KeyedChunk(values[:, positions], columns)
+
+    def key_dtype(self, name: str) -> np.dtype | None:
+        """The stored dtype of a column, where the format has one (NPY, NPZ), else None."""
+        return None
 
     def fraction_read(self) -> float | None:
         """How much of the file the chunks so far have read, in [0, 1], or None if unknown."""

@@ -31,15 +31,16 @@ Kernels (compiled at the first call per dtype, ``cache=True``: later processes l
 
 Coverage (the measurements behind it: docs/performance.md, "Why the kernels are built this way")
     * MSE, MAE, Huber and MAPE: the three kernels, every reduction, with or without a sample weight;
-    * MSLE, LogCosh and Poisson: PyPI's numba has no SVML, so its ``log``/``exp``/``log1p`` are
-      scalar libm calls, slower than NumPy's SIMD ufuncs; these keep NumPy's ufuncs for the
+    * pinball (``quantile_error``) and SmoothL1: as MSE, the three kernels, every reduction;
+    * MSLE, LogCosh, Poisson and PoissonNLL: PyPI's numba has no SVML, so its ``log``/``exp``/
+      ``log1p`` are scalar libm calls, slower than NumPy's SIMD ufuncs; these keep NumPy's ufuncs for the
       transcendental step, on flat blocks (of the blocked tier's size for two live arrays) in its
       threads, with numba fusing the steps before it (into block buffers) and the float64 sum after
       it (:data:`HYBRID`; scalar reductions without weights only).
 
     Not covered (``evaluate`` returns None and the blocked NumPy tier runs): element masks,
-    cosine/Dice/Tversky, array-valued hyper-parameters, strided and rank-1 inputs, and MSLE and
-    LogCosh and Poisson with weights or per-sample results.
+    cosine/Dice/Tversky, array-valued hyper-parameters, strided and rank-1 inputs, and MSLE,
+    LogCosh, Poisson and PoissonNLL with weights or per-sample results.
 
 Threads
     The kernels launch on numba's threading layer; where numba would pick GNU OpenMP (PyPI wheels
@@ -132,6 +133,24 @@ def huber_error(t, p, delta, half):
 
 
 @numba.njit(cache=True)
+def quantile_error(t, p, tau, zero):
+    """:func:`regloss.formulas.quantile_error` (``tau d - min(d, 0)``; ``zero`` is 0 in the input
+    dtype: a literal 0 would promote float32 to float64)"""
+    d = t - p
+    return tau * d - (d if d <= zero else zero)
+
+
+@numba.njit(cache=True)
+def smooth_l1_error(t, p, beta, half):
+    """:func:`regloss.formulas.smooth_l1_error` (``half`` is 0.5 in the input dtype; ``beta = 0``
+    takes the linear branch, ``|e|``, as the generic function)"""
+    e = abs(p - t)
+    if e < beta:
+        return half * e * e / beta
+    return e - half * beta
+
+
+@numba.njit(cache=True)
 def _error(kind, t, p, a, b):
     """The error number ``kind`` (an index of :data:`ERRORS`): one function, so that the kernels
     have one cacheable signature per dtype (a jitted function passed as an argument is not cached
@@ -142,6 +161,10 @@ def _error(kind, t, p, a, b):
         return absolute_error(t, p, a, b)
     if kind == 2:
         return absolute_percentage_error(t, p, a, b)
+    if kind == 4:
+        return quantile_error(t, p, a, b)
+    if kind == 5:
+        return smooth_l1_error(t, p, a, b)
     return huber_error(t, p, a, b)
 
 
@@ -228,10 +251,63 @@ def _poisson_block(t, p, dtype):
     return poisson_sum(t, p, shifted)
 
 
+# torch's PoissonNLLLoss: NumPy's exp (log_input) or log (the rate) on a block, and with full=True
+# NumPy's logs of the Stirling term; numba fuses the rest and the float64 sum.
+
+
+@numba.njit(cache=True, nogil=True)
+def stirling_arguments(t, one, two_pi, safe, scaled):
+    """:func:`regloss.formulas.stirling_term`, before its logs: ``safe = t if t > 1 else 1`` and
+    ``scaled = 2 pi safe``."""
+    for i in range(t.size):
+        y = t[i]
+        s = y if y > one else one
+        safe[i] = s
+        scaled[i] = two_pi * s
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
+def poisson_nll_sum(t, p, transformed, log_input, full, safe_log, scaled_log, half):
+    """... and after them: ``sum(exp(p) - t p)`` (``transformed = exp(p)``, ``log_input``) or
+    ``sum(p - t log(p + eps))`` (``transformed = log(p + eps)``), plus the Stirling term where
+    ``t > 1`` when ``full`` (``safe_log = log(max(t, 1))``, ``scaled_log = log(2 pi max(t, 1))``),
+    each term in the input dtype, the sum in float64."""
+    total = 0.0
+    for i in range(t.size):
+        y = t[i]
+        x = p[i]
+        if log_input:  # noqa: SIM108 - as the generic function
+            value = transformed[i] - y * x
+        else:
+            value = x - y * transformed[i]
+        if full and y > 1:  # elsewhere the generic function adds an exact 0
+            value = value + ((y * safe_log[i] - y) + half * scaled_log[i])
+        total += value
+    return total
+
+
+def _poisson_nll_block(t, p, dtype, log_input=True, full=False, eps=1e-8):
+    transformed = np.empty(t.size, dtype)
+    if log_input:
+        np.exp(p, out=transformed)
+    else:
+        poisson_arguments(p, dtype.type(eps), transformed)
+        np.log(transformed, out=transformed)
+    safe_log = scaled_log = transformed  # unused without full
+    if full:
+        safe_log, scaled_log = np.empty(t.size, dtype), np.empty(t.size, dtype)
+        stirling_arguments(t, dtype.type(1.0), dtype.type(2.0 * math.pi), safe_log, scaled_log)
+        np.log(safe_log, out=safe_log)
+        np.log(scaled_log, out=scaled_log)
+    half = dtype.type(0.5)
+    return poisson_nll_sum(t, p, transformed, bool(log_input), bool(full), safe_log, scaled_log, half)
+
+
 HYBRID = {
     "squared_logarithmic_error": _squared_logarithmic_block,
     "log_cosh_error": _log_cosh_block,
     "poisson_error": _poisson_block,
+    "poisson_nll_error": _poisson_nll_block,
 }
 """Kernel id (:attr:`regloss.specs.LossSpec.kernel`) -> the sum of its errors over one block, NumPy
 ufuncs for the transcendental step (scalar reductions without weights; other calls take the
@@ -244,6 +320,10 @@ def _parameters(kernel: str, params: dict):
         return config.epsilon(), 0.0
     if kernel == "huber_error":
         return float(params.get("delta", 1.0)), 0.5
+    if kernel == "quantile_error":
+        return float(params.get("tau", 0.5)), 0.0
+    if kernel == "smooth_l1_error":
+        return float(params.get("beta", 1.0)), 0.5
     return 0.0, 0.0
 
 
@@ -328,10 +408,12 @@ ERRORS = {
     "absolute_error": 1,
     "absolute_percentage_error": 2,
     "huber_error": 3,
+    "quantile_error": 4,
+    "smooth_l1_error": 5,
 }
 """Kernel id (:attr:`regloss.specs.LossSpec.kernel`) -> the ``kind`` of its restatement in
-:func:`_error`. MSLE, LogCosh and Poisson are left to the blocked tier, whose NumPy ufuncs are SIMD
-(see the module docstring), except for the scalar reductions of :data:`HYBRID`."""
+:func:`_error`. MSLE, LogCosh, Poisson and PoissonNLL are left to the blocked tier, whose NumPy
+ufuncs are SIMD (see the module docstring), except for the scalar reductions of :data:`HYBRID`."""
 
 
 def _set_threads():
@@ -405,7 +487,7 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
 
 
 def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, out_dtype):
-    """MSLE, LogCosh and Poisson reduced to a scalar without weights: flat blocks of
+    """MSLE, LogCosh, Poisson and PoissonNLL reduced to a scalar without weights: flat blocks of
     ``regloss.kernels.blocked.block_elements(2)`` elements (the two buffers of a block are its live
     arrays), in the blocked tier's threads (the numba steps release the GIL), summed in block order."""
     shape, dtype = y_pred.shape, y_pred.dtype
@@ -424,11 +506,11 @@ def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, o
     block_sum = HYBRID[kernel]
     true, pred = y_true.reshape(-1), y_pred.reshape(-1)
     size = true.size
-    step = blocked.block_elements(2)
+    step = blocked.block_elements(3 if params.get("full") else 2)  # PoissonNLL's full: 3 buffers
 
     def block(index):
         start, stop = index * step, (index + 1) * step
-        return block_sum(true[start:stop], pred[start:stop], dtype)
+        return block_sum(true[start:stop], pred[start:stop], dtype, **params)
 
     total = 0.0
     for value in blocked.run_blocks(block, -(-size // step), size):

@@ -1,4 +1,5 @@
-"""Keras 3 regression losses: functions that return per-sample losses, and loss classes."""
+"""Keras 3 regression losses, and the training losses of TF Addons and torch (pinball, smooth L1,
+Poisson NLL): functions that return per-sample losses, and loss classes."""
 
 from .classes import (
     CosineSimilarity,
@@ -10,7 +11,10 @@ from .classes import (
     MeanAbsolutePercentageError,
     MeanSquaredError,
     MeanSquaredLogarithmicError,
+    Pinball,
     Poisson,
+    PoissonNLL,
+    SmoothL1,
     Tversky,
 )
 from .functional import (
@@ -30,7 +34,10 @@ from .functional import (
     mean_squared_logarithmic_error,
     mse,
     msle,
+    pinball,
     poisson,
+    poisson_nll,
+    smooth_l1,
     tversky,
 )
 from .registry import deserialize, get, serialize
@@ -47,6 +54,9 @@ __all__ = [
     "Poisson",
     "Dice",
     "Tversky",
+    "Pinball",
+    "SmoothL1",
+    "PoissonNLL",
     "mean_squared_error",
     "mse",
     "MSE",
@@ -65,6 +75,9 @@ __all__ = [
     "poisson",
     "dice",
     "tversky",
+    "pinball",
+    "smooth_l1",
+    "poisson_nll",
     "get",
     "serialize",
     "deserialize",

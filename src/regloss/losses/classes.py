@@ -1,4 +1,5 @@
-"""``Loss`` and the nine Keras 3 loss classes.
+"""``Loss``, the ten Keras 3 loss classes and the three training losses of other libraries
+(``Pinball``, ``SmoothL1``, ``PoissonNLL``).
 
 A call runs one pipeline (:meth:`Loss.__call__`):
 
@@ -235,7 +236,7 @@ class Loss:
         sample_mask = None
         if call.masks:
             if call.element_mask is not None and same_shape(shape_of(losses), call.per_sample_shape):
-                sample_mask = xp.any(call.element_mask, axis=call.axes)
+                sample_mask = self._sample_mask(xp, call, losses)
             else:  # losses of another shape (a user's call()): fit each mask to them, as Keras
                 sample_mask = self._masks_of_losses(xp, call.masks, losses)
         weight = self._fit_weight(xp, call.sample_weight, shape_of(losses))
@@ -247,6 +248,18 @@ class Loss:
             weight = weight if weight.ndim <= losses.ndim else xp.squeeze(weight, axis=-1)
         result = reduce_weighted(xp, losses, weight, sample_mask, self.reduction)
         return finish(xp, result, self.dtype)
+
+    def _sample_mask(self, xp, call: _Prepared, losses):
+        """The per-sample mask of the element mask: a sample is present where any of its elements
+        is. Where the reduced axes hold no element (a ``(0, D)`` batch reduced over axis 0), the
+        element mask carries nothing, so masks given per sample are fitted to the losses as given."""
+        extents = [shape_of(call.y_pred)[axis] for axis in call.axes]
+        if all(isinstance(extent, int) and extent > 0 for extent in extents):
+            return xp.any(call.element_mask, axis=call.axes)
+        try:
+            return self._masks_of_losses(xp, call.masks, losses)
+        except ValueError:  # an element-shaped mask over no elements: nothing is present
+            return xp.any(call.element_mask, axis=call.axes)
 
     @staticmethod
     def _masks_of_losses(xp, masks, losses):
@@ -551,3 +564,64 @@ class Tversky(_FormulaLoss):
         dtype=None,
     ):
         super().__init__(reduction, name, dtype, alpha=alpha, beta=beta, axis=axis)
+
+
+class Pinball(_FormulaLoss):
+    """Pinball (quantile) loss ``mean(max(tau d, (tau - 1) d))``, ``d = y_true - y_pred``, per
+    sample, then the reduction: TensorFlow Addons' ``PinballLoss`` (``tau`` in ``[0, 1]``).
+
+    Examples
+    --------
+    >>> from regloss.losses import Pinball
+    >>> Pinball(tau=0.9)(y_true=[[1., 1.], [0., 0.]], y_pred=[[0., 3.], [0., 0.]])
+    array(0.275, dtype=float32)
+    """
+
+    spec = specs.PINBALL
+
+    def __init__(self, tau=0.5, reduction="sum_over_batch_size", name="pinball", dtype=None):
+        super().__init__(reduction, name, dtype, tau=tau)
+
+
+class SmoothL1(_FormulaLoss):
+    """torch's ``SmoothL1Loss``: ``0.5 e**2 / beta`` if ``|e| < beta`` else ``|e| - 0.5 beta``,
+    averaged per sample, then the reduction (``beta`` finite and >= 0; 0 is the absolute error).
+
+    ``reduction="sum_over_batch_size"`` of ``(B, D)`` inputs is torch's ``reduction="mean"``.
+
+    Examples
+    --------
+    >>> from regloss.losses import SmoothL1
+    >>> SmoothL1(beta=1.0)(y_true=[[0., 1.], [0., 0.]], y_pred=[[0.6, 0.4], [0.4, 3.]])
+    array(0.735, dtype=float32)
+    """
+
+    spec = specs.SMOOTH_L1
+
+    def __init__(self, beta=1.0, reduction="sum_over_batch_size", name="smooth_l1", dtype=None):
+        super().__init__(reduction, name, dtype, beta=beta)
+
+
+class PoissonNLL(_FormulaLoss):
+    """torch's ``PoissonNLLLoss`` elements (see :func:`regloss.losses.poisson_nll`) averaged per
+    sample, then the reduction; ``y_pred`` is torch's ``input`` (a log-rate when ``log_input``).
+
+    Examples
+    --------
+    >>> from regloss.losses import PoissonNLL
+    >>> PoissonNLL(log_input=False)(y_true=[[0., 2.], [1., 1.]], y_pred=[[1., 2.], [1., 1.]])
+    array(0.9034264, dtype=float32)
+    """
+
+    spec = specs.POISSON_NLL
+
+    def __init__(
+        self,
+        log_input=True,
+        full=False,
+        eps=1e-8,
+        reduction="sum_over_batch_size",
+        name="poisson_nll",
+        dtype=None,
+    ):
+        super().__init__(reduction, name, dtype, log_input=log_input, full=full, eps=eps)

@@ -251,6 +251,67 @@ def poisson(y_true, y_pred):
     return _evaluate(specs.POISSON, y_true, y_pred)
 
 
+def pinball(y_true, y_pred, tau=0.5):
+    """Pinball (quantile) loss over the last axis, TensorFlow Addons' ``pinball_loss``.
+
+    ``mean(max(tau * d, (tau - 1) * d), axis=-1)`` with ``d = y_true - y_pred``: an
+    under-prediction costs ``tau`` per unit, an over-prediction ``1 - tau``, so the minimiser is the
+    ``tau`` quantile. ``tau`` is in ``[0, 1]`` (``ValueError`` otherwise); ``tau = 0.5`` is half the
+    absolute error (scikit-learn's ``mean_pinball_loss`` with ``alpha = tau``, per sample).
+
+    Examples
+    --------
+    >>> from regloss.losses import pinball
+    >>> pinball(y_true=[[1., 1.], [0., 0.]], y_pred=[[0., 3.], [0., 0.]], tau=0.9)
+    array([0.55, 0.  ], dtype=float32)
+    """
+    return _evaluate(specs.PINBALL, y_true, y_pred, tau=tau)
+
+
+def smooth_l1(y_true, y_pred, beta=1.0):
+    """Smooth L1 loss over the last axis, with torch's ``SmoothL1Loss`` elements (``e = y_pred - y_true``).
+
+    ``mean(where(|e| < beta, 0.5 * e**2 / beta, |e| - 0.5 * beta), axis=-1)``. ``beta`` (finite,
+    >= 0) is where the loss turns from quadratic to linear; ``beta = 0`` is the mean absolute
+    error, as in torch. ``smooth_l1(beta=b) == huber(delta=b) / b``: the linear part has slope 1
+    here, ``delta`` in Huber.
+
+    Examples
+    --------
+    >>> from regloss.losses import smooth_l1
+    >>> smooth_l1(y_true=[[0., 1.], [0., 0.]], y_pred=[[0.6, 0.4], [0.4, 3.]])
+    array([0.18, 1.29], dtype=float32)
+    >>> smooth_l1(y_true=[[0., 0.]], y_pred=[[0.5, 4.]], beta=2.0)
+    array([1.53125], dtype=float32)
+    """
+    return _evaluate(specs.SMOOTH_L1, y_true, y_pred, beta=beta)
+
+
+def poisson_nll(y_true, y_pred, log_input=True, full=False, eps=1e-8):
+    """Poisson negative log-likelihood over the last axis, with torch's ``PoissonNLLLoss`` elements.
+
+    With targets ``y = y_true`` and predictions ``x = y_pred``, the mean over the last axis of
+
+    * ``exp(x) - y * x`` when ``log_input`` (``x`` is the log of the rate; the default), or
+    * ``x - y * log(x + eps)`` otherwise (``x`` is the rate; ``eps > 0`` keeps ``log`` finite at 0),
+    * plus, when ``full``, the Stirling term ``y * log(y) - y + 0.5 * log(2 * pi * y)`` where
+      ``y > 1`` (0 elsewhere), which approximates ``log(y!)``.
+
+    torch takes ``(input, target)``: ``input`` is ``y_pred`` here. ``log_input`` and ``full`` are
+    ``True``/``False`` (``TypeError`` otherwise), ``eps`` finite and > 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regloss.losses import poisson_nll
+    >>> poisson_nll(y_true=[[0., 2.]], y_pred=[[0., np.log(2.)]])
+    array([0.8068528], dtype=float32)
+    >>> poisson_nll(y_true=[[0., 2.]], y_pred=[[1., 2.]], log_input=False)
+    array([0.8068528], dtype=float32)
+    """
+    return _evaluate(specs.POISSON_NLL, y_true, y_pred, log_input=log_input, full=full, eps=eps)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error

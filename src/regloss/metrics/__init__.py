@@ -4,7 +4,10 @@ The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exac
 and merge across batches, processes and machines; their numeric path is the pure state machine of
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
 works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
-the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
+the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`); the
+dataset-level correlations of torchmetrics are :mod:`regloss.metrics.corrcoef`.
+:class:`Grouped` keeps one state per group key (:mod:`regloss.metrics.grouped`). scikit-learn's
+regression metrics, streamed, are :mod:`regloss.metrics.sklearn_classes`.
 """
 
 from ..losses.functional import (
@@ -36,12 +39,14 @@ from .classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .correlation import (
     ConcordanceCorrelation,
     PearsonCorrelation,
     concordance_correlation,
     pearson_correlation,
 )
+from .grouped import Grouped
 from .sklearn_classes import (
     D2TweedieScore,
     ExplainedVarianceScore,
@@ -67,6 +72,8 @@ __all__ = [
     "R2Score",
     "PearsonCorrelation",
     "ConcordanceCorrelation",
+    "PearsonCorrCoef",
+    "ConcordanceCorrCoef",
     "MeanPinballLoss",
     "MeanTweedieDeviance",
     "MeanPoissonDeviance",
@@ -78,6 +85,7 @@ __all__ = [
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",
+    "Grouped",
     "MSE",
     "mse",
     "mean_squared_error",

@@ -143,17 +143,21 @@ class BootstrapStatistic:
         xp, _ = _namespace_of(state["rows"])
         precision = acc.precision_of(xp)
         values = self.replicate_values(state, result_dtype(precision, "float64"))
-        ordered = xp.sort(values, axis=0)
-        low, high = (_linear_quantile(xp, ordered, q) for q in ((1 - confidence) / 2, (1 + confidence) / 2))
-        se = xp.std(values, axis=0, correction=1)
-        out = result_dtype(precision, dtype)
-        cast = _caster(xp, out)
         return {
             "value": self.statistic.result(state["point"], dtype),
-            "ci_low": cast(low),
-            "ci_high": cast(high),
-            "se": cast(se),
+            **interval_of(xp, values, confidence, result_dtype(precision, dtype)),
         }
+
+
+def interval_of(xp, values, confidence: float, dtype: str) -> dict:
+    """``{"ci_low", "ci_high", "se"}`` of replicate values (replicates along axis 0): the
+    percentile interval (NumPy's ``"linear"`` quantiles at ``(1 -+ confidence) / 2``) and the
+    standard deviation (``ddof=1``), as arrays of ``dtype``."""
+    ordered = xp.sort(values, axis=0)
+    low, high = (_linear_quantile(xp, ordered, q) for q in ((1 - confidence) / 2, (1 + confidence) / 2))
+    se = xp.std(values, axis=0, correction=1)
+    cast = _caster(xp, dtype)
+    return {"ci_low": cast(low), "ci_high": cast(high), "se": cast(se)}
 
 
 def update_together(updates, row_offset: int = 0) -> list:
@@ -374,7 +378,14 @@ class Bootstrap:
         from .classes import Metric
 
         if not isinstance(metric, Metric):
-            raise TypeError(f"metric must be a regloss.metrics metric; received {type(metric).__name__}")
+            hint = (
+                " (to bootstrap every group, write Grouped(Bootstrap(metric)))"
+                if type(metric).__name__ == "Grouped"
+                else ""
+            )
+            raise TypeError(
+                f"metric must be a regloss.metrics metric; received {type(metric).__name__}{hint}"
+            )
         num_replicates, confidence, seed = check_settings(num_replicates, confidence, seed)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a string or None; received name={short_repr(name)}")

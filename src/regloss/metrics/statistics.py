@@ -407,14 +407,128 @@ class _MeanBatch:
         return per_row / divisor if divisor != 1 else per_row
 
 
+class MomentsStatistic:
+    """The common part of the statistics kept as centred moments of per-output columns
+    (:class:`R2Statistic`, :class:`regloss.metrics.corrcoef.CorrCoefStatistic`): their inputs
+    ``(samples,)`` or ``(samples, outputs)``, their weights, and the interface of the bootstrap and
+    :mod:`regloss.dask` (a replicate's state is the statistic's own state, merged the same way).
+
+    A subclass has ``label`` (the metric's name in messages) and ``_key``, and defines ``row_terms``,
+    ``add_sums``, ``merge`` and ``result``."""
+
+    __slots__ = ()
+    label = "this metric"
+
+    def _key(self):
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._key() == self._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _shape_error(self, shape: str) -> ValueError:
+        return ValueError(
+            f"{self.label} takes y_true and y_pred of shape (samples,) or (samples, outputs); "
+            f"received {shape}"
+        )
+
+    def _outputs_in(self, shape: tuple) -> int:
+        """The number of outputs of inputs of ``shape`` (1 for a 1-D batch)."""
+        if len(shape) not in (1, 2):
+            raise self._shape_error(f"shape {show(shape)}")
+        return 1 if len(shape) == 1 else shape[1]
+
+    def _outputs_error(self, expected: int, found: int, shape: tuple) -> ValueError:
+        return ValueError(
+            f"{self.label} has seen {expected} output(s) per sample; this batch has {found} "
+            f"(y_pred of shape {show(shape)})"
+        )
+
+    def _columns(self, xp, state, true, pred, weight, present, outputs=None):
+        """``(true, pred, weight)`` of a batch as arrays of the sum dtype of shape ``(rows,
+        outputs)`` (a 1-D batch is one output; ``weight`` broadcast, or None), masked-out samples
+        zeroed (so that NaN there never reaches a sum); the number of outputs checked against the
+        state's (or ``outputs``)."""
+        true, pred, weight, present = _known_rows(true, pred, weight, present)
+        if pred.ndim == 1:
+            true, pred = true[:, None], pred[:, None]
+        if pred.ndim != 2:
+            raise self._shape_error(f"shape {show(shape_of(pred))}")
+        rows, found = shape_of(pred)
+        expected = shape_of(state["weight"])[-1] if state is not None else outputs
+        if expected is not None and found != expected:
+            raise self._outputs_error(expected, found, shape_of(pred))
+        wide = acc.sum_dtype(xp, acc.precision_of(xp))
+        true, pred = xp.astype(true, wide), xp.astype(pred, wide)
+        if present is not None:
+            present = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim else present
+            true = xp.where(present, true, xp.zeros_like(true))
+            pred = xp.where(present, pred, xp.zeros_like(pred))
+        if weight is not None:
+            weight = xp.astype(weight, wide)
+            if weight.ndim == 1:
+                weight = weight[:, None]
+            fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, found), strict=False))
+            if weight.ndim > 2 or not fits:
+                raise ValueError(
+                    f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast "
+                    f"to y_true of shape {show((rows, found))}"
+                )
+            weight = xp.broadcast_to(weight, (rows, found))
+        return true, pred, weight
+
+    # ------------------------------------------------- the interface of Bootstrap and regloss.dask
+
+    resamples_rows = False
+
+    shifts_by_row = False
+    """Whether :meth:`bootstrap_terms` takes ``shift_rows`` (each row centred on a chosen row: a
+    grouped metric's per-group shifts)."""
+
+    def bootstrap_terms(
+        self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None, *, shift_rows=None
+    ):
+        """``(xp, terms, shift)``: the batch's row terms and shift (``row_terms``)."""
+        outputs = shape_of(point_state["weight"])[-1]
+        extra = {} if shift_rows is None else {"shift_rows": shift_rows}
+        xp, shift, terms = self.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs, **extra)
+        return xp, terms, shift
+
+    def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
+        """Each replicate's centred moments of the batch (about its shift), merged into the
+        replicate's with Chan et al.'s update (``add_sums``)."""
+        return self.add_sums(replicates, shift, sums)
+
+    def merge_replicates(self, first: dict, second: dict) -> dict:
+        return self.merge(first, second)  # the replicates' moments merge as the point's do
+
+    def replicate_state(self, replicates: dict, like) -> dict:
+        return replicates
+
+    def check_chunkable(self, ndim: int) -> None:
+        """Raise unless the inputs are ``(samples,)`` or ``(samples, outputs)``."""
+        if ndim > 2:
+            raise self._shape_error(f"{ndim}-D inputs")
+
+    def _check_mergeable(self, first: dict, second: dict) -> None:
+        if shape_of(first["weight"]) != shape_of(second["weight"]):
+            raise ValueError(
+                f"cannot merge {self.label} states of {shape_of(first['weight'])[-1]} and "
+                f"{shape_of(second['weight'])[-1]} outputs"
+            )
+
+
 R2_TERMS = (*moments.TERMS, "residual", "samples")
 """The per-row terms of R2 (:meth:`R2Statistic.row_terms`), whose sums make a batch's moments."""
 
 
-class R2Statistic:
+class R2Statistic(MomentsStatistic):
     """The coefficient of determination (module docstring)."""
 
     __slots__ = ("class_aggregation", "num_regressors")
+    label = "R2Score"
 
     def __init__(self, class_aggregation="uniform_average", num_regressors: int = 0):
         self.class_aggregation = class_aggregation
@@ -422,12 +536,6 @@ class R2Statistic:
 
     def _key(self):
         return (self.class_aggregation, self.num_regressors)
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other._key() == self._key()
-
-    def __hash__(self):
-        return hash(self._key())
 
     def __repr__(self):
         return f"R2Statistic({self.class_aggregation!r}, num_regressors={self.num_regressors})"
@@ -437,7 +545,7 @@ class R2Statistic:
         the number of outputs (its last dimension; 1 for a 1-D array)."""
         xp, array = _namespace_of(like)
         xp, precision, device = _state_like(xp, array)
-        outputs = (_outputs_of(shape_of(array)),)
+        outputs = (self._outputs_in(shape_of(array)),)
         return {
             **moments.zeros(xp, precision, outputs, 1, device),
             "residual": acc.zeros_sum(xp, precision, outputs, device),
@@ -458,13 +566,17 @@ class R2Statistic:
         sums["samples"] = rows
         return self.add_sums(state, shift, sums)
 
-    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None):
+    def row_terms(self, y_true, y_pred, sample_weight=None, mask=None, *, outputs=None, shift_rows=None):
         """``(xp, shift, terms)``: the batch's shift (one row of ``y_true``, shape ``(outputs, 1)``)
         and what each row adds to its sums (:data:`R2_TERMS`), arrays of shape ``(rows, outputs,
         ...)`` (``"samples"``: ``(rows,)``, 1 where the row's weight is non-zero); ``update`` adds
-        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`."""
+        their sums, the bootstrap their sums times Poisson counts, both with :meth:`add_sums`.
+
+        ``shift_rows`` (an integer array, one index per row): row ``i`` is centred on row
+        ``shift_rows[i]`` instead, and the shift returned is per row, ``(rows, outputs, 1)`` (a
+        grouped metric centres each group on one of its own rows)."""
         xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs))
+        return (xp, *self._terms(xp, None, true, pred, weight, present, outputs, shift_rows))
 
     def add_sums(self, state: dict, shift, sums: dict) -> dict:
         """``state`` with a batch added, given the batch's shift and the sums of its row terms
@@ -477,41 +589,14 @@ class R2Statistic:
         new["samples"] = _add_samples(xp, precision, state["samples"], sums["samples"])
         return new
 
-    def _terms(self, xp, state, true, pred, weight, present, outputs=None):
-        true, pred, weight, present = _known_rows(true, pred, weight, present)
-        if pred.ndim == 1:
-            true, pred = true[:, None], pred[:, None]
-        if pred.ndim != 2:
-            raise ValueError(
-                "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
-                f"received shape {show(shape_of(pred))}"
-            )
-        rows, found = shape_of(pred)
-        expected = shape_of(state["weight"])[-1] if state is not None else outputs
-        if expected is not None and found != expected:
-            raise ValueError(
-                f"R2Score has seen {expected} output(s) per sample; this batch has {found} "
-                f"(y_pred of shape {show(shape_of(pred))})"
-            )
-        wide = acc.sum_dtype(xp, acc.precision_of(xp))
-        true, pred = xp.astype(true, wide), xp.astype(pred, wide)
-        if present is not None:  # masked-out samples: zeros, so that NaN there never reaches a sum
-            present = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim else present
-            true = xp.where(present, true, xp.zeros_like(true))
-            pred = xp.where(present, pred, xp.zeros_like(pred))
-        if weight is not None:
-            weight = xp.astype(weight, wide)
-            if weight.ndim == 1:
-                weight = weight[:, None]
-            fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, found), strict=False))
-            if weight.ndim > 2 or not fits:
-                raise ValueError(
-                    f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast "
-                    f"to y_true of shape {show((rows, found))}"
-                )
-            weight = xp.broadcast_to(weight, (rows, found))
+    def _terms(self, xp, state, true, pred, weight, present, outputs=None, shift_rows=None):
+        true, pred, weight = self._columns(xp, state, true, pred, weight, present, outputs)
+        wide = true.dtype
         columns = true[..., None]  # one column per output: (rows, outputs, 1)
-        shift = moments.shift_of(xp, columns, weight)
+        if shift_rows is None:
+            shift = moments.shift_of(xp, columns, weight)
+        else:
+            shift = xp.take(columns, xp.asarray(shift_rows, device=device_of(xp, columns)), axis=0)
         terms = moments.row_terms(xp, columns, weight, shift)
         squared_residuals = (true - pred) ** 2
         if weight is None:
@@ -522,49 +607,19 @@ class R2Statistic:
             terms["samples"] = xp.astype(xp.any(weight != 0, axis=1), wide)
         return shift, terms
 
-    # ------------------------------------------------- the interface of Bootstrap and regloss.dask
-
-    resamples_rows = False
-
     replicate_names = (*moments.MOMENTS, "residual", "samples")
     """The sums a bootstrap replicate keeps: its own centred moments, residual sum and count."""
 
     term_names = R2_TERMS
 
-    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None):
-        """``(xp, terms, shift)``: the batch's row terms and shift (:meth:`row_terms`)."""
-        outputs = shape_of(point_state["weight"])[-1]
-        xp, shift, terms = self.row_terms(y_true, y_pred, sample_weight, mask, outputs=outputs)
-        return xp, terms, shift
-
-    def add_replicate_sums(self, xp, precision, replicates: dict, sums: dict, shift) -> dict:
-        """Each replicate's centred moments of the batch (about its shift), merged into the
-        replicate's with Chan et al.'s update (:meth:`add_sums`)."""
-        return self.add_sums(replicates, shift, sums)
-
-    def merge_replicates(self, first: dict, second: dict) -> dict:
-        return self.merge(first, second)  # the replicates' moments merge as the point's do
-
-    def replicate_state(self, replicates: dict, like) -> dict:
-        return replicates
-
-    def check_chunkable(self, ndim: int) -> None:
-        """Raise unless the inputs are ``(samples,)`` or ``(samples, outputs)``."""
-        if ndim > 2:
-            raise ValueError(
-                "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
-                f"received {ndim}-D inputs"
-            )
+    shifts_by_row = True
+    """Its :meth:`bootstrap_terms` take ``shift_rows`` (a grouped metric's per-group shifts)."""
 
     def merge(self, first: dict, second: dict) -> dict:
         """The state of both streams together (Chan et al.'s update of the moments; the sums and
         counts added). Works on states with leading axes too (a bootstrap's replicates)."""
         xp, precision = _merge_namespace(first, second)
-        if shape_of(first["weight"]) != shape_of(second["weight"]):
-            raise ValueError(
-                f"cannot merge R2Score states of {shape_of(first['weight'])[-1]} and "
-                f"{shape_of(second['weight'])[-1]} outputs"
-            )
+        self._check_mergeable(first, second)
         return {
             **moments.merge(xp, precision, first, second),
             "residual": acc.merge_sums(xp, precision, first["residual"], second["residual"]),
@@ -632,15 +687,6 @@ def _ieee_divide(xp, numerator, denominator):
     infinite = xp.where(numerator > 0, xp.full_like(quotient, math.inf), xp.full_like(quotient, -math.inf))
     by_zero = xp.where((numerator > 0) | (numerator < 0), infinite, xp.full_like(quotient, math.nan))
     return xp.where(zero, by_zero, quotient)
-
-
-def _outputs_of(shape: tuple) -> int:
-    if len(shape) not in (1, 2):
-        raise ValueError(
-            "R2Score takes y_true and y_pred of shape (samples,) or (samples, outputs); "
-            f"received shape {show(shape)}"
-        )
-    return 1 if len(shape) == 1 else shape[1]
 
 
 def _namespace_of(like):

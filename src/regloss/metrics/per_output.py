@@ -1,10 +1,11 @@
-"""What scikit-learn's regression metrics share: a batch as ``(rows, outputs)`` columns, a weight per
-row and output, value checks, and the aggregation over outputs (``multioutput``).
+"""What scikit-learn's regression metrics share: a batch as ``(rows, outputs)`` columns
+(:class:`Batch`, made by :class:`regloss.metrics.sklearn_statistics`), value checks, and the
+aggregation over outputs (``multioutput``).
 
-A batch (:func:`columns`) is ``(samples,)`` (one output) or ``(samples, outputs)``; ``sample_weight``
-is a number, ``(samples,)`` (scikit-learn's), ``(samples, 1)`` or ``(samples, outputs)``, times the
-mask. Rows masked out are set to 1 in ``y_true`` and ``y_pred`` (a value every domain takes, so that
-NaN or a forbidden value there is never read) and weigh 0.
+A batch is ``(samples,)`` (one output) or ``(samples, outputs)``; ``sample_weight`` is a number,
+``(samples,)`` (scikit-learn's), ``(samples, 1)`` or ``(samples, outputs)``, times the mask. Rows
+masked out are set to 1 in ``y_true`` and ``y_pred`` (a value every domain takes, so that NaN or a
+forbidden value there is never read) and weigh 0.
 
 ``multioutput`` (:func:`check_multioutput`, :func:`aggregate`), as scikit-learn 1.9 takes it:
 ``"raw_values"`` (one value per output), ``"uniform_average"`` (their mean), ``"variance_weighted"``
@@ -19,10 +20,8 @@ import math
 import numbers
 
 from .._messages import show_value
-from .._shapes import shape_of, show
+from .._shapes import shape_of
 from .._xp import device_of
-from . import accumulate as acc
-from .statistics import _inputs, _known_rows
 
 UNIFORM = "uniform_average"
 RAW = "raw_values"
@@ -34,7 +33,7 @@ class DomainError(ValueError):
 
 
 class Batch:
-    """One batch as columns (:func:`columns`): ``xp``, ``true`` and ``pred`` of shape
+    """One batch as columns: ``xp``, ``true`` and ``pred`` of shape
     ``(rows, outputs)`` in the sums' dtype, ``weight`` of that shape or None, ``present`` the
     ``(rows,)`` or ``(rows, outputs)`` mask or None."""
 
@@ -51,51 +50,6 @@ class Batch:
     @property
     def rows(self):
         return shape_of(self.pred)[0]
-
-
-def columns(owner: str, y_true, y_pred, sample_weight=None, mask=None, outputs=None) -> Batch:
-    """The batch of ``owner`` (a class name, for messages) as :class:`Batch`; ``outputs``, when
-    known (a state's), must be the batch's."""
-    xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
-    true, pred, weight, present = _known_rows(true, pred, weight, present)
-    if pred.ndim == 1:
-        true, pred = true[:, None], pred[:, None]
-    if pred.ndim != 2:
-        raise ValueError(
-            f"{owner} takes y_true and y_pred of shape (samples,) or (samples, outputs); received "
-            f"shape {show(shape_of(pred))}"
-        )
-    rows, found = shape_of(pred)
-    if outputs is not None and found != outputs:
-        raise ValueError(
-            f"{owner} has seen {outputs} output(s) per sample; this batch has {found} "
-            f"(y_pred of shape {show(shape_of(pred))})"
-        )
-    precision = acc.precision_of(xp)
-    wide = acc.sum_dtype(xp, precision)
-    true, pred = xp.astype(true, wide), xp.astype(pred, wide)
-    if present is not None:
-        present = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim == 1 else present
-        true = xp.where(present, true, xp.ones_like(true))
-        pred = xp.where(present, pred, xp.ones_like(pred))
-    if weight is not None:
-        weight = xp.astype(weight, wide)
-        if weight.ndim == 1:
-            weight = weight[:, None]
-        fits = all(d in (1, t) for d, t in zip(shape_of(weight), (rows, found), strict=False))
-        if weight.ndim > 2 or not fits:
-            raise ValueError(
-                f"sample_weight (times mask) of shape {show(shape_of(weight))} cannot be broadcast to "
-                f"y_true of shape {show((rows, found))}"
-            )
-        weight = xp.broadcast_to(weight, (rows, found))
-    return Batch(xp, true, pred, weight, present, precision, wide)
-
-
-def row_weights(batch: Batch):
-    """The ``(rows, outputs)`` weights (ones without a weight)."""
-    xp = batch.xp
-    return xp.ones_like(batch.pred) if batch.weight is None else batch.weight
 
 
 def check_values(xp, bad, message: str) -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 
-from .._shapes import shape_of, show
+from .._shapes import shape_of
 from .._xp import device_of
 from ..formulas import pinball_error
 from ..losses.functional import finish
@@ -40,9 +40,11 @@ from . import accumulate as acc
 from . import moments, per_output, placement
 from . import tweedie_moments as tweedie
 from .statistics import (
+    MomentsStatistic,
     _add_samples,
     _check_state_library,
     _ieee_divide,
+    _inputs,
     _merge_namespace,
     _namespace_of,
     result_dtype,
@@ -94,31 +96,18 @@ ELEMENTS = {"pinball": _pinball, "tweedie": _deviance, "squared_log": _squared_l
 """The elementwise values of :class:`OutputMeanStatistic`, by kind."""
 
 
-def _outputs_of(owner: str, shape: tuple) -> int:
-    if len(shape) not in (1, 2):
-        raise ValueError(
-            f"{owner} takes y_true and y_pred of shape (samples,) or (samples, outputs); received "
-            f"shape {show(shape)}"
-        )
-    return 1 if len(shape) == 1 else shape[1]
-
-
-class _PerOutput:
-    """What the statistics of this module share: identity by key, the empty state's place, the
-    batch's columns and the interface of Bootstrap and regloss.dask."""
+class _PerOutput(MomentsStatistic):
+    """What the statistics of this module share with the moments statistics (R2's): identity by
+    key, inputs ``(samples,)`` or ``(samples, outputs)`` and their weights
+    (:meth:`MomentsStatistic._columns`), and the interface of Bootstrap and regloss.dask; masked-out
+    values are 1 here (a value of every metric's domain) rather than 0."""
 
     __slots__ = ()
     owner = "metric"
-    resamples_rows = False
 
-    def _key(self):
-        raise NotImplementedError
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other._key() == self._key()
-
-    def __hash__(self):
-        return hash((type(self).__name__, self._key()))
+    @property
+    def label(self) -> str:
+        return self.owner
 
     def __repr__(self):
         return f"{type(self).__name__}{self._key()!r}"
@@ -126,38 +115,31 @@ class _PerOutput:
     def _place(self, like):
         """``(xp, precision, device, outputs)`` of an array like ``y_pred``."""
         xp, array = _namespace_of(like)
-        return xp, acc.precision_of(xp), device_of(xp, array), _outputs_of(self.owner, shape_of(array))
+        return xp, acc.precision_of(xp), device_of(xp, array), self._outputs_in(shape_of(array))
 
     def _outputs_of_state(self, state) -> int:
         return shape_of(state["weight"])[-1]
 
-    def _batch(self, state, y_true, y_pred, sample_weight, mask, outputs=None):
+    def _batch(self, state, y_true, y_pred, sample_weight, mask, outputs=None) -> per_output.Batch:
         if state is not None:
             placement.check_batch(state, "this statistic", y_pred, y_true, sample_weight, mask)
             outputs = self._outputs_of_state(state)
-        batch = per_output.columns(self.owner, y_true, y_pred, sample_weight, mask, outputs)
+        xp, true, pred, weight, present = _inputs(y_true, y_pred, sample_weight, mask)
         if state is not None:
-            _check_state_library(batch.xp, state)
-        return batch
+            _check_state_library(xp, state)
+        true, pred, weight = self._columns(xp, None, true, pred, weight, present, outputs)
+        if present is not None:  # masked-out values: 1, so that no domain check or formula reads them
+            keep = xp.reshape(present, (shape_of(present)[0], 1)) if present.ndim else present
+            true = xp.where(keep, true, xp.ones_like(true))
+            pred = xp.where(keep, pred, xp.ones_like(pred))
+        precision = acc.precision_of(xp)
+        return per_output.Batch(xp, true, pred, weight, present, precision, acc.sum_dtype(xp, precision))
 
-    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None):
+    def bootstrap_terms(self, point_state: dict, y_true, y_pred, sample_weight=None, mask=None, **_):
         """``(xp, terms, shift)`` of a batch (its per-row terms, shape ``(rows, ...)``)."""
         batch = self._batch(None, y_true, y_pred, sample_weight, mask, self._outputs_of_state(point_state))
         shift, terms = self._terms(batch)
         return batch.xp, terms, shift
-
-    def merge_replicates(self, first: dict, second: dict) -> dict:
-        return self.merge(first, second)
-
-    def replicate_state(self, replicates: dict, like) -> dict:
-        return replicates
-
-    def check_chunkable(self, ndim: int) -> None:
-        if ndim > 2:
-            raise ValueError(
-                f"{self.owner} takes y_true and y_pred of shape (samples,) or (samples, outputs); "
-                f"received {ndim}-D inputs"
-            )
 
     def update(self, state: dict, y_true, y_pred, sample_weight=None, mask=None) -> dict:
         """The state after one more batch (``state`` is not modified; a batch of another library or

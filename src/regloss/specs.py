@@ -103,14 +103,19 @@ class LossSpec(_Description):
 
 class MetricSpec(_Description):
     """A metric that is not the mean of a loss: class name, default name, short name, formula text,
-    and its parameters (:class:`Param`, those that the command line takes as ``short:name=value``)."""
+    its parameters (:class:`Param`, those that the command line takes as ``short:name=value``), and
+    whether a higher value is better (a score or a correlation; an error otherwise)."""
 
-    __slots__ = ("class_name", "default_name", "short", "text", "params")
+    __slots__ = ("class_name", "default_name", "short", "text", "params", "higher_is_better")
 
-    def __init__(self, class_name: str, default_name: str, short: str, text: str, params=()):
+    def __init__(
+        self, class_name: str, default_name: str, short: str, text: str, params=(), *,
+        higher_is_better: bool = False,
+    ):  # fmt: skip
         self._set(
-            class_name=class_name, default_name=default_name, short=short, text=text, params=tuple(params)
-        )
+            class_name=class_name, default_name=default_name, short=short, text=text,
+            params=tuple(params), higher_is_better=higher_is_better,
+        )  # fmt: skip
 
     def standardize_params(self, given: dict) -> dict:
         """The stored value of every parameter (checked; the default where not given)."""
@@ -295,6 +300,7 @@ R2_SCORE = MetricSpec(
     "r2",
     "1 - sum(w (y_true - y_pred)**2) / sum(w (y_true - weighted mean of y_true)**2), "
     "averaged over the outputs",
+    higher_is_better=True,
 )
 
 PEARSON_CORRELATION = MetricSpec(
@@ -303,6 +309,7 @@ PEARSON_CORRELATION = MetricSpec(
     "row_pearson",
     "mean over rows of the Pearson correlation of y_true and y_pred across the outputs "
     "(NaN for a constant row; needs several outputs)",
+    higher_is_better=True,
 )
 CONCORDANCE_CORRELATION = MetricSpec(
     "ConcordanceCorrelation",
@@ -310,6 +317,7 @@ CONCORDANCE_CORRELATION = MetricSpec(
     "row_ccc",
     "mean over rows of 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps) across the "
     "outputs (needs several outputs)",
+    higher_is_better=True,
 )
 
 PEARSON_CORRCOEF = MetricSpec(
@@ -318,6 +326,7 @@ PEARSON_CORRCOEF = MetricSpec(
     "pearson",
     "sum(w (t - mean t) (p - mean p)) / sqrt(sum(w (t - mean t)**2) sum(w (p - mean p)**2)) over all "
     "rows, per output (torchmetrics; NaN for a constant column); several outputs: their mean",
+    higher_is_better=True,
 )
 CONCORDANCE_CORRCOEF = MetricSpec(
     "ConcordanceCorrCoef",
@@ -325,6 +334,7 @@ CONCORDANCE_CORRCOEF = MetricSpec(
     "ccc",
     "2 r st sp / (st**2 + sp**2 + (mean t - mean p)**2) over all rows, per output, with n - 1 variances "
     "(torchmetrics; NaN for a constant column); several outputs: their mean",
+    higher_is_better=True,
 )
 
 # scikit-learn 1.9's regression metrics, streamed (regloss.metrics.sklearn_classes); e = y_true - y_pred
@@ -366,6 +376,7 @@ D2_TWEEDIE_SCORE = MetricSpec(
     "1 - sum(w dev_p(y_true, y_pred)) / sum(w dev_p(y_true, weighted mean of y_true)), per output then "
     "averaged (NaN below 2 samples)",
     params=(POWER,),
+    higher_is_better=True,
 )
 EXPLAINED_VARIANCE_SCORE = MetricSpec(
     "ExplainedVarianceScore",
@@ -373,6 +384,7 @@ EXPLAINED_VARIANCE_SCORE = MetricSpec(
     "explained_variance",
     "1 - Var_w(y_true - y_pred) / Var_w(y_true), per output then averaged (1 where both are 0, 0 where "
     "only Var_w(y_true) is)",
+    higher_is_better=True,
 )
 MAX_ERROR = MetricSpec(
     "MaxError", "max_error", "max_error", "max(|y_true - y_pred|) over the elements of non-zero weight"

@@ -43,6 +43,7 @@ class MetricInfo:
     formula: str
     loss_function: str | None  # the regloss.losses function it averages, if any
     params: tuple = ()  # the parameters NAME:PARAM=VALUE takes (regloss.specs.Param)
+    higher_is_better: bool = False  # a score or correlation (its worst value is the lowest)
 
 
 def _metric_infos():
@@ -54,15 +55,20 @@ def _metric_infos():
         if face is not None:
             params = tuple(param for param in spec.params if param.name != "axis")
             found[face.short] = MetricInfo(
-                face.short, face.class_name, face.text or spec.text, spec.name, params
+                face.short, face.class_name, face.text or spec.text, spec.name, params, face.sign < 0
             )
     for spec in specs.METRICS:
-        found[spec.short] = MetricInfo(spec.short, spec.class_name, spec.text, None, spec.params)
+        found[spec.short] = MetricInfo(
+            spec.short, spec.class_name, spec.text, None, spec.params, spec.higher_is_better
+        )
     return found
 
 
 METRICS = _metric_infos()
 """Every metric of the command line, by short name. Means are weighted means over the rows."""
+
+HIGHER_IS_BETTER = frozenset(short for short, info in METRICS.items() if info.higher_is_better)
+"""The scores and correlations: their worst value is the lowest (the errors': the highest)."""
 
 REDUCTIONS = {
     Reduction.SUM_OVER_BATCH_SIZE: "sum of the weighted per-sample losses / their number (the default)",

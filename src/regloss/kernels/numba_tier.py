@@ -426,6 +426,8 @@ def _set_threads():
 def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
     """The loss of validated NumPy inputs as :func:`regloss.kernels.blocked.evaluate` computes it,
     or ``None`` when this tier does not cover the call (the blocked tier then runs)."""
+    if type(formula) is formulas.OverAxes:
+        return _over_axes(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)
     if type(formula) is not formulas.MeanOverOutputs or element_mask is not None:
         return None
     kernel = specs.kernel_of(formula)
@@ -518,6 +520,191 @@ def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, o
     cols = shape[-1]
     total = total * formula.scale / cols
     return blocked.finish(reduction, False, out_dtype, total, count=size // cols)
+
+
+# ------------------------------------------------------------------ cosine, Dice, Tversky
+# The per-sample value of an ``OverAxes`` loss depends on its inputs through three sums over the
+# reduced elements (:data:`OVERLAPS`): one pass over both inputs collects them in float64 (each
+# product in the input dtype, as the generic formula forms it), and the loss is finished from them
+# in float64 (:func:`overlap_loss`). Masked entries are zeros in the generic formula: they are
+# skipped here, which adds the same zeros.
+
+OVERLAPS = {"negative_cosine_similarity": 0, "dice_loss": 1, "tversky_loss": 2}
+"""The name of an ``OverAxes`` formula of :mod:`regloss.formulas` -> its ``kind`` in
+:func:`overlap_sums` and :func:`overlap_loss`."""
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
+def overlap_sums(kind, t, p, m, masked, one):
+    """``(s0, s1, s2, present)`` over two 1-D views of one length (``m``: the mask's view, read when
+    ``masked``; ``present``: 1.0 when an entry is kept): cosine (kind 0) ``sum(t p)``, ``sum(t t)``,
+    ``sum(p p)``; Dice (1) ``sum(t p)``, ``sum(t)``, ``sum(p)``; Tversky (2) ``TP = sum(t p)``,
+    ``FP = sum((1 - t) p)``, ``FN = sum(t (1 - p))``; float64 sums of input-dtype terms
+    (``one`` is 1 in the input dtype)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    kept = 0
+    zero = one - one
+    for i in range(t.size):
+        x = t[i]
+        y = p[i]
+        if masked:
+            keep = m[i]
+            x = x if keep else zero
+            y = y if keep else zero
+            kept += keep
+        s0 += x * y
+        if kind == 0:
+            s1 += x * x
+            s2 += y * y
+        elif kind == 1:
+            s1 += x
+            s2 += y
+        else:
+            s1 += (one - x) * y
+            s2 += x * (one - y)
+    present = 1.0 if (kept > 0 or not masked) else 0.0
+    return s0, s1, s2, present
+
+
+@numba.njit(cache=True)
+def overlap_loss(kind, s0, s1, s2, eps, alpha, beta):
+    """The loss from the sums of :func:`overlap_sums`, in float64: cosine
+    ``-s0 * (1 / sqrt(max(s1, eps**2)) * 1 / sqrt(max(s2, eps**2)))``, Dice
+    ``1 - 2 s0 / (s1 + s2 + eps)``, Tversky ``1 - s0 / (s0 + alpha s1 + beta s2 + eps)`` (NaN
+    propagates through the clamps, as ``maximum``)."""
+    if kind == 0:
+        floor = eps * eps
+        a = floor if s1 < floor else s1
+        b = floor if s2 < floor else s2
+        return -s0 * ((1.0 / math.sqrt(a)) * (1.0 / math.sqrt(b)))
+    if kind == 1:
+        return 1.0 - (2.0 * s0) / ((s1 + s2) + eps)
+    return 1.0 - s0 / (((s0 + s1 * alpha) + s2 * beta) + eps)
+
+
+@numba.njit(parallel=True, cache=True)
+def _overlap_flat_kernel(kind, t, p, m, masked, one, block, out):
+    """Flat blocks of ``block`` elements -> ``out[k] = (s0, s1, s2, present)`` of block ``k``."""
+    n = t.size
+    for k in numba.prange(out.shape[0]):
+        start = k * block
+        stop = min(start + block, n)
+        ms = m[start:stop] if masked else m
+        s0, s1, s2, present = overlap_sums(kind, t[start:stop], p[start:stop], ms, masked, one)
+        out[k, 0] = s0
+        out[k, 1] = s1
+        out[k, 2] = s2
+        out[k, 3] = present
+
+
+@numba.njit(parallel=True, cache=True)
+def _overlap_row_kernel(
+    kind, t, p, m, masked, one, cols, eps, alpha, beta, weight, per_block, rows, out, totals
+):
+    """Per-sample losses of row blocks of ``per_block`` samples: ``v_r w_r`` (0 for a sample with
+    every entry masked) into ``out`` when it has ``rows`` entries (``reduction="none"``), and per
+    block ``totals[k] = (sum v w, present samples, sum of the present samples' weights)``;
+    ``weight`` holds one value per sample, or one for all (see :func:`_row_weights`)."""
+    write = out.size == rows
+    for k in numba.prange(totals.shape[0]):
+        first, last = k * per_block, min((k + 1) * per_block, rows)
+        total = 0.0
+        count = 0.0
+        weight_sum = 0.0
+        for r in range(first, last):
+            start = r * cols
+            ms = m[start : start + cols] if masked else m
+            s0, s1, s2, present = overlap_sums(
+                kind, t[start : start + cols], p[start : start + cols], ms, masked, one
+            )
+            loss = overlap_loss(kind, s0, s1, s2, eps, alpha, beta)
+            w = _F64(weight[r] if weight.size == rows else weight[0])
+            value = loss * w if present > 0.0 else 0.0
+            if write:
+                out[r] = value
+            total += value
+            count += present
+            weight_sum += w * present
+        totals[k, 0] = total
+        totals[k, 1] = count
+        totals[k, 2] = weight_sum
+
+
+def _row_weights(sample_weight, per_sample_shape, rows):
+    """A 1-D float32/float64 view of the weight with one value per sample (no copy when it is
+    already one), or a one-element array when one value applies to every sample (1 without weights)."""
+    if sample_weight is None:
+        return np.ones(1, dtype=_F64)
+    weight = np.asarray(sample_weight)
+    if weight.size == 1 and rows != 1:
+        return weight.astype(_F64).reshape(1)
+    weight = np.broadcast_to(weight, per_sample_shape).reshape(-1)
+    if weight.dtype not in (np.float32, np.float64) or not weight.flags.c_contiguous:
+        weight = np.ascontiguousarray(weight, dtype=_F64)
+    return weight
+
+
+def _over_axes(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
+    """Cosine, Dice and Tversky over trailing axes (and Dice/Tversky over every axis) of
+    C-contiguous inputs, as :func:`regloss.kernels.blocked.evaluate` computes them, or None."""
+    kind = OVERLAPS.get(getattr(formula.formula, "__name__", None))
+    shape, dtype = y_pred.shape, y_pred.dtype
+    if (
+        kind is None
+        or y_pred.size == 0
+        or dtype not in (np.float32, np.float64)
+        or y_true.dtype != dtype
+        or y_true.shape != shape
+        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
+        or (element_mask is not None and not element_mask.flags.c_contiguous)
+    ):
+        return None
+    k = blocked.trailing_split(formula, params, y_pred.ndim)
+    if k is None:
+        return None
+    true, pred = y_true.reshape(-1), y_pred.reshape(-1)
+    masked = element_mask is not None
+    mask = element_mask.reshape(-1) if masked else np.zeros(1, dtype=np.bool_)
+    one = dtype.type(1.0)
+    eps = float(config.epsilon())
+    alpha, beta = float(params.get("alpha", 0.5)), float(params.get("beta", 0.5))
+    if k == 0:  # Dice / Tversky over every axis: one loss for the batch
+        out = np.empty((-(-true.size // BLOCK_ELEMENTS), 4), dtype=_F64)
+        with _launch:
+            _set_threads()
+            _overlap_flat_kernel(kind, true, pred, mask, masked, one, BLOCK_ELEMENTS, out)
+        s0 = s1 = s2 = present = 0.0
+        for row in out:  # in block order: bit-identical for any thread count
+            s0, s1, s2, present = s0 + row[0], s1 + row[1], s2 + row[2], max(present, row[3])
+        loss = _F64(overlap_loss(kind, s0, s1, s2, eps, alpha, beta))
+        return blocked._finish_sample(loss, bool(present) if masked else None, sample_weight, out_dtype)
+
+    rows = math.prod(shape[:k])
+    cols = true.size // rows
+    per_sample_shape = shape[:k]
+    weighted = sample_weight is not None
+    weight = _row_weights(sample_weight, per_sample_shape, rows)
+    reducing = reduction is not None and reduction != "none"
+    per_block = max(1, BLOCK_ELEMENTS // cols)
+    totals = np.empty((-(-rows // per_block), 3), dtype=_F64)
+    direct = out_dtype in (np.float32, np.float64)
+    out = np.empty(0 if reducing else rows, dtype=out_dtype if direct else _F64)
+    with _launch:
+        _set_threads()
+        _overlap_row_kernel(
+            kind, true, pred, mask, masked, one, cols, eps, alpha, beta, weight, per_block, rows, out,
+            totals,
+        )  # fmt: skip
+    if not reducing:
+        return (out if direct else out.astype(out_dtype)).reshape(per_sample_shape)
+    total = count = weight_sum = 0.0
+    for block_total, block_count, block_weight_sum in totals:  # in block order
+        total, count, weight_sum = total + block_total, count + block_count, weight_sum + block_weight_sum
+    if weighted and not masked:
+        weight_sum = float(np.add.reduce(np.asarray(sample_weight), axis=None, dtype=_F64))
+    return blocked.finish(reduction, weighted, out_dtype, total, count, weight_sum)
 
 
 # ------------------------------------------------------------------------------ bootstrap

@@ -21,7 +21,7 @@ from regloss.kernels import blocked, numba_tier  # noqa: E402
 from tests import reference as ref  # noqa: E402
 from tests._helpers import threads  # noqa: E402
 from tests.test_kernels import CLASSES, assert_close, assert_same_kind, inputs  # noqa: E402
-from tests.test_kernels_numba import REDUCTIONS, accelerator  # noqa: E402
+from tests.test_kernels_numba import COVERED, MASKED_HYBRID, REDUCTIONS, accelerator  # noqa: E402
 
 NAMES = ("cosine_similarity", "dice", "tversky")
 
@@ -172,3 +172,106 @@ def test_peak_memory_below_1_percent_of_the_inputs(name, reduction):
         finally:
             tracemalloc.stop()
     assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)
+
+
+# ------------------------------------------- element masks of the mean-over-outputs kernels
+
+MASKED = sorted(COVERED) + list(MASKED_HYBRID)
+
+
+@st.composite
+def masked_calls(draw):
+    name = draw(st.sampled_from(MASKED))
+    ndim = draw(st.integers(2, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    if draw(st.booleans()):
+        shape = (draw(st.integers(1, 300)),) + shape[1:]
+    if draw(st.booleans()):  # rows on both sides of numba_tier._SLICED_ROW_COLUMNS
+        shape = shape[:-1] + (draw(st.sampled_from([63, 64, 65, 130])),)
+    params = {"delta": draw(st.sampled_from([1.0, 0.3]))} if name == "huber" else {}
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    seed = draw(st.integers(0, 2**31))
+    rng = np.random.default_rng(seed + 1)
+    mask = None
+    if draw(st.booleans()) or name not in MASKED_HYBRID:
+        mask = rng.random(shape) < draw(st.sampled_from([0.05, 0.6, 1.0]))
+    weight = draw(st.sampled_from(["none", "scalar", "per_sample"]))
+    weight = {
+        "none": None,
+        "scalar": float(rng.uniform(0.1, 2.0)),
+        "per_sample": rng.uniform(0.0, 2.0, shape[:-1]).astype(np.float32),
+    }[weight]
+    reduction = draw(st.sampled_from(REDUCTIONS))
+    return name, params, shape, dtype, seed, mask, weight, reduction
+
+
+@settings(max_examples=200, deadline=None)
+@given(masked_calls())
+def test_masked_kernels_match_the_generic_path_and_the_float64_reference(call):
+    """Masks for every fused mean-over-outputs kernel, and MSLE/LogCosh with weights or per-sample
+    results (with or without a mask), against the generic path and the float64 reference."""
+    name, params, shape, dtype, seed, mask, weight, reduction = call
+    y_true, y_pred = inputs(name, shape, dtype, seed)
+    fused = run("numba", name, params, y_true, y_pred, mask, weight, reduction, dtype)
+    generic = run("none", name, params, y_true, y_pred, mask, weight, reduction, dtype)
+    assert_same_kind(fused, generic)
+    expected = ref.ref_loss_call(
+        name, ref.as_float64(y_true), ref.as_float64(y_pred), weight, mask, reduction, **params
+    )
+    assert_close(fused, expected, dtype)
+    np.testing.assert_allclose(fused.astype(np.float64), generic.astype(np.float64), rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MASKED)
+def test_masked_and_weighted_calls_take_the_kernels(name, monkeypatch):
+    y_true, y_pred = inputs(name, (300, 40), np.float32, 4)
+    mask = np.random.default_rng(2).random((300, 40)) > 0.2
+    weight = np.random.default_rng(3).random(300).astype(np.float32)
+
+    def refuse(*args):
+        raise AssertionError("the blocked tier ran")
+
+    for reduction in REDUCTIONS:
+        for element_mask, sample_weight in ((mask, None), (mask, weight), (None, weight), (None, None)):
+            generic = run("none", name, {}, y_true, y_pred, element_mask, sample_weight, reduction, "float32")
+            with monkeypatch.context() as patch, accelerator("numba"):
+                patch.setattr(blocked, "evaluate", refuse)
+                fused = CLASSES[name](reduction=reduction)(y_true, y_pred, sample_weight, mask=element_mask)
+            assert_same_kind(fused, generic)
+            np.testing.assert_allclose(fused, generic, rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", MASKED)
+def test_masked_results_are_bit_identical_for_1_2_and_3_threads(name):
+    rows, cols = 3000, 100
+    y_true, y_pred = inputs(name, (rows, cols), np.float32, 7)
+    weight = np.random.default_rng(3).random(rows).astype(np.float32)
+    mask = np.random.default_rng(4).random((rows, cols)) > 0.3
+    with accelerator("numba"):
+        for reduction in ("sum_over_batch_size", "sum", "mean_with_sample_weight", "none"):
+            for element_mask, w in ((mask, None), (mask, weight), (None, weight)):
+                loss = CLASSES[name](reduction=reduction)
+                results = set()
+                for count in (1, 2, 3):
+                    with threads(count):
+                        results.add(loss(y_true, y_pred, w, mask=element_mask).tobytes())
+                assert len(results) == 1
+
+
+@pytest.mark.parametrize("name", ["mean_squared_error", "huber", *MASKED_HYBRID])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "none"])
+def test_peak_memory_of_masked_and_weighted_calls_below_1_percent_of_the_inputs(name, reduction):
+    y_true, y_pred = inputs(name, (100_000, 100), np.float32, 9)
+    mask = np.random.default_rng(4).random((100_000, 100)) > 0.3
+    weight = np.random.default_rng(3).random(100_000).astype(np.float32)
+    loss = CLASSES[name](reduction=reduction)
+    for element_mask in (mask, None):
+        with accelerator("numba"), threads(2):
+            loss(y_true, y_pred, weight, mask=element_mask)  # compiled or loaded before measuring
+            tracemalloc.start()
+            try:
+                loss(y_true, y_pred, weight, mask=element_mask)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)

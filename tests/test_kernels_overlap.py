@@ -275,3 +275,38 @@ def test_peak_memory_of_masked_and_weighted_calls_below_1_percent_of_the_inputs(
             finally:
                 tracemalloc.stop()
         assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)
+
+
+# ------------------------------------------------------- small calls of cosine, Dice, Tversky
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(NAMES),
+    st.lists(st.integers(1, 12), min_size=2, max_size=3),
+    st.sampled_from(["float32", "float64"]),
+    st.sampled_from(REDUCTIONS),
+    st.integers(0, 2**31),
+)
+def test_small_calls_take_the_one_block_path_with_the_reference_values(name, shape, dtype, reduction, seed):
+    """A small batch without weights or masks is one block of float64 sums (no partition, no
+    generic formula: blocked._Call is made to fail), equal to the float64 reference."""
+    shape = tuple(shape)
+    y_true, y_pred = inputs(name, shape, dtype, seed)
+    params = {} if name == "cosine_similarity" else {"axis": seed % 2 and -1 or None}
+    if name == "tversky":
+        params.update(alpha=0.3, beta=0.7)
+    loss = CLASSES[name](reduction=reduction, dtype=dtype, **params)
+    saved = blocked._Call
+    blocked._Call = None  # any use of the partitioned path raises TypeError
+    try:
+        with accelerator("numpy"):
+            fused = loss(y_true, y_pred)
+    finally:
+        blocked._Call = saved
+    generic = run("none", name, params, y_true, y_pred, None, None, reduction, dtype)
+    assert_same_kind(fused, generic)
+    expected = ref.ref_loss_call(
+        name, ref.as_float64(y_true), ref.as_float64(y_pred), None, None, reduction, **params
+    )
+    assert_close(fused, expected, dtype)

@@ -744,9 +744,7 @@ def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, o
 # in float64 (:func:`overlap_loss`). Masked entries are zeros in the generic formula: they are
 # skipped here, which adds the same zeros.
 
-OVERLAPS = {"negative_cosine_similarity": 0, "dice_loss": 1, "tversky_loss": 2}
-"""The name of an ``OverAxes`` formula of :mod:`regloss.formulas` -> its ``kind`` in
-:func:`overlap_sums` and :func:`overlap_loss`."""
+OVERLAPS = blocked.OVERLAPS
 
 
 @numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
@@ -779,22 +777,8 @@ def overlap_sums(kind, t, p, m, masked, one):
     return s0, s1, s2, present
 
 
-@numba.njit(cache=True)
-def overlap_loss(kind, s0, s1, s2, eps, alpha, beta):
-    """The loss from the sums of :func:`overlap_sums`, in float64: cosine
-    ``-s0 * (1 / sqrt(max(s1, eps**2)) * 1 / sqrt(max(s2, eps**2)))``, Dice
-    ``1 - 2 s0 / (s1 + s2 + eps)``, Tversky ``1 - TP / (TP + alpha FP + beta FN + eps)`` with
-    ``TP = s0``, ``FP = sum((1 - t) p) = s2 - s0`` and ``FN = sum(t (1 - p)) = s1 - s0`` (the
-    identities the blocked tier's witness uses; float64 sums, so two fewer products per element)
-    (NaN propagates through the clamps, as ``maximum``)."""
-    if kind == 0:
-        floor = eps * eps
-        a = floor if s1 < floor else s1
-        b = floor if s2 < floor else s2
-        return -s0 * ((1.0 / math.sqrt(a)) * (1.0 / math.sqrt(b)))
-    if kind == 1:
-        return 1.0 - (2.0 * s0) / ((s1 + s2) + eps)
-    return 1.0 - s0 / (((s0 + (s2 - s0) * alpha) + (s1 - s0) * beta) + eps)
+overlap_loss = numba.njit(cache=True)(blocked.overlap_loss)
+""":func:`regloss.kernels.blocked.overlap_loss`, compiled (the kernels call it on scalars)."""
 
 
 @numba.njit(parallel=True, cache=True)

@@ -431,6 +431,8 @@ def main():
                 candidates[f"{name}/functional"] = with_path("numpy", lambda f=function, a=a, b=b: f(a, b))
             if numba is not None and label == "large" and name in NUMBA_LOSSES:
                 candidates[f"{name}/numba"] = with_path("numba", lambda i=instance, a=a, b=b: i(a, b))
+            if label == "large":
+                variant_candidates(candidates, name, cls, a, b, with_path, numba is not None)
             candidates[f"{name}/generic"] = with_path("none", lambda i=instance, a=a, b=b: i(a, b))
             candidates[f"{name}/numpy"] = lambda n=name, a=a, b=b: numpy_scalar(n, a, b)
             if name not in ("dice", "tversky") and label == "small":
@@ -440,6 +442,8 @@ def main():
             if jax is not None:
                 compiled = jax.jit(lambda x, y, n=name, f=jax_scalar: f(n, x, y))
                 candidates[f"{name}/jax"] = lambda c=compiled, x=ja, y=jb: c(x, y).block_until_ready()
+        if label == "large":
+            candidates.update(ufunc_candidates(a))
         times = interleaved(candidates, args.rounds, inner_calls)
         config.set_accelerator(None)
         for key, values in keras.items():
@@ -470,9 +474,179 @@ NUMBA_LOSSES = (
     "huber",
     "mean_squared_logarithmic_error",
     "log_cosh",
+    "cosine_similarity",
+    "dice",
+    "tversky",
 )
-"""The losses of the numba tier (regloss.kernels.numba_tier.ERRORS and HYBRID); the others, and
-inputs below 65536 elements, run the blocked NumPy tier under ``accelerator="numba"`` too."""
+"""The losses of the numba tier (regloss.kernels.numba_tier.ERRORS, HYBRID and OVERLAPS); inputs
+below 65536 elements run the blocked NumPy tier under ``accelerator="numba"`` too."""
+
+
+# ---------------------------------------------------------------- issue 25: variants and targets
+
+MASK_FRACTION = 0.9
+"""Fraction of the entries an element mask keeps in the masked candidates."""
+REDUCTION_COLUMNS = ("sum_over_batch_size", "sum", "none", "mask", "weights")
+"""The variant columns of the loss x tier x reduction table (``mask``: an element mask with the
+default reduction; ``weights``: a ``(B,)`` sample weight with the default reduction, over the last
+axis for Dice and Tversky, whose default axis=None takes only a scalar weight)."""
+
+
+def variant_candidates(candidates, name, cls, a, b, with_path, numba):
+    """The large variants of issue 25 for the blocked tier (``class <variant>``) and the numba tier
+    (``numba <variant>``): reductions ``sum`` and ``none``, an element mask, a ``(B,)`` weight."""
+    from regloss import losses
+
+    rng = np.random.default_rng(1)
+    mask = rng.random(a.shape) < MASK_FRACTION
+    weight = rng.random(a.shape[0], dtype=np.float32)
+    axis = {"axis": -1} if name in ("dice", "tversky") else {}
+    loss = getattr(losses, cls)
+    variants = {
+        "sum": (loss(reduction="sum"), {}),
+        "none": (loss(reduction="none"), {}),
+        "mask": (loss(), {"mask": mask}),
+        "weights": (loss(**axis), {"sample_weight": weight}),
+    }
+    if axis:  # the scalar reference of the weighted per-sample variant
+        variants["axis"] = (loss(**axis), {})
+    tiers = [("class", "numpy")] + ([("numba", "numba")] if numba and name in NUMBA_LOSSES else [])
+    for column, path in tiers:
+        for variant, (instance, keywords) in variants.items():
+            candidates[f"{name}/{column} {variant}"] = with_path(
+                path, lambda i=instance, k=keywords: i(a, b, **k)
+            )
+
+
+def ufunc_candidates(a):
+    """NumPy's SIMD ``log``, ``exp`` and ``log1p`` over the large input (into a preallocated
+    buffer, one thread): the throughput that bounds MSLE (two logs per element) and LogCosh (one
+    exp and one log1p per element)."""
+    buffer = np.empty_like(a)
+    positive = a + np.float32(1.0)
+    return {
+        "ufunc/log": lambda: np.log(positive, out=buffer),
+        "ufunc/exp": lambda: np.exp(-a, out=buffer),
+        "ufunc/log1p": lambda: np.log1p(a, out=buffer),
+        "ufunc/write": lambda: buffer[: a.shape[0]].fill(1.0),
+    }
+
+
+def median_of(times, key):
+    return median_iqr(times.get(key, []))[0]
+
+
+def variant_time(times, name, tier, variant):
+    """The median of a loss's variant on a tier (``numba`` falls back to the blocked tier where
+    the loss has no numba kernel); the default reduction is the plain ``class``/``numba`` call."""
+    column = "class" if tier == "numpy" or name not in NUMBA_LOSSES else "numba"
+    key = f"{name}/{column}" if variant == "sum_over_batch_size" else f"{name}/{column} {variant}"
+    return median_of(times, key)
+
+
+def tier_table(times, floor):
+    """The loss x tier x reduction table as Markdown (docs/performance.md takes it as printed):
+    median ms and, in parentheses, the ratio to the floor."""
+    print("\nloss x tier x reduction, large (100000, 100) float32: median ms (x floor); Markdown")
+    print("| loss | tier | " + " | ".join(REDUCTION_COLUMNS) + " |")
+    print("|---|---|" + "---|" * len(REDUCTION_COLUMNS))
+    for name in LOSSES:
+        for tier in ("numba", "numpy"):
+            cells = []
+            for variant in REDUCTION_COLUMNS:
+                value = variant_time(times, name, tier, variant)
+                cells.append(f"{value * 1e3:.3g} ({value / floor:.2f}x)" if value and floor else "-")
+            print(f"| {SHORT[name]} | {tier} | " + " | ".join(cells) + " |")
+
+
+def issue25_verdicts(times, floor):
+    """Every large target of issue 25 with its measured ratio and verdict."""
+    print("\ntargets of issue 25 (large, best tier unless named):")
+    write = median_of(times, "ufunc/write") or 0.0
+    for name in ("cosine_similarity", "dice", "tversky"):
+        best = best_tier(name, times, True)[0]
+        print(verdict_line(SHORT[name], "within 1.5x of the floor", best, floor, "floor", 1.5))
+        print(
+            verdict_line(SHORT[name], "ahead of jax.jit", best, median_of(times, f"{name}/jax"), "jax", 1.0)
+        )
+    for name in LOSSES:
+        plain = variant_time(times, name, "numba", "sum_over_batch_size")
+        masked = variant_time(times, name, "numba", "mask")
+        print(
+            verdict_line(
+                SHORT[name], "with an element mask within 1.3x of without", masked, plain, "no mask", 1.3
+            )
+        )
+    for name in ("mean_squared_logarithmic_error", "log_cosh"):
+        plain = variant_time(times, name, "numba", "sum_over_batch_size")
+        weighted = variant_time(times, name, "numba", "weights")
+        print(
+            verdict_line(
+                SHORT[name], "with (B,) weights within 1.2x of without", weighted, plain, "unweighted", 1.2
+            )
+        )
+    for name in LOSSES:
+        for variant in ("sum", "none", "weights"):
+            # a weighted Dice/Tversky reduces over the last axis: its scalar is that of axis=-1
+            reference = (
+                "axis" if variant == "weights" and name in ("dice", "tversky") else "sum_over_batch_size"
+            )
+            scalar = variant_time(times, name, "numba", reference)
+            value = variant_time(times, name, "numba", variant)
+            if value is None or scalar is None:
+                continue
+            allowance = 1.2 * scalar + (write if variant in ("none",) else 0.0)
+            print(
+                verdict_line(
+                    SHORT[name],
+                    f"reduction {variant} within 1.2x of the scalar (+ write)",
+                    value,
+                    allowance / 1.2,
+                    "scalar",
+                    1.2,
+                )
+            )
+    huber, torch_huber = median_of(times, "huber/class"), median_of(times, "huber/torch")
+    print(
+        verdict_line(
+            "Huber", "blocked NumPy tier ahead of torch (2 threads)", huber, torch_huber, "torch", 1.0
+        )
+    )
+    log, exp, log1p = (median_of(times, f"ufunc/{u}") for u in ("log", "exp", "log1p"))
+    if log and exp and log1p:
+        from regloss import config
+
+        threads = config.num_threads()
+        size = LARGE[0] * LARGE[1]
+        print(
+            f"\nNumPy SIMD per element, one thread: log {log / size * 1e9:.2f} ns, "
+            f"exp {exp / size * 1e9:.2f} ns, log1p {log1p / size * 1e9:.2f} ns; fused threads {threads}"
+        )
+        for name, limit in (("mean_squared_logarithmic_error", 2 * log), ("log_cosh", exp + log1p)):
+            kernel = best_tier(name, times, True)[0]
+            bound = limit / threads
+            print(
+                f"  {SHORT[name]:8} transcendental limit {bound * 1e3:.3g} ms ({bound / floor:.2f}x floor)"
+                f" on {threads} threads; kernel {kernel * 1e3:.3g} ms = {kernel / bound:.2f}x that limit"
+            )
+
+
+def issue25_small_verdicts(times):
+    """Small (32, 10): every loss class within 2x of its bare NumPy expression; cosine, Dice and
+    Tversky under 12 us."""
+    print("\ntargets of issue 25 (small):")
+    for name in LOSSES:
+        mine, bare = median_of(times, f"{name}/class"), median_of(times, f"{name}/numpy")
+        print(
+            verdict_line(
+                SHORT[name], "class within 2x of the bare NumPy expression", mine, bare, "numpy", 2.0
+            )
+        )
+    for name in ("cosine_similarity", "dice", "tversky"):
+        mine = median_of(times, f"{name}/class")
+        if mine:
+            verdict = "holds" if mine < 12e-6 else "MISSED"
+            print(f"  {SHORT[name]:8} class under 12 us: {mine * 1e6:.1f} us -> {verdict}")
 
 
 def best_tier(name, times, large):
@@ -581,8 +755,11 @@ def report(label, a, b, times, candidates, large):
         print(f"{SHORT[name]:8}{best:>7}" + "".join(cells))
     if large and floor:
         verdicts(times, floor)
+        issue25_verdicts(times, floor)
+        tier_table(times, floor)
     if not large:
         small_verdicts(times)
+        issue25_small_verdicts(times)
 
     if not large:
         return

@@ -38,6 +38,7 @@ Statistics per block and how they finish (``e`` the elementwise error, ``m`` the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -138,11 +139,26 @@ def _sum(values, axis=None):
 # ------------------------------------------------------------------------------ coverage
 
 
+_SPLITS: dict = {}
+"""``(formula, ndim, axis)`` -> :func:`trailing_split`'s answer (small calls look it up)."""
+
+
 def trailing_split(formula, params: dict, ndim: int) -> int | None:
     """``k`` such that the loss reduces the axes ``k..ndim-1``, or ``None`` when this tier does not
     cover the call (array-valued hyper-parameters, non-trailing axes, cosine with ``axis=None``)."""
     if any(hasattr(value, "dtype") for value in params.values()):
         return None
+    key = (formula, ndim, params.get("axis"))
+    try:
+        return _SPLITS[key]
+    except (KeyError, TypeError):  # TypeError: an unhashable axis (not cached)
+        split = _trailing_split(formula, params, ndim)
+    with contextlib.suppress(TypeError):
+        _SPLITS[key] = split
+    return split
+
+
+def _trailing_split(formula, params: dict, ndim: int) -> int | None:
     if isinstance(formula, formulas.MeanOverOutputs):
         return ndim - 1
     if not isinstance(formula, formulas.OverAxes):
@@ -153,6 +169,64 @@ def trailing_split(formula, params: dict, ndim: int) -> int | None:
     if axes[0] == 0 and formula.formula not in (formulas.dice_loss, formulas.tversky_loss):
         return None
     return axes[0]
+
+
+# ------------------------------------------------------------------ cosine, Dice, Tversky
+
+OVERLAPS = {"negative_cosine_similarity": 0, "dice_loss": 1, "tversky_loss": 2}
+"""The name of an ``OverAxes`` formula of :mod:`regloss.formulas` -> its ``kind`` in
+:func:`overlap_loss` (and :func:`regloss.kernels.numba_tier.overlap_sums`)."""
+
+
+def overlap_loss(kind, s0, s1, s2, eps, alpha, beta):
+    """Cosine, Dice or Tversky from three float64 sums over the reduced elements, in float64
+    (float64 arrays of per-sample sums, or scalars: the numba tier compiles this function).
+
+    * cosine (kind 0), ``s = (sum(t p), sum(t t), sum(p p))``:
+      ``-s0 / sqrt(max(s1, eps**2) max(s2, eps**2))`` (the generic
+      ``-s0 * inverse_norm(t) * inverse_norm(p)``);
+    * Dice (1), ``s = (sum(t p), sum(t), sum(p))``: ``1 - 2 s0 / (s1 + s2 + eps)``;
+    * Tversky (2), the same sums: ``1 - TP / (TP + alpha FP + beta FN + eps)`` with ``TP = s0``,
+      ``FP = sum((1 - t) p) = s2 - s0`` and ``FN = sum(t (1 - p)) = s1 - s0`` (the identities of
+      the witness in the module docstring).
+
+    NaN propagates through the clamps (``maximum``), as in the generic formula.
+    """
+    if kind == 0:
+        floor = eps * eps
+        return -s0 / np.sqrt(np.maximum(s1, floor) * np.maximum(s2, floor))
+    if kind == 1:
+        return 1.0 - (2.0 * s0) / ((s1 + s2) + eps)
+    return 1.0 - s0 / (((s0 + (s2 - s0) * alpha) + (s1 - s0) * beta) + eps)
+
+
+def _one_block_over_axes(formula, params, y_true, y_pred, reduction, out_dtype):
+    """Cosine, Dice or Tversky of a small C-contiguous batch without weights or masks: the three
+    float64 sums per sample (of float64 products, one reduction) and :func:`overlap_loss`, with
+    no partition (the minimal-overhead path of small calls), or None when not covered."""
+    kind = OVERLAPS.get(formula.formula.__name__)
+    k = trailing_split(formula, params, y_pred.ndim)
+    if kind is None or k is None or not _flat_ok(y_true, y_pred):
+        return None
+    shape = y_pred.shape
+    rows = math.prod(shape[:k])
+    true, pred = y_true.reshape(rows, -1), y_pred.reshape(rows, -1)
+    terms = np.empty((3, *true.shape), dtype=_F64)  # the products in float64: exact for float32
+    true, pred = true.astype(_F64), pred.astype(_F64)  # (a float32 -> float64 ufunc loop is slower)
+    np.multiply(true, pred, out=terms[0])
+    if kind == 0:
+        np.multiply(true, true, out=terms[1])
+        np.multiply(pred, pred, out=terms[2])
+    else:
+        terms[1], terms[2] = true, pred
+    s0, s1, s2 = np.add.reduce(terms, axis=2)
+    alpha, beta = params.get("alpha", 0.5), params.get("beta", 0.5)
+    losses = overlap_loss(kind, s0, s1, s2, config.epsilon(), alpha, beta)
+    if k == 0:
+        return _finish_sample(losses[0], None, None, out_dtype)
+    if reduction is None or reduction == "none":
+        return losses.astype(out_dtype).reshape(shape[:k])
+    return finish(reduction, False, out_dtype, _sum(losses), count=rows)
 
 
 # ------------------------------------------------------------------------------ evaluation
@@ -283,6 +357,15 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         and not any(hasattr(value, "dtype") for value in params.values())
     ):
         return _one_block_mean(formula, params, y_true, y_pred, reduction, out_dtype)
+    if (
+        element_mask is None
+        and sample_weight is None
+        and type(formula) is formulas.OverAxes
+        and 0 < y_pred.size <= TEMPORARY_ELEMENTS // 4
+    ):
+        result = _one_block_over_axes(formula, params, y_true, y_pred, reduction, out_dtype)
+        if result is not None:
+            return result
     k = trailing_split(formula, params, y_pred.ndim)
     if k is None or y_pred.size == 0:  # empty batches: the generic path (nothing to gain)
         return None

@@ -69,6 +69,8 @@ def _element_mask(xp, mask, like, axes, per_sample_shape, argument):
             f"{show(per_sample_shape)} nor y_true of shape {show(input_shape)} (nor that shape "
             "without its last axis)"
         )
+    if shape_of(mask) == input_shape and all(isinstance(extent, int) for extent in input_shape):
+        return mask  # already the inputs' shape: no copy (read, never written, by the losses)
     # Broadcast lazily against the inputs (Dask arrays may not know their length).
     return xp.logical_and(mask, xp.ones_like(like, dtype=xp.bool))
 

@@ -129,8 +129,13 @@ def test_weighted_median_equals_its_definition_with_integer_weights(seed):
 
 @pytest.mark.parametrize(
     ("true_dtype", "pred_dtype", "weight_dtype"),
-    [("float32", "float32", None), ("float64", "float32", None), ("int64", "int64", None),
-     ("int32", "int32", "float64"), ("float32", "float32", "float32")],
+    [
+        ("float32", "float32", None),
+        ("float64", "float32", None),
+        ("int64", "int64", None),
+        ("int32", "int32", "float64"),
+        ("float32", "float32", "float32"),
+    ],
 )
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_dtypes_as_sklearn(name, true_dtype, pred_dtype, weight_dtype):

@@ -51,7 +51,8 @@ def median_absolute_error(y_true, y_pred, *, multioutput="uniform_average", samp
     >>> from regloss.sklearn import median_absolute_error
     >>> median_absolute_error([3, -0.5, 2, 7], [2.5, 0.0, 2, 8])
     0.5
-    >>> median_absolute_error([[0.5, 1], [-1, 1], [7, -6]], [[0, 2], [-1, 2], [8, -5]], multioutput=[0.3, 0.7])
+    >>> y_true, y_pred = [[0.5, 1], [-1, 1], [7, -6]], [[0, 2], [-1, 2], [8, -5]]
+    >>> median_absolute_error(y_true, y_pred, multioutput=[0.3, 0.7])
     0.85
     """
     function = "median_absolute_error"

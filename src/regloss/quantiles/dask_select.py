@@ -1,0 +1,74 @@
+"""Exact quantiles of ``|y_pred - y_true|`` over Dask chunks: :mod:`regloss.quantiles.radix`'s
+passes as task graphs.
+
+Each of the 4 passes is one graph: a task per row chunk reads that chunk (``y_true``, ``y_pred``
+and the weights: the chunks are re-read from their source in every pass, nothing is persisted)
+and returns its histogram partial (2**16 int64 counts and 2**16 float64 weight sums per output:
+1 MiB per output), and a tree of merges of at most ``split_every`` partials brings them to the
+client, which picks the next digit. Memory per worker: the chunks it reads plus about
+``split_every + 1`` MiB per output per running task, whatever the number of rows.
+
+The weight of a row is ``sample_weight * (mask != 0)`` (either may be absent).
+"""
+
+from __future__ import annotations
+
+import dask
+import numpy as np
+
+from . import radix
+
+
+def _errors_and_weights(true, pred, weight, mask):
+    true = np.asarray(true, dtype=np.float64)
+    pred = np.asarray(pred, dtype=np.float64)
+    errors = np.abs(pred - true)
+    errors = errors.reshape(errors.shape[0], -1) if errors.ndim != 1 else errors[:, None]
+    weights = None
+    if weight is not None:
+        weights = np.asarray(weight, dtype=np.float64).reshape(-1)
+    if mask is not None:
+        kept = (np.asarray(mask).reshape(-1) != 0).astype(np.float64)
+        weights = kept if weights is None else weights * kept
+    return errors, weights
+
+
+def _chunk_partial(prefixes, level, true, pred, weight=None, mask=None):
+    errors, weights = _errors_and_weights(true, pred, weight, mask)
+    return radix.histogram(radix.keys_of(errors), weights, prefixes, level)
+
+
+def _merge_all(*partials):
+    total = partials[0]
+    for partial in partials[1:]:
+        total = radix.merge(total, partial)
+    return total
+
+
+def exact_quantile(aligned: dict, q: float, outputs: int, split_every: int, weight_number=None):
+    """The ``q`` quantile of ``|y_pred - y_true|`` per output (a float64 NumPy array) of the
+    row-aligned Dask arrays ``aligned`` (``y_true``, ``y_pred``, optional ``sample_weight`` 1-D and
+    ``mask`` 1-D), in :data:`radix.PASSES` computations. ``weight_number``: the number every row
+    weighs when ``sample_weight`` was one (a positive one changes no quantile; zero or less: NaN)."""
+    names = [name for name in ("y_true", "y_pred", "sample_weight", "mask") if name in aligned]
+    blocks = {name: aligned[name].to_delayed().ravel() for name in names}
+    count = len(blocks["y_pred"])
+    weighted = "sample_weight" in aligned or "mask" in aligned
+    if weight_number is not None and weight_number <= 0:
+        return np.full(outputs, np.nan)  # no row weighs anything
+
+    def scan(prefixes, level):
+        chunk = dask.delayed(_chunk_partial, pure=True)
+        parts = []
+        for index in range(count):
+            given = [blocks[name][index] for name in ("y_true", "y_pred")]
+            weight = blocks["sample_weight"][index] if "sample_weight" in blocks else None
+            mask = blocks["mask"][index] if "mask" in blocks else None
+            parts.append(chunk(prefixes, level, *given, weight, mask))
+        merge = dask.delayed(_merge_all, pure=True)
+        while len(parts) > 1:
+            parts = [merge(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+        (total,) = dask.compute(parts[0])
+        return total
+
+    return radix.select(scan, q, outputs, weighted)

@@ -60,6 +60,18 @@ LOSSES = (
              domain="positive", kernel="poisson_nll_error", home="torch"),
 )  # fmt: skip
 
+SKLEARN_METRIC_ONLY = (
+    ("MeanPinballLoss", "pinball"),
+    ("MeanTweedieDeviance", "tweedie"),
+    ("MeanPoissonDeviance", "poisson_deviance"),
+    ("MeanGammaDeviance", "gamma_deviance"),
+    ("D2TweedieScore", "d2_tweedie"),
+    ("ExplainedVarianceScore", "explained_variance"),
+    ("MaxError", "max_error"),
+    ("RootMeanSquaredLogarithmicError", "rmsle"),
+)
+"""scikit-learn's metrics, streamed: class name and command-line name."""
+
 METRIC_ONLY = (
     ("RootMeanSquaredError", "rmse"),
     ("R2Score", "r2"),
@@ -67,11 +79,25 @@ METRIC_ONLY = (
     ("ConcordanceCorrelation", "row_ccc"),
     ("PearsonCorrCoef", "pearson"),
     ("ConcordanceCorrCoef", "ccc"),
+    *SKLEARN_METRIC_ONLY,
 )
 """Streaming metrics that are not the mean of one loss: class name and command-line name."""
 
 KERAS_LOSSES = tuple(case for case in LOSSES if case.home == "keras")
 """The rows that Keras 3 has (its oracle tests compare these)."""
+
+SKLEARN_METRIC_CLASSES = tuple(class_name for class_name, _ in SKLEARN_METRIC_ONLY)
+"""The metrics of METRIC_ONLY with scikit-learn's numbers (Keras has none of them; their oracle is
+scikit-learn, in tests/test_sklearn_metrics.py)."""
+
+METRIC_ONLY_DOMAINS = {
+    "MeanPoissonDeviance": "positive",
+    "MeanGammaDeviance": "strict",
+    "RootMeanSquaredLogarithmicError": "positive",
+}
+"""The input range of a metric of METRIC_ONLY that takes no real numbers ("strict": y_true > 0 and
+y_pred > 0)."""
+
 FUNCTION_NAMES = tuple(case.function for case in LOSSES)
 CLASS_NAMES = tuple(case.cls for case in LOSSES)
 BY_FUNCTION = {case.function: case for case in LOSSES}

@@ -5,7 +5,7 @@ import contextlib
 import numpy as np
 
 from regloss import config
-from tests._cases import BY_METRIC, FUNCTION_NAMES
+from tests._cases import BY_METRIC, FUNCTION_NAMES, METRIC_ONLY_DOMAINS
 
 _LIBRARY_BY_MODULE = {"jaxlib": "jax", "jax": "jax"}
 
@@ -98,7 +98,11 @@ def metric_data(class_name, rng, shape):
     loss it averages (the test table's column): counts and positive rates for "positive", values
     in [0, 1] for "unit"; MAPE's targets stay away from 0, where percentages explode; R2's
     predictions follow the targets (off-centre), so that the score is far from 0."""
-    domain = BY_METRIC[class_name].domain if class_name in BY_METRIC else "real"
+    domain = (
+        BY_METRIC[class_name].domain
+        if class_name in BY_METRIC
+        else METRIC_ONLY_DOMAINS.get(class_name, "real")
+    )
     if class_name == "MeanAbsolutePercentageError":
         y_true = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.5, 2.0, size=shape)
         return y_true, y_true + rng.normal(0.0, 0.5, size=shape)
@@ -107,6 +111,8 @@ def metric_data(class_name, rng, shape):
         return y_true, y_true + rng.normal(0.0, 0.6, size=shape)
     if domain == "positive":
         return rng.poisson(2.0, size=shape).astype(float), rng.uniform(0.1, 4.0, size=shape)
+    if domain == "strict":
+        return rng.uniform(0.1, 4.0, size=shape), rng.uniform(0.1, 4.0, size=shape)
     if domain == "unit":
         return rng.uniform(0.0, 1.0, size=shape), rng.uniform(0.0, 1.0, size=shape)
     return rng.normal(size=shape), rng.normal(size=shape)

@@ -99,6 +99,35 @@ def leftovers(directory: Path) -> list[str]:
 # ------------------------------------------------------------------------ float64 references
 
 
+def _sklearn_reference():
+    """scikit-learn's value of each of its metrics of the command line, on (rows, outputs) data: its
+    multi-output average where it takes several outputs, else the mean over outputs of its
+    single-output values (max_error: the max over outputs)."""
+    try:
+        import sklearn.metrics as skm
+    except ImportError:
+        return {}
+
+    def per_output(function, **kwargs):
+        return lambda t, p, w: float(
+            np.mean([function(t[:, j], p[:, j], sample_weight=w, **kwargs) for j in range(t.shape[1])])
+        )
+
+    return {
+        "pinball": lambda t, p, w: skm.mean_pinball_loss(t, p, sample_weight=w),
+        "rmsle": lambda t, p, w: skm.root_mean_squared_log_error(t, p, sample_weight=w),
+        "explained_variance": lambda t, p, w: skm.explained_variance_score(t, p, sample_weight=w),
+        "tweedie": per_output(skm.mean_tweedie_deviance),
+        "poisson_deviance": per_output(skm.mean_poisson_deviance),
+        "gamma_deviance": per_output(skm.mean_gamma_deviance),
+        "d2_tweedie": per_output(skm.d2_tweedie_score),
+        "max_error": lambda t, p, w: float(np.max(np.abs(t - p)[w != 0])),
+    }
+
+
+SKLEARN_REFERENCE = _sklearn_reference()
+
+
 def reference(name: str, t: np.ndarray, p: np.ndarray, w: np.ndarray | None = None, delta: float = 1.0):
     """Each metric of ``--metrics`` from its definition, in float64: per-row means over the outputs,
     then the weighted mean over rows (r2: per output, then their mean). ``t``, ``p``: (rows, outputs)."""
@@ -134,6 +163,8 @@ def reference(name: str, t: np.ndarray, p: np.ndarray, w: np.ndarray | None = No
         return weighted(ref_row_coefficients("pearson_correlation", t, p))
     if name == "row_ccc":
         return weighted(ref_row_coefficients("concordance_correlation", t, p))
+    if name in SKLEARN_REFERENCE:  # scikit-learn's metrics: scikit-learn itself
+        return SKLEARN_REFERENCE[name](t, p, w)
     if name in ("pearson", "ccc", "pearson_per_output", "ccc_per_output"):  # over the rows, per output
         values = [
             ref_dataset_coefficient(name.removesuffix("_per_output"), t[:, j], p[:, j], w)

@@ -25,14 +25,20 @@ from hypothesis import strategies as st
 import regloss.metrics as rm
 from regloss import config
 from regloss.metrics import accumulate as acc
-from tests._cases import METRIC_CLASS_NAMES
+from tests._cases import METRIC_CLASS_NAMES, SKLEARN_METRIC_CLASSES
 from tests._helpers import library_name, library_of, metric_data, to_numpy
 from tests.metrics_reference import ref_mean_metric, ref_r2
 
 # every class of the test table but the dataset-level correlations, which are built for a number of
-# outputs and have torchmetrics as their reference: tests/test_corrcoef.py covers the same properties
+# outputs and have torchmetrics as their reference: tests/test_corrcoef.py covers the same properties,
+# and scikit-learn's metrics, which are not means of per-sample values: their oracle is scikit-learn
+# (tests/test_sklearn_metrics.py)
 CORRCOEF_CLASS_NAMES = ("PearsonCorrCoef", "ConcordanceCorrCoef")
-CLASSES = [getattr(rm, name) for name in METRIC_CLASS_NAMES if name not in CORRCOEF_CLASS_NAMES]
+CLASSES = [
+    getattr(rm, name)
+    for name in METRIC_CLASS_NAMES
+    if name not in CORRCOEF_CLASS_NAMES and name not in SKLEARN_METRIC_CLASSES
+]
 CLASS_IDS = [cls.__name__ for cls in CLASSES]
 MEAN_CLASSES = [cls for cls in CLASSES if cls is not rm.R2Score]
 # hyper-parameters other than the defaults, for every class that has some

@@ -33,7 +33,7 @@ if importlib.util.find_spec("keras") is None:
     pytest.skip("the Keras metric oracle needs keras==3.15.1", allow_module_level=True)
 
 import regloss.metrics as rm  # noqa: E402
-from tests._cases import BY_METRIC, METRIC_CLASS_NAMES  # noqa: E402
+from tests._cases import BY_METRIC, METRIC_CLASS_NAMES, SKLEARN_METRIC_CLASSES  # noqa: E402
 from tests._helpers import to_numpy  # noqa: E402
 from tests.metrics_reference import (  # noqa: E402
     per_sample_values,
@@ -56,6 +56,7 @@ RTOL64, ATOL64 = 1e-12, 1e-13  # regloss dtype="float64" against the float64 ref
 _NOT_IN_KERAS = {"Huber"}  # Keras 3.15.1 has no Huber metric
 _OWN_ORACLE = {"PearsonCorrelation", "ConcordanceCorrelation"}
 _OWN_ORACLE |= {"PearsonCorrCoef", "ConcordanceCorrCoef"}  # torchmetrics's: tests/test_corrcoef.py
+_OWN_ORACLE |= set(SKLEARN_METRIC_CLASSES)  # scikit-learn's: tests/test_sklearn_metrics.py
 KERAS_NAME = {
     name: None if name in _NOT_IN_KERAS else name for name in METRIC_CLASS_NAMES if name not in _OWN_ORACLE
 }

@@ -95,7 +95,7 @@ import threading
 
 import numpy as np
 
-from . import config
+from . import config, specs
 from ._messages import show_value
 from ._xp import received
 from .metrics import placement
@@ -117,6 +117,7 @@ from .metrics.corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
 from .metrics.group_keys import sort_key
 from .metrics.grouped import GroupedStatistic
+from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
 from .quantiles.dask_select import exact_quantile
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "EXACT_QUANTILE_NAMES", "SPLIT_EVERY"]
@@ -143,6 +144,7 @@ _SHORT_NAMES = {
     "ccc": ConcordanceCorrCoef,
     "row_pearson": PearsonCorrelation,
     "row_ccc": ConcordanceCorrelation,
+    **{spec.short: METRIC_CLASSES[spec.class_name] for spec in specs.SKLEARN_METRICS},
 }
 
 METRIC_NAMES: dict = {

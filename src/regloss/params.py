@@ -150,6 +150,34 @@ def boolean(value, argument: str) -> bool:
     )
 
 
+def tweedie_power(value, argument: str):
+    """:func:`real_number`, finite and outside (0, 1) (no Tweedie distribution has such a power:
+    scikit-learn's rule), as a Python float.
+
+    >>> tweedie_power(1.5, "power")
+    1.5
+    >>> tweedie_power(0.5, "power")
+    Traceback (most recent call last):
+    ...
+    ValueError: power must be <= 0 or >= 1 (the Tweedie distributions); received power=0.5
+    """
+    number = _concrete(value, argument)
+    if not math.isfinite(number) or 0.0 < number < 1.0:
+        raise ValueError(
+            f"power must be <= 0 or >= 1 (the Tweedie distributions); received {argument}={show_value(value)}"
+        )
+    return number
+
+
+def _concrete(value, argument: str) -> float:
+    """:func:`real_number` as a Python float; a traced array is refused (a metric's parameter
+    fixes its state's layout and config)."""
+    number = real_number(value, argument)
+    if not _is_number(number):
+        raise TypeError(f"{argument} must be a concrete number; received a traced array")
+    return float(number)
+
+
 def axis_argument(value, argument: str):
     """An int, a tuple of ints or None, stored as plain ints (a tuple for several axes)."""
     return standardize_axis_argument(value, argument)

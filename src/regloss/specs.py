@@ -28,6 +28,7 @@ from .params import (
     non_negative_number,
     positive_number,
     real_number,
+    tweedie_power,
     unit_interval_number,
 )
 
@@ -101,12 +102,24 @@ class LossSpec(_Description):
 
 
 class MetricSpec(_Description):
-    """A metric that is not the mean of a loss: class name, default name, short name, formula text."""
+    """A metric that is not the mean of a loss: class name, default name, short name, formula text,
+    its parameters (:class:`Param`, those that the command line takes as ``short:name=value``), and
+    whether a higher value is better (a score or a correlation; an error otherwise)."""
 
-    __slots__ = ("class_name", "default_name", "short", "text")
+    __slots__ = ("class_name", "default_name", "short", "text", "params", "higher_is_better")
 
-    def __init__(self, class_name: str, default_name: str, short: str, text: str):
-        self._set(class_name=class_name, default_name=default_name, short=short, text=text)
+    def __init__(
+        self, class_name: str, default_name: str, short: str, text: str, params=(), *,
+        higher_is_better: bool = False,
+    ):  # fmt: skip
+        self._set(
+            class_name=class_name, default_name=default_name, short=short, text=text,
+            params=tuple(params), higher_is_better=higher_is_better,
+        )  # fmt: skip
+
+    def standardize_params(self, given: dict) -> dict:
+        """The stored value of every parameter (checked; the default where not given)."""
+        return {param.name: param.standardize(given.get(param.name, param.default)) for param in self.params}
 
 
 AXIS = Param("axis", -1, axis_argument)
@@ -287,6 +300,7 @@ R2_SCORE = MetricSpec(
     "r2",
     "1 - sum(w (y_true - y_pred)**2) / sum(w (y_true - weighted mean of y_true)**2), "
     "averaged over the outputs",
+    higher_is_better=True,
 )
 
 PEARSON_CORRELATION = MetricSpec(
@@ -295,6 +309,7 @@ PEARSON_CORRELATION = MetricSpec(
     "row_pearson",
     "mean over rows of the Pearson correlation of y_true and y_pred across the outputs "
     "(NaN for a constant row; needs several outputs)",
+    higher_is_better=True,
 )
 CONCORDANCE_CORRELATION = MetricSpec(
     "ConcordanceCorrelation",
@@ -302,6 +317,7 @@ CONCORDANCE_CORRELATION = MetricSpec(
     "row_ccc",
     "mean over rows of 2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))**2 + eps) across the "
     "outputs (needs several outputs)",
+    higher_is_better=True,
 )
 
 PEARSON_CORRCOEF = MetricSpec(
@@ -310,6 +326,7 @@ PEARSON_CORRCOEF = MetricSpec(
     "pearson",
     "sum(w (t - mean t) (p - mean p)) / sqrt(sum(w (t - mean t)**2) sum(w (p - mean p)**2)) over all "
     "rows, per output (torchmetrics; NaN for a constant column); several outputs: their mean",
+    higher_is_better=True,
 )
 CONCORDANCE_CORRCOEF = MetricSpec(
     "ConcordanceCorrCoef",
@@ -317,7 +334,78 @@ CONCORDANCE_CORRCOEF = MetricSpec(
     "ccc",
     "2 r st sp / (st**2 + sp**2 + (mean t - mean p)**2) over all rows, per output, with n - 1 variances "
     "(torchmetrics; NaN for a constant column); several outputs: their mean",
+    higher_is_better=True,
 )
+
+# scikit-learn 1.9's regression metrics, streamed (regloss.metrics.sklearn_classes); e = y_true - y_pred
+POWER = Param("power", 0.0, tweedie_power)
+_DEVIANCE = (
+    "2 (max(y,0)**(2-p) / ((1-p)(2-p)) - y m**(1-p) / (1-p) + m**(2-p) / (2-p)), y = y_true, m = y_pred "
+    "(p=0: (y-m)**2; p=1: 2 (y log(y/m) - y + m); p=2: 2 (log(m/y) + y/m - 1))"
+)
+MEAN_PINBALL_LOSS = MetricSpec(
+    "MeanPinballLoss",
+    "mean_pinball_loss",
+    "pinball",
+    "mean(max(alpha e, (alpha - 1) e)), weighted, per output then averaged",
+    params=(Param("alpha", 0.5, unit_interval_number),),
+)
+MEAN_TWEEDIE_DEVIANCE = MetricSpec(
+    "MeanTweedieDeviance",
+    "mean_tweedie_deviance",
+    "tweedie",
+    f"weighted mean of {_DEVIANCE}",
+    params=(POWER,),
+)
+MEAN_POISSON_DEVIANCE = MetricSpec(
+    "MeanPoissonDeviance",
+    "mean_poisson_deviance",
+    "poisson_deviance",
+    "weighted mean of 2 (y log(y / m) - y + m), y = y_true >= 0, m = y_pred > 0",
+)
+MEAN_GAMMA_DEVIANCE = MetricSpec(
+    "MeanGammaDeviance",
+    "mean_gamma_deviance",
+    "gamma_deviance",
+    "weighted mean of 2 (log(m / y) + y / m - 1), y = y_true > 0, m = y_pred > 0",
+)
+D2_TWEEDIE_SCORE = MetricSpec(
+    "D2TweedieScore",
+    "d2_tweedie_score",
+    "d2_tweedie",
+    "1 - sum(w dev_p(y_true, y_pred)) / sum(w dev_p(y_true, weighted mean of y_true)), per output then "
+    "averaged (NaN below 2 samples)",
+    params=(POWER,),
+    higher_is_better=True,
+)
+EXPLAINED_VARIANCE_SCORE = MetricSpec(
+    "ExplainedVarianceScore",
+    "explained_variance_score",
+    "explained_variance",
+    "1 - Var_w(y_true - y_pred) / Var_w(y_true), per output then averaged (1 where both are 0, 0 where "
+    "only Var_w(y_true) is)",
+    higher_is_better=True,
+)
+MAX_ERROR = MetricSpec(
+    "MaxError", "max_error", "max_error", "max(|y_true - y_pred|) over the elements of non-zero weight"
+)
+ROOT_MEAN_SQUARED_LOG_ERROR = MetricSpec(
+    "RootMeanSquaredLogarithmicError",
+    "root_mean_squared_log_error",
+    "rmsle",
+    "sqrt(weighted mean((log1p(y_true) - log1p(y_pred))**2)) per output, then averaged (values > -1)",
+)
+SKLEARN_METRICS = (
+    MEAN_PINBALL_LOSS,
+    MEAN_TWEEDIE_DEVIANCE,
+    MEAN_POISSON_DEVIANCE,
+    MEAN_GAMMA_DEVIANCE,
+    D2_TWEEDIE_SCORE,
+    EXPLAINED_VARIANCE_SCORE,
+    MAX_ERROR,
+    ROOT_MEAN_SQUARED_LOG_ERROR,
+)
+"""scikit-learn's regression metrics, streamed."""
 
 METRICS = (
     ROOT_MEAN_SQUARED_ERROR,
@@ -326,6 +414,7 @@ METRICS = (
     CONCORDANCE_CORRELATION,
     PEARSON_CORRCOEF,
     CONCORDANCE_CORRCOEF,
+    *SKLEARN_METRICS,
 )
 """The metrics that are not the mean of one loss."""
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._messages import show_value
+from ..metrics.per_output import DomainError
 from . import interrupt
 from .columns import select_one_file
 from .engine import DEFAULT_CHUNK_ROWS, Evaluation, Interval, check_outputs, make_metric, result_of
@@ -180,11 +181,16 @@ def evaluate_dask(
     for request in requests:
         if request.per_output and request.short != "r2":
             for group in per_column:
-                group.append(make_metric(request.short, huber_delta, name=request.key))
+                group.append(make_metric(request.short, huber_delta, name=request.key, params=request.params))
         else:
             whole.append(
                 make_metric(
-                    request.short, huber_delta, request.per_output, request.key, len(selection.y_true)
+                    request.short,
+                    huber_delta,
+                    request.per_output,
+                    request.key,
+                    len(selection.y_true),
+                    params=request.params,
                 )
             )
     bootstrap = {}
@@ -235,6 +241,8 @@ def evaluate_dask(
             *found, kept, dropped = dask.compute(*lazy, kept, dropped)
         except CliError:
             raise
+        except DomainError as error:  # a value outside a metric's domain (gamma_deviance of 0...)
+            raise CliError(str(error)) from None
         except Exception as error:  # a file that fails to parse, a worker that dies...
             fault = file_at_fault(files, selection.needed(0))
             if fault is not None:

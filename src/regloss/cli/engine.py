@@ -83,19 +83,27 @@ def check_outputs(requests: Sequence[MetricRequest], outputs: Sequence[str]) -> 
 
 
 def make_metric(
-    short: str, huber_delta: float, per_output: bool = False, name: str | None = None, outputs: int = 1
+    short: str,
+    huber_delta: float,
+    per_output: bool = False,
+    name: str | None = None,
+    outputs: int = 1,
+    params: tuple = (),
 ):
     """A float64 metric instance of a short name (``per_output`` matters to ``r2`` only: one score per
     output instead of their uniform average; ``outputs``, the number of output columns it takes, to
-    ``pearson`` and ``ccc`` only: over several, the mean of their per-output coefficients)."""
+    ``pearson`` and ``ccc`` only: over several, the mean of their per-output coefficients), with the
+    parameters ``params`` (``((name, value), ...)``, from ``NAME:PARAM=VALUE``; huber's ``delta``
+    defaults to ``--huber-delta``)."""
     cls = metric_classes.METRIC_CLASSES[METRICS[short].class_name]
     if cls is metric_classes.R2Score:
         return cls(None if per_output else "uniform_average", name=name, dtype="float64")
     if short in CORRCOEF_METRICS:
         return cls(outputs, name=name, dtype="float64", average_outputs=outputs > 1)
+    given = dict(params)
     if cls is metric_classes.Huber:
-        return cls(delta=huber_delta, name=name, dtype="float64")
-    return cls(name=name, dtype="float64")
+        given.setdefault("delta", huber_delta)
+    return cls(**given, name=name, dtype="float64")
 
 
 def result_of(
@@ -139,10 +147,22 @@ class MetricSet:
         self._instances: list[list[tuple[object, int | None]]] = []
         for request in self.requests:
             if request.per_output and request.short != "r2":
-                found = [(make_metric(request.short, huber_delta), j) for j in range(len(outputs))]
+                found = [
+                    (make_metric(request.short, huber_delta, params=request.params), j)
+                    for j in range(len(outputs))
+                ]
             else:
                 found = [
-                    (make_metric(request.short, huber_delta, request.per_output, outputs=len(outputs)), None)
+                    (
+                        make_metric(
+                            request.short,
+                            huber_delta,
+                            request.per_output,
+                            outputs=len(outputs),
+                            params=request.params,
+                        ),
+                        None,
+                    )
                 ]
             if interval is not None:
                 found = [(self._bootstrap(metric), column) for metric, column in found]
@@ -167,20 +187,20 @@ class MetricSet:
         ``(rows,)`` (``mask`` and ``row_offset``, the global index of the first row, only with an
         interval)."""
         bootstraps = []
-        for instances in self._instances:
+        for request, instances in zip(self.requests, self._instances, strict=True):
             for metric, column in instances:
                 true = y_true if column is None else y_true[:, column : column + 1]
                 pred = y_pred if column is None else y_pred[:, column : column + 1]
                 if self.interval is not None:
                     bootstraps.append((metric, true, pred, weight, mask))
-                elif weight is None:
-                    metric.update_state(true, pred)
                 else:
-                    metric.update_state(true, pred, sample_weight=weight)
+                    with _outside_domain(request.key, row_offset):
+                        metric.update_state(true, pred, sample_weight=weight)
         if bootstraps:  # one draw of the Poisson counts for every metric
             from ..metrics.bootstrap import Bootstrap
 
-            Bootstrap.update_together(bootstraps, row_offset=row_offset)
+            with _outside_domain(None, row_offset):
+                Bootstrap.update_together(bootstraps, row_offset=row_offset)
 
     def results(self) -> list[MetricResult]:
         found = []
@@ -191,6 +211,18 @@ class MetricSet:
                 parts = [{"value": metric.result()} for metric, _ in instances]
             found.append(result_of(request, self.outputs, parts, self.interval))
         return found
+
+
+@contextlib.contextmanager
+def _outside_domain(key: str | None, row_offset: int):
+    """A value outside a metric's domain (gamma_deviance of y <= 0, rmsle of -1...) as a CliError."""
+    from ..metrics.per_output import DomainError
+
+    try:
+        yield
+    except DomainError as error:
+        where = f"metric {key!r}: " if key is not None else ""
+        raise CliError(f"{where}{error} (in the rows from data row {row_offset + 1})") from None
 
 
 class Reservoir:

@@ -7,6 +7,11 @@ A metric is named by its short name (``mse``, ``rmse``, ``mae``, ``mape``, ``msl
 ``log_cosh``, ``huber_loss``); case does not matter. A name with the suffix ``_per_output``
 (``mae_per_output``, ``r2_per_output``) gives one value per output instead of one over all outputs
 (for ``r2``, ``pearson`` and ``ccc``: the mean of the per-output values).
+
+A metric with parameters takes them as ``NAME:PARAM=VALUE`` (several: ``NAME:P=V:Q=W``), e.g.
+``pinball:alpha=0.9`` or ``tweedie:power=1.5``; the parameters and their checks are the
+description's (:mod:`regloss.specs`), a bad name or value is a one-line error naming it, and the
+key of the result is the text as given.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class MetricInfo:
     class_name: str
     formula: str
     loss_function: str | None  # the regloss.losses function it averages, if any
+    params: tuple = ()  # the parameters NAME:PARAM=VALUE takes (regloss.specs.Param)
+    higher_is_better: bool = False  # a score or correlation (its worst value is the lowest)
 
 
 def _metric_infos():
@@ -46,14 +53,22 @@ def _metric_infos():
     for spec in specs.LOSSES:
         face = spec.metric
         if face is not None:
-            found[face.short] = MetricInfo(face.short, face.class_name, face.text or spec.text, spec.name)
+            params = tuple(param for param in spec.params if param.name != "axis")
+            found[face.short] = MetricInfo(
+                face.short, face.class_name, face.text or spec.text, spec.name, params, face.sign < 0
+            )
     for spec in specs.METRICS:
-        found[spec.short] = MetricInfo(spec.short, spec.class_name, spec.text, None)
+        found[spec.short] = MetricInfo(
+            spec.short, spec.class_name, spec.text, None, spec.params, spec.higher_is_better
+        )
     return found
 
 
 METRICS = _metric_infos()
 """Every metric of the command line, by short name. Means are weighted means over the rows."""
+
+HIGHER_IS_BETTER = frozenset(short for short, info in METRICS.items() if info.higher_is_better)
+"""The scores and correlations: their worst value is the lowest (the errors': the highest)."""
 
 REDUCTIONS = {
     Reduction.SUM_OVER_BATCH_SIZE: "sum of the weighted per-sample losses / their number (the default)",
@@ -91,6 +106,7 @@ class MetricRequest:
     key: str
     short: str
     per_output: bool
+    params: tuple = ()  # ((name, value), ...): the parameters given as NAME:PARAM=VALUE, checked
 
 
 def _suggestion(name: str) -> str:
@@ -103,9 +119,10 @@ def parse_metrics(text: str) -> list[MetricRequest]:
     """The metrics of a ``--metrics`` value (names separated by commas; repeats are ignored)."""
     requests: dict[str, MetricRequest] = {}
     for raw in text.split(","):
-        name = raw.strip()
-        if not name:
+        key = raw.strip()
+        if not key:
             raise CliError(f"--metrics takes metric names separated by commas; received {show_value(text)}")
+        name, *given = (part.strip() for part in key.split(":"))
         base, per_output = name, False
         if name.lower().endswith(PER_OUTPUT):
             base, per_output = name[: -len(PER_OUTPUT)], True
@@ -121,8 +138,41 @@ def parse_metrics(text: str) -> list[MetricRequest]:
             )
         if per_output and short in ROW_METRICS:
             raise CliError(f"{short} has no per-output value: it compares whole rows of outputs")
-        requests.setdefault(name, MetricRequest(name, short, per_output))
+        params = _parse_params(key, short, given)
+        requests.setdefault(key, MetricRequest(key, short, per_output, params))
     return list(requests.values())
+
+
+def _parse_params(key: str, short: str, given: list[str]) -> tuple:
+    """The checked ``((name, value), ...)`` of the ``PARAM=VALUE`` parts of a metric ``key``."""
+    accepted = {param.name: param for param in METRICS[short].params}
+    takes = ", ".join(accepted) if accepted else "none"
+    found = {}
+    for part in given:
+        name, equals, value = (piece.strip() for piece in part.partition("="))
+        if not equals or not name or not value:
+            raise CliError(
+                f"metric {show_value(key)}: parameters are given as {short}:NAME=VALUE; received "
+                f"{show_value(part)} (parameters of {short}: {takes})"
+            )
+        if name not in accepted:
+            raise CliError(
+                f"metric {show_value(key)}: {short} has no parameter {show_value(name)} "
+                f"(its parameters: {takes})"
+            )
+        if name in found:
+            raise CliError(f"metric {show_value(key)}: the parameter {name} is given twice")
+        try:
+            number = float(value)
+        except ValueError:
+            raise CliError(
+                f"metric {show_value(key)}: {name} must be a number; received {show_value(value)}"
+            ) from None
+        try:
+            found[name] = accepted[name].standardize(number)
+        except (TypeError, ValueError) as error:
+            raise CliError(f"metric {show_value(key)}: {error}") from None
+    return tuple(found.items())
 
 
 def catalogue() -> str:
@@ -146,6 +196,9 @@ def catalogue() -> str:
     for short, info in METRICS.items():
         lines.append(f"  {short}  (class {info.class_name})")
         lines.append(f"      formula:  {info.formula}")
+        if info.params:
+            shown = ", ".join(f"{param.name}={param.default}" for param in info.params)
+            lines.append(f"      parameters:  {shown}  (as {short}:NAME=VALUE)")
         lines.append(f"      aliases:  {', '.join(metric_aliases(short)[1:])}")
     return "\n".join(lines) + "\n"
 

@@ -27,13 +27,11 @@ from ..metrics.grouped import Grouped
 from .columns import check_exists
 from .engine import Interval, MetricResult, MetricSet, result_of
 from .errors import CliError
+from .names import HIGHER_IS_BETTER
 
 DEFAULT_MAX_GROUPS = 10_000
 TOP_BY_DEFAULT = 50
 """Without ``--top``, the table shows every group when there are at most this many, else this many."""
-
-HIGHER_IS_BETTER = frozenset({"r2", "pearson", "ccc", "cosine"})
-"""Metrics whose worst value is the lowest (the others: the highest)."""
 
 
 @dataclass

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 from .engine import Evaluation
+from .names import HIGHER_IS_BETTER
 from .plot import _agg_canvas
-from .slices import HIGHER_IS_BETTER, top_count
+from .slices import top_count
 from .slices_report import _columns, _text
 
 

@@ -4,13 +4,10 @@ The classes (:mod:`regloss.metrics.classes`) keep a few float64 sums and an exac
 and merge across batches, processes and machines; their numeric path is the pure state machine of
 :mod:`regloss.metrics.statistics` (``metric.statistic.init / update / merge / result``), which also
 works under ``jax.jit``. The functions are the loss functions themselves (per-sample values with
-<<<<<<< HEAD
 the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`); the
 dataset-level correlations of torchmetrics are :mod:`regloss.metrics.corrcoef`.
-=======
-the last axis reduced) and Keras's per-row correlations (:mod:`regloss.metrics.correlation`).
-:class:`Grouped` keeps one state per group key (:mod:`regloss.metrics.grouped`).
->>>>>>> sliced
+:class:`Grouped` keeps one state per group key (:mod:`regloss.metrics.grouped`). scikit-learn's
+regression metrics, streamed, are :mod:`regloss.metrics.sklearn_classes`.
 """
 
 from ..losses.functional import (
@@ -50,6 +47,16 @@ from .correlation import (
     pearson_correlation,
 )
 from .grouped import Grouped
+from .sklearn_classes import (
+    D2TweedieScore,
+    ExplainedVarianceScore,
+    MaxError,
+    MeanGammaDeviance,
+    MeanPinballLoss,
+    MeanPoissonDeviance,
+    MeanTweedieDeviance,
+    RootMeanSquaredLogarithmicError,
+)
 
 __all__ = [
     "Metric",
@@ -67,6 +74,14 @@ __all__ = [
     "ConcordanceCorrelation",
     "PearsonCorrCoef",
     "ConcordanceCorrCoef",
+    "MeanPinballLoss",
+    "MeanTweedieDeviance",
+    "MeanPoissonDeviance",
+    "MeanGammaDeviance",
+    "D2TweedieScore",
+    "ExplainedVarianceScore",
+    "MaxError",
+    "RootMeanSquaredLogarithmicError",
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",

@@ -179,28 +179,41 @@ def update_together(updates, row_offset: int = 0) -> list:
             )
     prepared = [statistic._point_and_terms(*batch) for statistic, *batch in updates]
     xp = prepared[0][1]
-    rows = prepared[0][2]["weight"].shape[0]
+    rows = _rows_of(prepared[0][2])
     for _, other, terms, _ in prepared:
-        if other is not xp or terms["weight"].shape[0] != rows:
+        if other is not xp or _rows_of(terms) != rows:
             raise ValueError(
                 "bootstraps updated together need batches of one array library and one number of "
-                f"rows; received {rows} and {terms['weight'].shape[0]} rows"
+                f"rows; received {rows} and {_rows_of(terms)} rows"
             )
     precision = acc.precision_of(xp)
     replicates = [dict(update[1]["replicates"]) for update in updates]
     # (statistic, row terms, shift) of each update
     batches = [(update[0], *ready[2:]) for update, ready in zip(updates, prepared, strict=True)]
-    added = _accelerated_sums(xp, precision, settings, batches, rows, row_offset)
-    if added is None:
-        device = device_of(xp, batches[0][1]["weight"])
-        _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device)
-    else:
-        for i, ((statistic, _, shift), sums) in enumerate(zip(batches, added, strict=True)):
+    # the sums go to the numba tier's fused kernel where it applies; a max (MaxError) is stepped
+    summed = [i for i, batch in enumerate(batches) if not hasattr(batch[0].statistic, "reduce_replicates")]
+    added = _accelerated_sums(xp, precision, settings, [batches[i] for i in summed], rows, row_offset)
+    stepped = list(range(len(batches)))
+    if added is not None:
+        for i, sums in zip(summed, added, strict=True):
+            statistic, _, shift = batches[i]
             replicates[i] = statistic.statistic.add_replicate_sums(xp, precision, replicates[i], sums, shift)
+        stepped = [i for i in stepped if i not in summed]
+    if stepped:
+        device = device_of(xp, next(iter(batches[0][1].values())))
+        mine, theirs = [replicates[i] for i in stepped], [batches[i] for i in stepped]
+        _add_stepped_sums(xp, precision, settings, theirs, mine, rows, row_offset, device)
+        for i, new in zip(stepped, mine, strict=True):
+            replicates[i] = new
     return [
         {"point": point, "replicates": sums, "rows": acc.add_count(xp, precision, update[1]["rows"], rows)}
         for update, (point, *_), sums in zip(updates, prepared, replicates, strict=True)
     ]
+
+
+def _rows_of(terms: dict) -> int:
+    """The rows of a batch's per-row terms (axis 0 of each)."""
+    return next(iter(terms.values())).shape[0]
 
 
 def _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_offset, device) -> None:
@@ -222,9 +235,17 @@ def _add_stepped_sums(xp, precision, settings, batches, replicates, rows, row_of
                 # every sum, R2's sample count included, takes the counts: a row is repeated
                 # P[r, i] times in replicate r, as in a resample (module docstring)
                 flat = xp.reshape(term, (last - first, -1)) if term.ndim > 1 else term[:, None]
-                step = xp.matmul(counts, xp.astype(flat, wide))
+                step = _replicate_step(statistic.statistic, xp, counts, xp.astype(flat, wide))
                 sums[name] = xp.reshape(step, (settings.replicates, *term.shape[1:]))
             replicates[i] = statistic.statistic.add_replicate_sums(xp, precision, replicates[i], sums, shift)
+
+
+def _replicate_step(statistic, xp, counts, flat):
+    """What a block of rows adds to every replicate: the Poisson-weighted sums ``counts @ flat``
+    (``(replicates, rows)`` counts, ``(rows, columns)`` terms), or, for a statistic that is not a
+    sum (a max), its own ``reduce_replicates(xp, counts, flat)``."""
+    reduce = getattr(statistic, "reduce_replicates", None)
+    return xp.matmul(counts, flat) if reduce is None else reduce(xp, counts, flat)
 
 
 def rows_per_step(replicates: int) -> int:
@@ -241,6 +262,7 @@ def _accelerated_sums(xp, precision, settings, batches, rows, row_offset) -> lis
         precision != acc.WIDE
         or not array_api_compat.is_numpy_namespace(xp)
         or rows * settings.replicates < _ACCELERATED_COUNTS
+        or not batches
     ):
         return None
     columns = [

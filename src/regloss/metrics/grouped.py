@@ -47,13 +47,22 @@ def _like(shape: tuple) -> np.ndarray:
     return np.zeros((0, *shape[1:]))
 
 
-def _scatter(codes: np.ndarray, term: np.ndarray, groups: int) -> np.ndarray:
-    """``out[g] = sum(term[codes == g])``, shape ``(groups, *term.shape[1:])``."""
+def _scatter(codes: np.ndarray, term: np.ndarray, groups: int, by_max: bool = False) -> np.ndarray:
+    """``out[g] = sum(term[codes == g])`` (``max`` for a statistic kept as a max of non-negative
+    terms, MaxError's), shape ``(groups, *term.shape[1:])``."""
     flat = term.reshape(len(term), -1)
-    out = np.empty((groups, flat.shape[1]))
+    out = np.zeros((groups, flat.shape[1]))
     for column in range(flat.shape[1]):
-        out[:, column] = np.bincount(codes, weights=flat[:, column], minlength=groups)
+        if by_max:
+            np.maximum.at(out[:, column], codes, flat[:, column])
+        else:
+            out[:, column] = np.bincount(codes, weights=flat[:, column], minlength=groups)
     return out.reshape((groups, *term.shape[1:]))
+
+
+def _by_max(statistic) -> bool:
+    """Whether the statistic keeps a max, not sums (its replicates: ``reduce_replicates``)."""
+    return hasattr(statistic, "reduce_replicates")
 
 
 class GroupedStatistic:
@@ -175,7 +184,8 @@ class GroupedStatistic:
             row_offset = state["seen"]
         state, positions = self._with_keys(state, factored.keys)
         where = positions[present]  # their positions in the state
-        sums = {name: _scatter(compact, term, len(present)) for name, term in terms.items()}
+        by_max = _by_max(statistic)
+        sums = {name: _scatter(compact, term, len(present), by_max) for name, term in terms.items()}
         new = dict(state)
         new["point"] = _added(statistic, state["point"], where, sums, shift)
         rows_seen = state["rows"].copy()
@@ -197,6 +207,7 @@ class GroupedStatistic:
         rows at a time (rows sorted by group, summed with ``numpy.add.reduceat``)."""
         order = np.argsort(compact, kind="stable")
         groups = len(where)
+        by_max = _by_max(self.statistic)
         total = {name: np.zeros((groups, self.replicates, *term.shape[1:])) for name, term in terms.items()}
         step = rows_per_step(self.replicates)
         rows = len(compact)
@@ -214,8 +225,13 @@ class GroupedStatistic:
             for name, term in terms.items():
                 flat = term[block].reshape(len(block), -1)
                 for column in range(flat.shape[1]):
-                    summed = np.add.reduceat(counts * flat[:, column], starts, axis=1)  # (R, groups here)
                     target = total[name].reshape(groups, self.replicates, -1)
+                    if by_max:  # the max over the rows each replicate draws
+                        drawn = np.where(counts > 0, flat[:, column], 0.0)
+                        largest = np.maximum.reduceat(drawn, starts, axis=1)
+                        target[owners, :, column] = np.maximum(target[owners, :, column], largest.T)
+                        continue
+                    summed = np.add.reduceat(counts * flat[:, column], starts, axis=1)  # (R, groups here)
                     target[owners, :, column] += summed.T
         if per_group:
             shift = shift[:, None, ...]  # one per group: the same for each of its replicates

@@ -1,0 +1,109 @@
+"""AbsoluteErrorQuantile's guarantee, |r - x| <= relative_accuracy * x for the exact lower sample
+quantile x (computed here by sorting, independently of the sketch), on adversarial inputs
+(hypothesis: heavy tails, duplicates, zeros, values over 16 and over 600 orders of magnitude), and
+its invariance to batching and merge order."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from regloss.metrics import AbsoluteErrorQuantile
+
+SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+def _lower_quantile(errors: np.ndarray, q: float, weights=None) -> float:
+    """The smallest x with (weight of errors <= x) >= q * total (q = 0: the smallest of positive weight)."""
+    order = np.argsort(errors, kind="stable")
+    values = errors[order]
+    w = np.ones_like(values) if weights is None else weights[order]
+    cumulative = np.cumsum(w)
+    target = q * cumulative[-1]
+    index = int(np.searchsorted(cumulative, target if target > 0 else math.ulp(0.0)))
+    return float(values[min(index, len(values) - 1)])
+
+
+def _check(result: float, exact: float, accuracy: float) -> None:
+    if exact == 0.0 or math.isinf(exact):
+        assert result == exact
+    elif exact >= SMALLEST_NORMAL:
+        assert abs(result - exact) <= accuracy * exact
+
+
+magnitudes = st.floats(min_value=0.0, max_value=1e300, allow_nan=False, allow_infinity=False)
+wide = st.builds(lambda m, e: m * 10.0**e, st.floats(0, 10), st.integers(-300, 300))
+sixteen = st.builds(lambda m, e: m * 10.0**e, st.sampled_from([0.0, 1.0, 1.5, 3.0]), st.integers(-8, 8))
+error_lists = st.one_of(
+    st.lists(magnitudes, min_size=1, max_size=300),
+    st.lists(wide, min_size=1, max_size=300),
+    st.lists(sixteen, min_size=1, max_size=300),  # few distinct values: duplicates and zeros
+)
+levels = st.sampled_from([0.0, 0.01, 0.1, 0.5, 0.9, 0.99, 1.0]) | st.floats(0.0, 1.0)
+accuracies = st.sampled_from([0.01, 0.05, 0.001, 0.2])
+
+
+@settings(max_examples=300, deadline=None)
+@given(errors=error_lists, q=levels, accuracy=accuracies)
+def test_relative_bound_on_the_lower_quantile(errors, q, accuracy):
+    errors = np.array(errors)
+    metric = AbsoluteErrorQuantile(q=q, relative_accuracy=accuracy)
+    metric.update_state(np.zeros_like(errors), errors)
+    _check(float(metric.result()), _lower_quantile(errors, q), accuracy)
+
+
+@settings(max_examples=150, deadline=None)
+@given(errors=error_lists, q=levels, data=st.data())
+def test_integer_weights_bound_and_merge_order(errors, q, data):
+    errors = np.array(errors)
+    counts = st.lists(st.integers(0, 5), min_size=len(errors), max_size=len(errors))
+    weights = np.array(data.draw(counts), float)
+    weights[0] += 1
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(errors)), max_size=5)))
+    parts = []
+    for start, stop in zip([0, *cuts], [*cuts, len(errors)], strict=True):
+        part = AbsoluteErrorQuantile(q=q)
+        if stop > start:
+            part.update_state(np.zeros(stop - start), errors[start:stop], sample_weight=weights[start:stop])
+        parts.append(part)
+    permutation = data.draw(st.permutations(range(len(parts))))
+    forward, shuffled = AbsoluteErrorQuantile(q=q), AbsoluteErrorQuantile(q=q)
+    forward.merge_state(parts)
+    shuffled.merge_state([parts[i] for i in permutation])
+    whole = AbsoluteErrorQuantile(q=q)
+    whole.update_state(np.zeros_like(errors), errors, sample_weight=weights)
+    assert float(forward.result()) == float(shuffled.result()) == float(whole.result())
+    _check(float(whole.result()), _lower_quantile(errors, q, weights), 0.01)
+
+
+def test_heavy_tails_and_state_size_do_not_grow():
+    rng = np.random.default_rng(0)
+    metric = AbsoluteErrorQuantile(q=0.99)
+    seen = []
+    for _ in range(20):
+        batch = np.abs(rng.standard_cauchy(5000)) ** 4
+        seen.append(batch)
+        metric.update_state(np.zeros(5000), batch)
+        assert metric.state["buckets"].nbytes == metric.state_bytes
+    _check(float(metric.result()), _lower_quantile(np.concatenate(seen), 0.99), 0.01)
+
+
+def test_nan_mask_and_bad_arguments():
+    metric = AbsoluteErrorQuantile()
+    metric.update_state([[0.0, 1.0], [0.0, 5.0]], [[1.0, np.nan], [2.0, 5.0]], mask=[[1, 0], [1, 1]])
+    assert float(metric.result()) == pytest.approx(1.0, rel=0.01)  # errors 1, 2, 0: lower median 1
+    metric.update_state([0.0], [np.nan])
+    assert math.isnan(float(metric.result()))
+    bad = ({"q": 1.5}, {"q": -0.1}, {"relative_accuracy": 0.0}, {"relative_accuracy": 1.0}, {"q": "a"})
+    for kwargs in bad:
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            AbsoluteErrorQuantile(**kwargs)
+    with pytest.raises(ValueError, match="sample_weight"):
+        AbsoluteErrorQuantile().update_state([1.0, 2.0], [1.0, 2.0], sample_weight=[1.0, 2.0, 3.0])
+    assert float(AbsoluteErrorQuantile().result()) == 0.0
+    config = AbsoluteErrorQuantile(q=0.9, relative_accuracy=0.02).get_config()
+    assert AbsoluteErrorQuantile.from_config(config).get_config() == config

@@ -74,3 +74,25 @@ def test_local_cluster_equals_in_memory():
         true, pred = da.from_array(y_true, chunks=600), da.from_array(y_pred, chunks=600)
         result = evaluate(true, pred, "median_absolute_error")
     assert float(result["median_absolute_error"]) == expected
+
+
+def test_python_blocks_of_the_docs_run():
+    """Every Python block of docs/quantiles.md runs, and its printed comments are the values."""
+    import contextlib
+    import io
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "quantiles.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            exec(compile(block, "docs/quantiles.md", "exec"), {})
+        printed = output.getvalue().splitlines()
+        prints = [line for line in block.splitlines() if line.startswith("print(")]
+        assert len(printed) == len(prints)
+        for shown, statement in zip(printed, prints, strict=True):
+            if "# " in statement:
+                assert float(shown) == float(statement.split("# ")[1])

@@ -32,6 +32,7 @@ import numpy as np
 _SMALLEST = 5e-324
 _LARGEST = 1.7976931348623157e308
 MARGIN = 1e-6
+BLOCK = 1 << 18
 
 
 class Layout:
@@ -49,24 +50,31 @@ class Layout:
         return {"buckets": np.zeros(self.size), "zero": 0.0, "infinite": 0.0, "nan": 0.0}
 
     def add(self, state: dict, values: np.ndarray, weights: np.ndarray | None) -> dict:
-        """A new state: ``state`` plus the non-negative float64 ``values`` (1-D) and their weights."""
+        """A new state: ``state`` plus the non-negative float64 ``values`` and their weights (same
+        shape), in blocks of :data:`BLOCK` elements so that the temporaries stay in cache."""
         values = np.asarray(values, dtype=np.float64).reshape(-1)
         if weights is not None:
             weights = np.asarray(weights, dtype=np.float64).reshape(-1)
-        positive = (values > 0) & (values < math.inf)
         new = {name: (value.copy() if name == "buckets" else value) for name, value in state.items()}
+        for start in range(0, values.shape[0], BLOCK):
+            block_weights = None if weights is None else weights[start : start + BLOCK]
+            self._add_block(new, values[start : start + BLOCK], block_weights)
+        return new
 
+    def _add_block(self, state: dict, values: np.ndarray, weights) -> None:
         def weight_of(selected):
             return float(np.count_nonzero(selected)) if weights is None else float(np.sum(weights[selected]))
 
-        new["zero"] += weight_of(values == 0)
-        new["infinite"] += weight_of(values == math.inf)
-        new["nan"] += weight_of(np.isnan(values))
-        chosen = values[positive]
-        index = np.ceil(np.log(chosen) / self.log_gamma).astype(np.int64) - self.lowest
-        chosen_weights = None if weights is None else weights[positive]
-        new["buckets"] += np.bincount(index, chosen_weights, minlength=self.size)[: self.size]
-        return new
+        positive = (values > 0) & (values < math.inf)
+        if not positive.all():
+            state["zero"] += weight_of(values == 0)
+            state["infinite"] += weight_of(values == math.inf)
+            state["nan"] += weight_of(np.isnan(values))
+            values = values[positive]
+            weights = None if weights is None else weights[positive]
+        index = np.ceil(np.log(values) / self.log_gamma).astype(np.int64)
+        index -= self.lowest
+        state["buckets"] += np.bincount(index, weights, minlength=self.size)[: self.size]
 
     @staticmethod
     def merge(first: dict, second: dict) -> dict:

@@ -135,6 +135,7 @@ def test_weighted_median_equals_its_definition_with_integer_weights(seed):
         ("int64", "int64", None),
         ("int32", "int32", "float64"),
         ("float32", "float32", "float32"),
+        ("float32", "float32", "float64"),
     ],
 )
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -60,7 +60,12 @@ def median_absolute_error(y_true, y_pred, *, multioutput="uniform_average", samp
     targets = check_targets(function, y_true, y_pred, sample_weight, multioutput)
     targets.check_finite()
     _check_nonzero_weights(targets)
-    errors = _host_array(formulas.absolute_error(targets.xp, targets.y_true, targets.y_pred))
+    values = targets
+    if targets.sample_weight is not None:
+        # scikit-learn selects in the dtype of y_true and y_pred alone (float32 stays float32 beside
+        # float64 weights, which are cast to it)
+        values = check_targets(function, y_true, y_pred, None, multioutput)
+    errors = _host_array(formulas.absolute_error(values.xp, values.y_true, values.y_pred))
     if targets.sample_weight is None:
         medians = np.median(errors, axis=0)
     else:

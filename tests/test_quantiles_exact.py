@@ -96,3 +96,27 @@ def test_python_blocks_of_the_docs_run():
         for shown, statement in zip(printed, prints, strict=True):
             if "# " in statement:
                 assert float(shown) == float(statement.split("# ")[1])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dask_sketch_equals_the_in_memory_sketch(weighted):
+    """AbsoluteErrorQuantile through regloss.dask.evaluate: one pass, the chunks' sketches merged;
+    with counts (integer weights) equal to the class fed the whole arrays, whatever the chunking."""
+    from regloss.metrics import AbsoluteErrorQuantile
+
+    rng = np.random.default_rng(9)
+    y_true, y_pred = _data(rng, 3001, 2)
+    weights = rng.integers(0, 3, 3001).astype(np.float64) if weighted else None
+    whole = AbsoluteErrorQuantile(q=0.9)
+    whole.update_state(y_true, y_pred, sample_weight=weights)
+    metric = AbsoluteErrorQuantile(q=0.9, name="p90")
+    for chunks in (100, 1001):
+        dask_weights = None if weights is None else da.from_array(weights, chunks=chunks)
+        result = evaluate(
+            da.from_array(y_true, chunks=chunks),
+            da.from_array(y_pred, chunks=chunks),
+            [metric, "median_ae"],
+            sample_weight=dask_weights,
+        )
+        assert float(result["p90"]) == float(whole.result())
+        assert metric.state is None  # the instance's own state is not changed

@@ -117,8 +117,9 @@ from .metrics.corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
 from .metrics.group_keys import sort_key
 from .metrics.grouped import GroupedStatistic
+from .metrics.quantile_sketch import AbsoluteErrorQuantile
 from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
-from .quantiles.dask_select import exact_quantile
+from .quantiles.dask_select import exact_quantile, sketch_state
 
 __all__ = ["evaluate", "update_state", "METRIC_NAMES", "EXACT_QUANTILE_NAMES", "SPLIT_EVERY"]
 
@@ -263,7 +264,8 @@ def evaluate(
         others = [item for item in items if not _is_exact_quantile(item)]
         options = {"mask": mask, "dtype": dtype, "split_every": split_every, "kernel_threads": kernel_threads}
         results = evaluate(y_true, y_pred, others, sample_weight, **options) if others else {}
-        results.update(_exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype))
+        sketches = [item for item in items if isinstance(item, AbsoluteErrorQuantile)]
+        results.update(_exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches))
         order = [item if isinstance(item, str) else item.name for item in items]
         return {key: results[key] for key in order}
     keys, chosen = _resolve_metrics(metrics, dtype)
@@ -339,10 +341,12 @@ def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kern
 
 
 def _is_exact_quantile(item) -> bool:
-    return isinstance(item, str) and item in EXACT_QUANTILE_NAMES
+    """An exact quantile name, or an :class:`~regloss.metrics.AbsoluteErrorQuantile` (its sketch is
+    merged over the chunks in one pass beside them)."""
+    return (isinstance(item, str) and item in EXACT_QUANTILE_NAMES) or isinstance(item, AbsoluteErrorQuantile)
 
 
-def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype) -> dict:
+def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches=()) -> dict:
     """``{name: result}`` of every exact quantile name: per output the quantile of
     ``|y_pred - y_true|`` (:mod:`regloss.quantiles.dask_select`, 4 passes), averaged over the
     outputs as scikit-learn's ``multioutput="uniform_average"``; a NumPy scalar of ``dtype``."""
@@ -366,11 +370,19 @@ def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype) ->
             )
     pred = arrays["y_pred"]
     outputs = 1 if pred.ndim == 1 else int(np.prod(pred.shape[1:]))
+    found = {}
+    for sketch in sketches:  # one pass each; the metric's own state is neither read nor changed
+        copy = AbsoluteErrorQuantile.from_config(sketch.get_config())
+        copy.state = sketch_state(arrays, copy.layout, split_every)
+        if weight_number is not None and weight_number <= 0:
+            copy.state = copy.layout.new_state()
+        found[sketch.name] = copy.result()
     results = {}
     for q in sorted(set(EXACT_QUANTILE_NAMES.values())):
         values = exact_quantile(arrays, q, outputs, split_every, weight_number)
         results[q] = np.asarray(np.mean(values), dtype=dtype)[()]
-    return {name: results[q] for name, q in EXACT_QUANTILE_NAMES.items()}
+    found.update({name: results[q] for name, q in EXACT_QUANTILE_NAMES.items()})
+    return found
 
 
 def _check_bootstrap(confidence, num_replicates, seed) -> None:

@@ -13,6 +13,8 @@ The weight of a row is ``sample_weight * (mask != 0)`` (either may be absent).
 
 from __future__ import annotations
 
+import functools
+
 import dask
 import numpy as np
 
@@ -38,10 +40,32 @@ def _chunk_partial(prefixes, level, true, pred, weight=None, mask=None):
     return radix.histogram(radix.keys_of(errors), weights, prefixes, level)
 
 
-def _merge_all(*partials):
+def _merge_all(merge, *partials):
     total = partials[0]
     for partial in partials[1:]:
-        total = radix.merge(total, partial)
+        total = merge(total, partial)
+    return total
+
+
+def _reduce(aligned: dict, chunk, merge, split_every: int):
+    """``chunk(y_true, y_pred, sample_weight, mask)`` of every row chunk (None for an absent
+    input), tree-merged with ``merge`` (at most ``split_every`` at a time) and computed."""
+    names = [name for name in ("y_true", "y_pred", "sample_weight", "mask") if name in aligned]
+    blocks = {name: aligned[name].to_delayed().ravel() for name in names}
+    task = dask.delayed(chunk, pure=True)
+    parts = [
+        task(
+            *[
+                blocks[name][index] if name in blocks else None
+                for name in ("y_true", "y_pred", "sample_weight", "mask")
+            ]
+        )
+        for index in range(len(blocks["y_pred"]))
+    ]
+    combine = dask.delayed(functools.partial(_merge_all, merge), pure=True)
+    while len(parts) > 1:
+        parts = [combine(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    (total,) = dask.compute(parts[0])
     return total
 
 
@@ -50,25 +74,25 @@ def exact_quantile(aligned: dict, q: float, outputs: int, split_every: int, weig
     row-aligned Dask arrays ``aligned`` (``y_true``, ``y_pred``, optional ``sample_weight`` 1-D and
     ``mask`` 1-D), in :data:`radix.PASSES` computations. ``weight_number``: the number every row
     weighs when ``sample_weight`` was one (a positive one changes no quantile; zero or less: NaN)."""
-    names = [name for name in ("y_true", "y_pred", "sample_weight", "mask") if name in aligned]
-    blocks = {name: aligned[name].to_delayed().ravel() for name in names}
-    count = len(blocks["y_pred"])
     weighted = "sample_weight" in aligned or "mask" in aligned
     if weight_number is not None and weight_number <= 0:
         return np.full(outputs, np.nan)  # no row weighs anything
 
     def scan(prefixes, level):
-        chunk = dask.delayed(_chunk_partial, pure=True)
-        parts = []
-        for index in range(count):
-            given = [blocks[name][index] for name in ("y_true", "y_pred")]
-            weight = blocks["sample_weight"][index] if "sample_weight" in blocks else None
-            mask = blocks["mask"][index] if "mask" in blocks else None
-            parts.append(chunk(prefixes, level, *given, weight, mask))
-        merge = dask.delayed(_merge_all, pure=True)
-        while len(parts) > 1:
-            parts = [merge(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
-        (total,) = dask.compute(parts[0])
-        return total
+        chunk = functools.partial(_chunk_partial, prefixes, level)
+        return _reduce(aligned, chunk, radix.merge, split_every)
 
     return radix.select(scan, q, outputs, weighted)
+
+
+def _chunk_sketch(layout, true, pred, weight=None, mask=None):
+    errors, weights = _errors_and_weights(true, pred, weight, mask)
+    if weights is not None:
+        weights = np.broadcast_to(weights[:, None], errors.shape)
+    return layout.add(layout.new_state(), errors, weights)
+
+
+def sketch_state(aligned: dict, layout, split_every: int) -> dict:
+    """The merged :mod:`regloss.quantiles.sketch` state of every element's ``|y_pred - y_true|``
+    (the outputs pooled, as :class:`~regloss.metrics.AbsoluteErrorQuantile`), in one pass."""
+    return _reduce(aligned, functools.partial(_chunk_sketch, layout), layout.merge, split_every)

@@ -107,3 +107,30 @@ def test_nan_mask_and_bad_arguments():
     assert float(AbsoluteErrorQuantile().result()) == 0.0
     config = AbsoluteErrorQuantile(q=0.9, relative_accuracy=0.02).get_config()
     assert AbsoluteErrorQuantile.from_config(config).get_config() == config
+
+
+def test_bootstrap_one_sketch_per_replicate():
+    """Bootstrap(AbsoluteErrorQuantile): the same replicates for any batching and merge (counts),
+    each replicate within the bound of the lower quantile of its Poisson-weighted rows, and the
+    state's size is (replicates + 1) sketches."""
+    import array_api_compat.numpy as xp
+
+    from regloss.metrics import Bootstrap
+    from regloss.metrics.poisson import poisson_weights
+
+    rng = np.random.default_rng(2)
+    y_true, y_pred = rng.normal(size=(3000, 1)), rng.standard_cauchy(size=(3000, 1))
+    whole = Bootstrap(AbsoluteErrorQuantile(q=0.9), num_replicates=20, seed=4)
+    whole.update_state(y_true, y_pred)
+    first, second = (Bootstrap(AbsoluteErrorQuantile(q=0.9), num_replicates=20, seed=4) for _ in range(2))
+    second.update_state(y_true[1000:], y_pred[1000:], row_offset=1000)
+    first.update_state(y_true[:1000], y_pred[:1000])
+    first.merge_state([second])
+    assert first.result().as_dict() == whole.result().as_dict()
+    counts = np.asarray(poisson_weights(xp, 4, 0, 3000, 20, dtype=xp.float64))
+    errors = np.abs(y_pred - y_true)[:, 0]
+    for replicate, row_counts in zip(whole.replicates, counts, strict=True):
+        _check(float(replicate.result()), _lower_quantile(errors, 0.9, row_counts), 0.01)
+    result = whole.result()
+    assert result.ci_low <= result.ci_high and result.se > 0
+    assert whole.state_bytes == 21 * AbsoluteErrorQuantile().state_bytes

@@ -134,3 +134,25 @@ def test_bootstrap_one_sketch_per_replicate():
     result = whole.result()
     assert result.ci_low <= result.ci_high and result.se > 0
     assert whole.state_bytes == 21 * AbsoluteErrorQuantile().state_bytes
+
+
+def test_grouped_one_sketch_per_group():
+    """Grouped(AbsoluteErrorQuantile): each group's result is the sketch of its rows alone, within
+    the bound of the group's exact lower quantile; merging two streams equals one stream."""
+    from regloss.metrics import Grouped
+
+    rng = np.random.default_rng(3)
+    y_true, y_pred = rng.normal(size=600), rng.standard_cauchy(size=600)
+    groups = rng.choice(["a", "b", "c"], size=600)
+    whole = Grouped(AbsoluteErrorQuantile(q=0.75))
+    whole.update_state(y_true, y_pred, groups=groups)
+    first, second = Grouped(AbsoluteErrorQuantile(q=0.75)), Grouped(AbsoluteErrorQuantile(q=0.75))
+    first.update_state(y_true[:250], y_pred[:250], groups=groups[:250])
+    second.update_state(y_true[250:], y_pred[250:], groups=groups[250:])
+    first.merge_state(second)
+    result = whole.result()
+    assert list(result) == ["a", "b", "c"]
+    assert {k: float(v) for k, v in first.result().items()} == {k: float(v) for k, v in result.items()}
+    for key, value in result.items():
+        rows = groups == key
+        _check(float(value), _lower_quantile(np.abs(y_pred[rows] - y_true[rows]), 0.75), 0.01)

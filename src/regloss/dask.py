@@ -117,9 +117,16 @@ from .metrics.corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .metrics.correlation import ConcordanceCorrelation, PearsonCorrelation
 from .metrics.group_keys import sort_key
 from .metrics.grouped import GroupedStatistic
+from .metrics.quantile_sketch import AbsoluteErrorQuantile
 from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
+from .quantiles.dask_select import exact_quantile, sketch_state
 
-__all__ = ["evaluate", "update_state", "METRIC_NAMES", "SPLIT_EVERY"]
+__all__ = ["evaluate", "update_state", "METRIC_NAMES", "EXACT_QUANTILE_NAMES", "SPLIT_EVERY"]
+
+EXACT_QUANTILE_NAMES = {"median_absolute_error": 0.5, "median_ae": 0.5}
+"""The names :func:`evaluate` computes exactly in several passes (not a streaming state): the
+median of ``|y_pred - y_true|`` per output, averaged over the outputs, equal to scikit-learn's
+``median_absolute_error`` on the whole arrays (:mod:`regloss.quantiles.dask_select`)."""
 
 SPLIT_EVERY = 8
 """The default fan-in of the merge tree: each merge task takes at most this many states."""
@@ -246,6 +253,21 @@ def evaluate(
     >>> bool(interval["ci_low"] <= interval["value"] <= interval["ci_high"])
     True
     """
+    items = [metrics] if isinstance(metrics, str | Metric) else metrics
+    if isinstance(items, list | tuple) and any(_is_exact_quantile(item) for item in items):
+        if confidence is not None or by is not None or not compute:
+            raise ValueError(
+                "the exact quantile metrics (" + ", ".join(EXACT_QUANTILE_NAMES) + ") take several passes "
+                "over the data: they need compute=True and take neither confidence= nor by=; received "
+                f"compute={compute!r}, confidence={confidence!r}, by={'None' if by is None else 'a key'}"
+            )
+        others = [item for item in items if not _is_exact_quantile(item)]
+        options = {"mask": mask, "dtype": dtype, "split_every": split_every, "kernel_threads": kernel_threads}
+        results = evaluate(y_true, y_pred, others, sample_weight, **options) if others else {}
+        sketches = [item for item in items if isinstance(item, AbsoluteErrorQuantile)]
+        results.update(_exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches))
+        order = [item if isinstance(item, str) else item.name for item in items]
+        return {key: results[key] for key in order}
     keys, chosen = _resolve_metrics(metrics, dtype)
     statistics = [metric.statistic for metric in chosen]
     _check_bootstrap(confidence, num_replicates, seed)
@@ -316,6 +338,51 @@ def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kern
 
 
 # ------------------------------------------------------------------------------ metrics
+
+
+def _is_exact_quantile(item) -> bool:
+    """An exact quantile name, or an :class:`~regloss.metrics.AbsoluteErrorQuantile` (its sketch is
+    merged over the chunks in one pass beside them)."""
+    return (isinstance(item, str) and item in EXACT_QUANTILE_NAMES) or isinstance(item, AbsoluteErrorQuantile)
+
+
+def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches=()) -> dict:
+    """``{name: result}`` of every exact quantile name: per output the quantile of
+    ``|y_pred - y_true|`` (:mod:`regloss.quantiles.dask_select`, 4 passes), averaged over the
+    outputs as scikit-learn's ``multioutput="uniform_average"``; a NumPy scalar of ``dtype``."""
+    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
+        raise ValueError(f"split_every must be an int >= 2; received split_every={show_value(split_every)}")
+    arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
+    weight_number = None
+    if sample_weight is not None:
+        if _is_number(sample_weight):
+            weight_number = float(sample_weight)
+        else:
+            arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
+    if mask is not None:
+        arrays["mask"] = _as_array(mask, "mask")
+    arrays = _align(arrays)
+    for name in ("sample_weight", "mask"):
+        if name in arrays and arrays[name].ndim != 1:
+            raise ValueError(
+                f"the exact quantile metrics take a 1-D {name} (one per row); "
+                f"received shape {arrays[name].shape}"
+            )
+    pred = arrays["y_pred"]
+    outputs = 1 if pred.ndim == 1 else int(np.prod(pred.shape[1:]))
+    found = {}
+    for sketch in sketches:  # one pass each; the metric's own state is neither read nor changed
+        copy = AbsoluteErrorQuantile.from_config(sketch.get_config())
+        copy.state = sketch_state(arrays, copy.layout, split_every)
+        if weight_number is not None and weight_number <= 0:
+            copy.state = copy.layout.new_state()
+        found[sketch.name] = copy.result()
+    results = {}
+    for q in sorted(set(EXACT_QUANTILE_NAMES.values())):
+        values = exact_quantile(arrays, q, outputs, split_every, weight_number)
+        results[q] = np.asarray(np.mean(values), dtype=dtype)[()]
+    found.update({name: results[q] for name, q in EXACT_QUANTILE_NAMES.items()})
+    return found
 
 
 def _check_bootstrap(confidence, num_replicates, seed) -> None:

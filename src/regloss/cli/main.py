@@ -134,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"metrics among {', '.join(METRICS)} or their aliases (regloss losses lists them); "
         f"NAME{PER_OUTPUT} gives one value per output (default: {DEFAULT_METRICS})",
     )
+    evaluate.add_argument(
+        "--quantiles",
+        choices=("exact", "sketch"),
+        default="exact",
+        help="median_ae and ae_quantile:q=Q: exact in 4 passes over the files (default), or a one-pass "
+        "sketch within 1%% of the value (needed for standard input)",
+    )
     evaluate.add_argument("--huber-delta", metavar="D", default="1.0", help="delta of huber (default 1.0)")
     evaluate.add_argument(
         "--chunk-rows",
@@ -258,7 +265,13 @@ def _evaluate(
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``regloss evaluate``: check every option, stream the data, then write every output."""
-    requests = parse_metrics(args.metrics)
+    from .quantiles import mode_note, quantile_results, split_requests
+
+    others, quantiles = split_requests(args.metrics)
+    if quantiles and (args.engine == "dask" or args.by or args.ci is not None):
+        raise CliError("median_ae and ae_quantile work with --engine local, without --by and --ci")
+    # the other metrics stream as usual (mae stands in when only quantiles are asked, for the row count)
+    requests = parse_metrics(others if others is not None else "mae")
     delta = _huber_delta(args.huber_delta)
     interval = _interval(args)
     _slicing(args)
@@ -284,7 +297,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", RuntimeWarning)
         sample_rows = SAMPLE_ROWS if plot_path is not None and not args.by else 0
         evaluation = _evaluate(args, requests, delta, sample_rows, interval)
+        if quantiles:
+            if others is None:
+                evaluation.results = []
+            paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
+            columns = {
+                "y_true": _split(args.y_true, "--y-true"),
+                "y_pred": _split(args.y_pred, "--y-pred"),
+                "weight": args.weight,
+            }
+            evaluation.results += quantile_results(
+                paths,
+                columns,
+                quantiles,
+                args.quantiles,
+                chunk_rows=args.chunk_rows,
+                drop_nan=args.drop_nan,
+                max_line_bytes=args.max_line_bytes,
+            )
     text = render(evaluation, args.format, args.top)
+    if quantiles and args.format == "table":
+        text += mode_note(quantiles, args.quantiles)
 
     notes = []
     if evaluation.dropped_rows:

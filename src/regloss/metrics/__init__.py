@@ -47,6 +47,7 @@ from .correlation import (
     pearson_correlation,
 )
 from .grouped import Grouped
+from .quantile_sketch import AbsoluteErrorQuantile
 from .sklearn_classes import (
     D2TweedieScore,
     ExplainedVarianceScore,
@@ -82,6 +83,7 @@ __all__ = [
     "ExplainedVarianceScore",
     "MaxError",
     "RootMeanSquaredLogarithmicError",
+    "AbsoluteErrorQuantile",
     "METRIC_CLASSES",
     "Bootstrap",
     "BootstrapResult",

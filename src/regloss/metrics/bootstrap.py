@@ -374,6 +374,17 @@ class Bootstrap:
     True
     """
 
+    def __new__(cls, metric=None, *args, **kwargs):
+        """An :class:`~regloss.metrics.AbsoluteErrorQuantile` is bootstrapped with one sketch per
+        replicate (:class:`regloss.metrics.quantile_bootstrap.SketchBootstrap`)."""
+        from .quantile_sketch import AbsoluteErrorQuantile
+
+        if isinstance(metric, AbsoluteErrorQuantile):
+            from .quantile_bootstrap import SketchBootstrap
+
+            return SketchBootstrap(metric, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, metric, num_replicates: int = 200, confidence: float = 0.95, seed: int = 0, name=None):
         from .classes import Metric
 

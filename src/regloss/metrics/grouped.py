@@ -325,6 +325,17 @@ class Grouped:
     {'a': 1.25, 'b': 0.0}
     """
 
+    def __new__(cls, metric=None, *args, **kwargs):
+        """An :class:`~regloss.metrics.AbsoluteErrorQuantile` gets one sketch per group
+        (:class:`regloss.metrics.quantile_groups.GroupedSketch`)."""
+        from .quantile_sketch import AbsoluteErrorQuantile
+
+        if isinstance(metric, AbsoluteErrorQuantile):
+            from .quantile_groups import GroupedSketch
+
+            return GroupedSketch(metric, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, metric, name=None):
         from .classes import Metric
 

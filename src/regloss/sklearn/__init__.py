@@ -34,9 +34,12 @@ from ._means import (
     root_mean_squared_error,
     root_mean_squared_log_error,
 )
+from ._median import d2_absolute_error_score, d2_pinball_score, median_absolute_error
 from ._scores import explained_variance_score, r2_score
 
 __all__ = [
+    "d2_absolute_error_score",
+    "d2_pinball_score",
     "d2_tweedie_score",
     "explained_variance_score",
     "max_error",
@@ -48,6 +51,7 @@ __all__ = [
     "mean_squared_error",
     "mean_squared_log_error",
     "mean_tweedie_deviance",
+    "median_absolute_error",
     "r2_score",
     "root_mean_squared_error",
     "root_mean_squared_log_error",

@@ -1,0 +1,98 @@
+"""Exact quantiles of ``|y_pred - y_true|`` over Dask chunks: :mod:`regloss.quantiles.radix`'s
+passes as task graphs.
+
+Each of the 4 passes is one graph: a task per row chunk reads that chunk (``y_true``, ``y_pred``
+and the weights: the chunks are re-read from their source in every pass, nothing is persisted)
+and returns its histogram partial (2**16 int64 counts and 2**16 float64 weight sums per output:
+1 MiB per output), and a tree of merges of at most ``split_every`` partials brings them to the
+client, which picks the next digit. Memory per worker: the chunks it reads plus about
+``split_every + 1`` MiB per output per running task, whatever the number of rows.
+
+The weight of a row is ``sample_weight * (mask != 0)`` (either may be absent).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dask
+import numpy as np
+
+from . import radix
+
+
+def _errors_and_weights(true, pred, weight, mask):
+    true = np.asarray(true, dtype=np.float64)
+    pred = np.asarray(pred, dtype=np.float64)
+    errors = np.abs(pred - true)
+    errors = errors.reshape(errors.shape[0], -1) if errors.ndim != 1 else errors[:, None]
+    weights = None
+    if weight is not None:
+        weights = np.asarray(weight, dtype=np.float64).reshape(-1)
+    if mask is not None:
+        kept = (np.asarray(mask).reshape(-1) != 0).astype(np.float64)
+        weights = kept if weights is None else weights * kept
+    return errors, weights
+
+
+def _chunk_partial(prefixes, level, true, pred, weight=None, mask=None):
+    errors, weights = _errors_and_weights(true, pred, weight, mask)
+    return radix.histogram(radix.keys_of(errors), weights, prefixes, level)
+
+
+def _merge_all(merge, *partials):
+    total = partials[0]
+    for partial in partials[1:]:
+        total = merge(total, partial)
+    return total
+
+
+def _reduce(aligned: dict, chunk, merge, split_every: int):
+    """``chunk(y_true, y_pred, sample_weight, mask)`` of every row chunk (None for an absent
+    input), tree-merged with ``merge`` (at most ``split_every`` at a time) and computed."""
+    names = [name for name in ("y_true", "y_pred", "sample_weight", "mask") if name in aligned]
+    blocks = {name: aligned[name].to_delayed().ravel() for name in names}
+    task = dask.delayed(chunk, pure=True)
+    parts = [
+        task(
+            *[
+                blocks[name][index] if name in blocks else None
+                for name in ("y_true", "y_pred", "sample_weight", "mask")
+            ]
+        )
+        for index in range(len(blocks["y_pred"]))
+    ]
+    combine = dask.delayed(functools.partial(_merge_all, merge), pure=True)
+    while len(parts) > 1:
+        parts = [combine(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
+    (total,) = dask.compute(parts[0])
+    return total
+
+
+def exact_quantile(aligned: dict, q: float, outputs: int, split_every: int, weight_number=None):
+    """The ``q`` quantile of ``|y_pred - y_true|`` per output (a float64 NumPy array) of the
+    row-aligned Dask arrays ``aligned`` (``y_true``, ``y_pred``, optional ``sample_weight`` 1-D and
+    ``mask`` 1-D), in :data:`radix.PASSES` computations. ``weight_number``: the number every row
+    weighs when ``sample_weight`` was one (a positive one changes no quantile; zero or less: NaN)."""
+    weighted = "sample_weight" in aligned or "mask" in aligned
+    if weight_number is not None and weight_number <= 0:
+        return np.full(outputs, np.nan)  # no row weighs anything
+
+    def scan(prefixes, level):
+        chunk = functools.partial(_chunk_partial, prefixes, level)
+        return _reduce(aligned, chunk, radix.merge, split_every)
+
+    return radix.select(scan, q, outputs, weighted)
+
+
+def _chunk_sketch(layout, true, pred, weight=None, mask=None):
+    errors, weights = _errors_and_weights(true, pred, weight, mask)
+    if weights is not None:
+        weights = np.broadcast_to(weights[:, None], errors.shape)
+    return layout.add(layout.new_state(), errors, weights)
+
+
+def sketch_state(aligned: dict, layout, split_every: int) -> dict:
+    """The merged :mod:`regloss.quantiles.sketch` state of every element's ``|y_pred - y_true|``
+    (the outputs pooled, as :class:`~regloss.metrics.AbsoluteErrorQuantile`), in one pass."""
+    return _reduce(aligned, functools.partial(_chunk_sketch, layout), layout.merge, split_every)

@@ -1,0 +1,165 @@
+"""Exact weighted quantiles of ``|error|`` by radix selection over float64 bit patterns, in passes.
+
+A non-negative float64 orders like its bit pattern read as a uint64 (the sign bit is 0, then the
+exponent, then the mantissa), so the ``k``-th smallest value is found one 16-bit digit at a time,
+most significant first: pass ``l`` (``l = 0..3``) histograms the digit ``(key >> (48 - 16 l)) &
+0xFFFF`` of the keys whose higher digits equal the prefix found so far, and the cumulative weight
+over the bins picks the next digit. After 4 passes the key, hence the value, is exact. Each pass
+reads the data once and keeps, per output, ``2**16`` int64 counts and ``2**16`` float64 weight sums
+(1 MiB per output), whatever the number of rows; the partial histograms of chunks merge by adding,
+so the chunks may be read in any order, on any worker.
+
+The quantile is scikit-learn's averaged inverted CDF (:mod:`regloss.sklearn._percentile`), with
+``C(v)`` the weight of the values ``<= v``, ``W`` the total weight and ``r = q W``:
+
+    v = the smallest value with C(v) >= r        (r = 0: the smallest value of positive weight)
+    Q_q = v                 if C(v) - r > eps    (eps = 2.22e-16, float64's machine epsilon)
+    Q_q = (v + v') / 2      otherwise, v' the smallest value > v of positive weight (v if none)
+
+Without weights ``C`` counts exactly (int64), so ``Q_0.5`` is ``numpy.median`` to the last bit. With
+weights ``C`` is a float64 sum per bin, added in another order than scikit-learn's running sum: the
+result is the same except where the rank falls within rounding of a boundary between two values
+(integer weights are exact); and as ``numpy.median`` an even count averages the two middle values
+even when they are equal (``(v + v) / 2``, infinite for ``v`` above half the largest float).
+``v'`` needs no extra pass: each pass also keeps the smallest key of positive weight above its
+prefix's range. A NaN among the values gives NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DIGIT_BITS = 16
+PASSES = 4
+BINS = 1 << DIGIT_BITS
+_NONE = np.uint64(0xFFFFFFFFFFFFFFFF)  # "no key above the range"
+_INFINITY_KEY = np.uint64(0x7FF0000000000000)  # keys above it are NaN
+EPS = float(np.finfo(np.float64).eps)
+
+
+def keys_of(absolute_errors: np.ndarray) -> np.ndarray:
+    """The uint64 bit patterns of non-negative float64 values (a view: ``-0.0`` must be made ``0.0``
+    before, as ``abs`` does)."""
+    return np.ascontiguousarray(absolute_errors, dtype=np.float64).view(np.uint64)
+
+
+def _shift(level: int) -> np.uint64:
+    return np.uint64(64 - DIGIT_BITS * (level + 1))
+
+
+def new_partial(outputs: int) -> dict:
+    """The empty partial result of one pass for ``outputs`` outputs."""
+    return {
+        "counts": np.zeros((outputs, BINS), np.int64),
+        "weights": np.zeros((outputs, BINS), np.float64),
+        "above": np.full(outputs, _NONE, np.uint64),
+        "nan": np.zeros(outputs, np.int64),
+    }
+
+
+def histogram(keys: np.ndarray, weights, prefixes: np.ndarray, level: int) -> dict:
+    """One chunk's partial for pass ``level``: ``keys`` ``(rows, outputs)`` uint64, ``weights``
+    ``(rows,)`` float64 or None (every row weighs 1), ``prefixes`` one uint64 per output (the digits
+    found by the passes before, in place)."""
+    rows, outputs = keys.shape
+    partial = new_partial(outputs)
+    shift = _shift(level)
+    high = np.uint64(0) if level == 0 else np.uint64(0xFFFFFFFFFFFFFFFF) << (shift + np.uint64(DIGIT_BITS))
+    top = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(DIGIT_BITS * level) if level else _NONE
+    for column in range(outputs):
+        key = keys[:, column]
+        nan = key > _INFINITY_KEY
+        partial["nan"][column] = int(np.count_nonzero(nan))
+        inside = (key & high) == prefixes[column]
+        selected = key[inside]
+        digits = ((selected >> shift) & np.uint64(BINS - 1)).astype(np.intp)
+        partial["counts"][column] = np.bincount(digits, minlength=BINS)
+        if weights is not None:
+            partial["weights"][column] = np.bincount(digits, weights[inside], BINS)
+        if level:
+            range_top = prefixes[column] | top
+            above = (key > range_top) & ~nan
+            if weights is not None:
+                above &= weights > 0
+            if np.any(above):
+                partial["above"][column] = key[above].min()
+    return partial
+
+
+def merge(a: dict, b: dict) -> dict:
+    """The partial of two chunks' data (addition of histograms; the smaller key above)."""
+    return {
+        "counts": a["counts"] + b["counts"],
+        "weights": a["weights"] + b["weights"],
+        "above": np.minimum(a["above"], b["above"]),
+        "nan": a["nan"] + b["nan"],
+    }
+
+
+def _value(key) -> float:
+    return float(np.array([key], np.uint64).view(np.float64)[0])
+
+
+def in_memory_scan(absolute_errors: np.ndarray, weights=None, rows_per_chunk: int = 1 << 20):
+    """A ``scan`` for :func:`select` over a ``(rows, outputs)`` float64 array, by chunks of rows."""
+    keys = keys_of(absolute_errors)
+
+    def scan(prefixes, level):
+        total = new_partial(keys.shape[1])
+        for start in range(0, keys.shape[0], rows_per_chunk):
+            chunk_weights = None if weights is None else weights[start : start + rows_per_chunk]
+            chunk_keys = keys[start : start + rows_per_chunk]
+            total = merge(total, histogram(chunk_keys, chunk_weights, prefixes, level))
+        return total
+
+    return scan
+
+
+def select(scan, q: float, outputs: int, weighted: bool) -> np.ndarray:
+    """The ``q`` quantile of each output (float64 array), from ``scan(prefixes, level)``: the merged
+    :func:`histogram` partial of every chunk for that pass (called :data:`PASSES` times)."""
+    prefixes = np.zeros(outputs, np.uint64)
+    below = np.zeros(outputs, np.float64)
+    results = np.full(outputs, math.nan)
+    targets = None
+    done = np.zeros(outputs, bool)
+    for level in range(PASSES):
+        partial = scan(prefixes.copy(), level)
+        source = partial["weights"] if weighted else partial["counts"]
+        if level == 0:
+            totals = source.sum(axis=1, dtype=np.float64 if weighted else np.int64)
+            targets = q * totals.astype(np.float64)
+            done |= (partial["nan"] > 0) | (partial["counts"].sum(axis=1) == 0)
+        for column in np.flatnonzero(~done):
+            cumulative = below[column] + np.cumsum(source[column])
+            target = targets[column] if targets[column] > 0 else np.nextafter(0.0, 1.0)
+            digit = min(int(np.searchsorted(cumulative, target)), BINS - 1)
+            if digit:
+                below[column] = cumulative[digit - 1]
+            prefixes[column] |= np.uint64(digit) << _shift(level)
+            if level == PASSES - 1:
+                above = partial["above"][column]
+                # numpy.median's even n: always (a + b) / 2, even of two equal values (overflow: inf)
+                paired = not weighted and q == 0.5 and totals[column] % 2 == 0
+                results[column] = _finish(cumulative, digit, target, prefixes[column], source[column], above)
+                value = float(results[column])
+                if paired and value == _value(prefixes[column]):
+                    results[column] = (value + value) / 2
+    return results
+
+
+def _finish(cumulative, digit, target, key, bins, above) -> float:
+    """``v``, or ``(v + v') / 2`` when the rank sits on ``v``'s upper boundary."""
+    value = _value(key)
+    if cumulative[digit] - target > EPS:
+        return value
+    heavier = np.flatnonzero(bins[digit + 1 :] > 0)
+    if heavier.size:
+        following = (key & ~np.uint64(BINS - 1)) | np.uint64(digit + 1 + int(heavier[0]))
+    elif above != _NONE:
+        following = above
+    else:
+        return value
+    return (value + _value(following)) / 2

@@ -1,0 +1,76 @@
+"""Exact radix selection (regloss.quantiles.radix) against numpy.median and scikit-learn's
+weighted percentile, on adversarial values: ties, zeros, values over 600 orders of magnitude,
+subnormals, infinities, integer and zero weights, one row, chunks of one row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from regloss.quantiles import radix
+
+sklearn_stats = pytest.importorskip("sklearn.utils.stats")
+
+
+def _errors(rng, kind, shape):
+    if kind == "cauchy":
+        return np.abs(rng.standard_cauchy(shape))
+    if kind == "ties":
+        return rng.integers(0, 4, shape).astype(np.float64)
+    if kind == "magnitudes":
+        return np.abs(rng.normal(size=shape)) * 10.0 ** rng.integers(-300, 300, shape)
+    if kind == "extremes":
+        choices = np.array([0.0, 5e-324, 2.2250738585072014e-308, 1.0, 1.7976931348623157e308, np.inf])
+        return rng.choice(choices, shape)
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["cauchy", "ties", "magnitudes", "extremes"])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 17, 100])
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_unweighted_median_equals_numpy_median_bit_for_bit(kind, n, chunk):
+    rng = np.random.default_rng(n * 31 + chunk)
+    errors = _errors(rng, kind, (n, 3))
+    with np.errstate(invalid="ignore", over="ignore"):
+        expected = np.median(errors, axis=0)
+    ours = radix.select(radix.in_memory_scan(errors, rows_per_chunk=chunk), 0.5, 3, weighted=False)
+    np.testing.assert_array_equal(ours, expected)
+
+
+@pytest.mark.parametrize("kind", ["cauchy", "ties", "magnitudes"])
+@pytest.mark.parametrize("q", [0.0, 0.1, 0.25, 0.5, 0.9, 0.99, 1.0])
+@pytest.mark.parametrize("weights", [None, "integer", "zeros"])
+def test_quantiles_equal_sklearn_averaged_inverted_cdf(kind, q, weights):
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(1, 80))
+        errors = _errors(rng, kind, (n, 2))
+        if weights is None:
+            sample_weight = np.ones(n)
+        elif weights == "integer":
+            sample_weight = rng.integers(1, 5, n).astype(np.float64)
+        else:
+            sample_weight = rng.integers(0, 2, n).astype(np.float64)
+            sample_weight[rng.integers(0, n)] = 1.0
+        expected = sklearn_stats._weighted_percentile(errors, sample_weight, q * 100, average=True)
+        scan = radix.in_memory_scan(errors, None if weights is None else sample_weight, rows_per_chunk=5)
+        ours = radix.select(scan, q, 2, weighted=weights is not None)
+        np.testing.assert_array_equal(ours, expected)
+
+
+def test_nan_gives_nan_and_merge_is_order_free():
+    errors = np.array([[1.0], [np.nan], [3.0]])
+    assert np.isnan(radix.select(radix.in_memory_scan(errors), 0.5, 1, weighted=False)[0])
+    rng = np.random.default_rng(0)
+    keys = radix.keys_of(np.abs(rng.normal(size=(50, 1))))
+    prefixes = np.zeros(1, np.uint64)
+    parts = [radix.histogram(keys[i : i + 10], None, prefixes, 0) for i in range(0, 50, 10)]
+    forward, backward = parts[0], parts[-1]
+    for part in parts[1:]:
+        forward = radix.merge(forward, part)
+    for part in reversed(parts[:-1]):
+        backward = radix.merge(part, backward)
+    whole = radix.histogram(keys, None, prefixes, 0)
+    for name in whole:
+        np.testing.assert_array_equal(forward[name], whole[name])
+        np.testing.assert_array_equal(backward[name], whole[name])

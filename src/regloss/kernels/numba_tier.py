@@ -654,3 +654,103 @@ def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
             out,
         )
     return np.add.reduce(out, axis=0)
+
+
+# ------------------------------------------------------------------ regloss.sklearn's scores
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _block_moments(t, p, weight, weighted, first, last, cols, out):
+    """The centred moments of the rows ``first:last`` of one block, per output ``j``, into ``out``
+    (rows: ``W``, ``mean_w t``, ``sum w (t - mean_w t)**2``, ``sum w (t - p)**2``,
+    ``mean_w (t - p)``, ``sum w (t - p - mean_w (t - p))**2``): a first pass for the sums, a second
+    for the squares about the block's means, both over a block that stays in cache."""
+    total = 0.0
+    for r in range(first, last):
+        total += weight[r] if weighted else 1.0
+    for j in range(cols):
+        true_sum = 0.0
+        difference_sum = 0.0
+        squared = 0.0
+        for r in range(first, last):
+            w = weight[r] if weighted else 1.0
+            x = t[r * cols + j]
+            d = x - p[r * cols + j]
+            true_sum += w * x
+            difference_sum += w * d
+            squared += w * (d * d)
+        true_mean = true_sum / total if total != 0.0 else 0.0
+        difference_mean = difference_sum / total if total != 0.0 else 0.0
+        true_centred = 0.0
+        difference_centred = 0.0
+        for r in range(first, last):
+            w = weight[r] if weighted else 1.0
+            x = t[r * cols + j]
+            a = x - true_mean
+            b = (x - p[r * cols + j]) - difference_mean
+            true_centred += w * (a * a)
+            difference_centred += w * (b * b)
+        out[0, j] = total
+        out[1, j] = true_mean
+        out[2, j] = true_centred
+        out[3, j] = squared
+        out[4, j] = difference_mean
+        out[5, j] = difference_centred
+
+
+@numba.njit(parallel=True, cache=True)
+def _moments_kernel(t, p, weight, weighted, cols, per_block, out):
+    """:func:`_block_moments` of each row block ``k`` of ``per_block`` samples into ``out[k]``."""
+    rows = t.size // cols
+    for k in numba.prange(out.shape[0]):
+        _block_moments(t, p, weight, weighted, k * per_block, min((k + 1) * per_block, rows), cols, out[k])
+
+
+@numba.njit(cache=True)
+def _merge_moments(blocks):
+    """Chan et al.'s pairwise update of the blocks' moments, in block order: for two parts of
+    weights ``W_a``, ``W_b`` and means ``m_a``, ``m_b`` (``delta = m_b - m_a``), the merged
+    ``W = W_a + W_b``, ``m = m_a + delta W_b / W``, ``M2 = M2_a + M2_b + delta**2 W_a W_b / W``
+    (for ``t`` and for ``t - p``; the squared errors simply add). Blocks of zero weight are skipped."""
+    merged = blocks[0].copy()
+    for k in range(1, blocks.shape[0]):
+        block = blocks[k]
+        for j in range(blocks.shape[2]):
+            w_a, w_b = merged[0, j], block[0, j]
+            if w_b == 0.0:
+                merged[3, j] += block[3, j]
+                continue
+            total = w_a + w_b
+            for mean_row, m2_row in ((1, 2), (4, 5)):
+                delta = block[mean_row, j] - merged[mean_row, j]
+                merged[mean_row, j] += delta * (w_b / total)
+                merged[m2_row, j] += block[m2_row, j] + delta * delta * (w_a * w_b / total)
+            merged[0, j] = total
+            merged[3, j] += block[3, j]
+    return merged
+
+
+def column_moments(y_true, y_pred, sample_weight):
+    """Per-output float64 ``(6, cols)`` moments of :func:`_block_moments` over the whole
+    ``(rows, cols)`` C-contiguous float64 arrays (``sample_weight`` float64 1-D, non-negative, or
+    None): row blocks of about :data:`BLOCK_ELEMENTS` elements, each two-pass in cache, merged in
+    block order (:func:`_merge_moments`; bit-identical for any number of threads). ``None`` when the
+    arrays do not qualify."""
+    if (
+        y_pred.ndim != 2
+        or y_true.shape != y_pred.shape
+        or y_pred.size == 0
+        or y_pred.dtype != _F64
+        or y_true.dtype != _F64
+        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
+    ):
+        return None
+    rows, cols = y_pred.shape
+    per_block = max(1, BLOCK_ELEMENTS // cols)
+    weighted = sample_weight is not None
+    weight = np.ascontiguousarray(sample_weight, dtype=_F64) if weighted else np.ones(1, dtype=_F64)
+    out = np.empty((-(-rows // per_block), 6, cols), dtype=_F64)
+    with _launch:
+        _set_threads()
+        _moments_kernel(y_true.reshape(-1), y_pred.reshape(-1), weight, weighted, cols, per_block, out)
+    return _merge_moments(out)

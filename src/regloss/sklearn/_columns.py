@@ -204,3 +204,22 @@ def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_er
     if suspicious:
         targets.check_values()
     return means
+
+
+def centred_moments(targets):
+    """One fused pass for the scores: per output, ``(mean_w t, mean_w (t - p)**2,
+    mean_w (t - mean_w t)**2, mean_w (t - p - mean_w (t - p))**2)`` as float64 arrays, from the numba
+    tier's row blocks (each centred about its own means in cache, merged with Chan et al.'s update:
+    :func:`regloss.kernels.column_moments`), or None where it does not run (then the two-pass
+    :func:`column_means` does): not float64 NumPy, fewer than 65536 elements, a negative weight, or a
+    non-finite result (the two passes then raise scikit-learn's errors)."""
+    if not _use_blocks(targets) or targets.y_true.dtype != np.float64:
+        return None
+    weights = targets.sample_weight
+    if weights is not None and not bool(np.min(weights) >= 0):  # a negative (or NaN) weight
+        return None
+    moments = kernels.column_moments(targets.y_true, targets.y_pred, weights)
+    if moments is None or not bool(np.all(np.isfinite(moments))) or not bool(np.all(moments[0] > 0)):
+        return None
+    total = moments[0]
+    return moments[1], moments[3] / total, moments[2] / total, moments[5] / total

@@ -13,7 +13,7 @@ Domains (ValueError, after the finiteness check): ``power < 0``: ``y_pred > 0``;
 from __future__ import annotations
 
 from .. import formulas
-from ._columns import column_means, stacked
+from ._columns import centred_moments, column_means, stacked
 from ._elementwise import true_values
 from ._exceptions import warn_undefined
 from ._params import check_power
@@ -112,12 +112,16 @@ def d2_tweedie_score(y_true, y_pred, *, sample_weight=None, power=0):
     if targets.n_samples < 2:
         targets.check_finite()
         return warn_undefined("d2_tweedie_score", "D^2", targets.n_samples)
-    # pass 1: the deviance and mean_w(y_true); pass 2: the deviance of that mean (the domain is not
-    # checked there, as scikit-learn does not)
-    deviance, true_mean = _mean_deviance(targets, power, stacked(_deviance(power), true_values))
-    numerator = float(deviance)
-    mean_row = targets.xp.reshape(true_mean, (1, 1))
-    denominator = float(column_means(targets, _deviance(power), y_pred=mean_row)[0])
+    fused = centred_moments(targets) if power == 0 else None  # power 0: R² (no domain)
+    if fused is not None:
+        numerator, denominator = float(fused[1][0]), float(fused[2][0])
+    else:
+        # pass 1: the deviance and mean_w(y_true); pass 2: the deviance of that mean (the domain is
+        # not checked there, as scikit-learn does not)
+        deviance, true_mean = _mean_deviance(targets, power, stacked(_deviance(power), true_values))
+        numerator = float(deviance)
+        mean_row = targets.xp.reshape(true_mean, (1, 1))
+        denominator = float(column_means(targets, _deviance(power), y_pred=mean_row)[0])
     if denominator == 0.0:
         raise ZeroDivisionError(
             "d2_tweedie_score: the deviance of the mean of y_true is zero (a constant y_true); "

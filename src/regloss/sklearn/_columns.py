@@ -164,19 +164,41 @@ def _fused_sums(targets, kernel):
     return sums, weight_sum, False
 
 
-def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_error=None, kernel=None):
+def _sklearn_sums(targets, y_pred, sklearn_kernel):
+    """The numba tier's sums of a scikit-learn error ``sklearn_kernel = (name, parameter, domain)``
+    (:func:`regloss.kernels.sklearn_column_sums`, float64 only), the weight sum and whether the domain
+    was left, or None."""
+    if sklearn_kernel is None or targets.y_true.dtype != np.float64:
+        return None
+    weights = targets.sample_weight
+    result = kernels.sklearn_column_sums(*sklearn_kernel, targets.y_true, y_pred, weights)
+    if result is None:
+        return None
+    sums, outside = result
+    weight_sum = float(targets.n_samples) if weights is None else float(np.sum(weights))
+    return sums, weight_sum, outside
+
+
+def column_means(
+    targets, elementwise, *, y_pred=None, violation=None, domain_error=None, kernel=None, sklearn_kernel=None
+):
     """The per-output weighted means of ``elementwise`` (a 1-D array of the compute dtype).
 
     ``y_pred`` replaces ``targets.y_pred`` (a ``(1, n_outputs)`` row broadcasts over the samples).
     ``kernel``: ``(name, a, b)`` when the numba tier restates ``elementwise`` as the error ``name``
     with parameters ``a``, ``b`` (:func:`regloss.kernels.column_sums`): large NumPy inputs then take
     its single pass (no domain to check; the blocks of ``elementwise`` otherwise).
+    ``sklearn_kernel``: ``(name, parameter, domain)`` when the numba tier restates ``elementwise``
+    (and ``violation``, as the domain number) as a scikit-learn error
+    (:func:`regloss.kernels.sklearn_column_sums`): float64 NumPy inputs take it first.
     """
     xp = targets.xp
     y_pred = targets.y_pred if y_pred is None else y_pred
     dtype = targets.y_true.dtype
     if _use_blocks(targets):
-        fused = _fused_sums(targets, kernel) if y_pred is targets.y_pred and violation is None else None
+        fused = _sklearn_sums(targets, y_pred, sklearn_kernel)
+        if fused is None and y_pred is targets.y_pred and violation is None:
+            fused = _fused_sums(targets, kernel)
         sums, weight_sum, violated = fused or _blocked_sums(targets, elementwise, violation, y_pred)
         if violated:
             targets.check_finite()

@@ -102,16 +102,6 @@ def test_sklearn_column_sums_equal_fsum_and_any_thread_count(
     np.testing.assert_allclose(sums, reference, rtol=1e-13)
 
 
-def test_sklearn_column_sums_broadcast_one_row_of_predictions(numba_path):
-    rng = np.random.default_rng(3)
-    y_true = rng.gamma(2.0, 1.5, size=(ROWS, 1))
-    row = np.array([[2.5]])
-    sums, outside = kernels.sklearn_column_sums("tweedie_deviance", 1.5, 0, y_true, row, None)
-    errors = _reference_errors("tweedie_deviance", 1.5, y_true, np.full_like(y_true, 2.5))
-    assert outside is False
-    np.testing.assert_allclose(sums, [math.fsum(errors[:, 0])], rtol=1e-13)
-
-
 @pytest.mark.parametrize(
     "kernel, parameter, domain", [("squared_log1p_error", 0.0, 1), ("gamma_deviance", 2.0, 4)]
 )

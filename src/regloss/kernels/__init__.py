@@ -169,8 +169,8 @@ def column_moments(y_true, y_pred, sample_weight):
 def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pred, sample_weight):
     """Per-output float64 sums of a scikit-learn error and whether the domain was left, from the
     numba tier (:func:`regloss.kernels.numba_tier.sklearn_column_sums`), or None (as
-    :func:`column_sums`; ``y_pred`` may be one row, broadcast over the samples)."""
-    if y_true.size < _NUMBA_MIN_ELEMENTS or config.accelerator() not in ("auto", "numba"):
+    :func:`column_sums`)."""
+    if y_pred.size < _NUMBA_MIN_ELEMENTS or config.accelerator() not in ("auto", "numba"):
         return None
     tier = _numba_tier()
     if tier is None:

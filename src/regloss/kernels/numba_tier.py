@@ -888,19 +888,16 @@ def _sklearn_logs(kind, power, t, p):
 def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pred, sample_weight):
     """Per-output float64 sums ``sum_i w_i error(y_true_ij, y_pred_ij)`` of a scikit-learn error
     (:data:`SKLEARN_ERRORS`; ``parameter``: MAPE's eps or the Tweedie power) over ``(rows, cols)``
-    C-contiguous float64 arrays (``y_pred`` may be one row, broadcast over the samples;
-    ``sample_weight`` float64 1-D or None), and whether any element left the domain ``domain``
-    (:func:`_outside`; then the sums are None). Row blocks of about ``blocked.block_elements(4)``
-    elements run in the blocked tier's threads (NumPy ufuncs and the numba steps release the GIL) and
-    are summed in block order: bit-identical for any number of threads. ``None`` when the arrays do
-    not qualify."""
+    C-contiguous float64 arrays (``sample_weight`` float64 1-D or None), and whether any element
+    left the domain ``domain`` (:func:`_outside`; then the sums are None). Row blocks of about
+    ``blocked.block_elements(4)`` elements run in the blocked tier's threads (NumPy ufuncs and the
+    numba steps release the GIL) and are summed in block order: bit-identical for any number of
+    threads. ``None`` when the arrays do not qualify."""
     kind = SKLEARN_ERRORS.get(kernel)
     if (
         kind is None
-        or y_true.ndim != 2
         or y_pred.ndim != 2
-        or y_pred.shape[1] != y_true.shape[1]
-        or y_pred.shape[0] not in (1, y_true.shape[0])
+        or y_true.shape != y_pred.shape
         or y_true.size == 0
         or y_pred.dtype != _F64
         or y_true.dtype != _F64
@@ -908,7 +905,6 @@ def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pr
     ):
         return None
     rows, cols = y_true.shape
-    broadcast = y_pred.shape[0] != rows  # one row of predictions for every sample
     power = float(parameter)
     if kind == 0:
         a, b, c = power, 0.0, 0.0
@@ -921,9 +917,7 @@ def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pr
 
     def block(index):
         first_row, last_row = index * per_block, min(rows, (index + 1) * per_block)
-        t = true[first_row * cols : last_row * cols]
-        rows_here = last_row - first_row
-        p = np.tile(pred, rows_here) if broadcast else pred[first_row * cols : last_row * cols]
+        t, p = true[first_row * cols : last_row * cols], pred[first_row * cols : last_row * cols]
         if _outside(domain, t, p):
             return None, True  # not evaluated: the caller raises
         first, second, third = _sklearn_logs(kind, power, t, p)

@@ -13,6 +13,11 @@ Three paths, the same numbers (to rounding):
   ``quantile_error``) with at least 65536 elements, when numba
   is installed and ``regloss.config.accelerator()`` is ``"auto"`` or ``"numba"``: one pass of the
   numba tier's column kernel (:func:`regloss.kernels.column_sums`), no temporaries at all;
+  float64 MAPE, MSLE, RMSLE and the Tweedie deviances of that size take the numba tier's
+  scikit-learn errors instead (:func:`regloss.kernels.sklearn_column_sums`: NumPy's SIMD
+  ``log1p``/``log``/``pow`` on cache-sized row blocks, numba for the rest of the formula and the
+  per-output float64 sums, the domain tested per block before any value is computed), and the
+  scores their centred moments (:func:`centred_moments`);
 * other NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``:
   blocks of whole samples (about 32768 elements each, so that the formula's temporaries stay in
   cache) run the same ``elementwise`` with ``array_api_compat.numpy`` and are summed per output in
@@ -164,14 +169,14 @@ def _fused_sums(targets, kernel):
     return sums, weight_sum, False
 
 
-def _sklearn_sums(targets, y_pred, sklearn_kernel):
+def _sklearn_sums(targets, sklearn_kernel):
     """The numba tier's sums of a scikit-learn error ``sklearn_kernel = (name, parameter, domain)``
     (:func:`regloss.kernels.sklearn_column_sums`, float64 only), the weight sum and whether the domain
     was left, or None."""
     if sklearn_kernel is None or targets.y_true.dtype != np.float64:
         return None
     weights = targets.sample_weight
-    result = kernels.sklearn_column_sums(*sklearn_kernel, targets.y_true, y_pred, weights)
+    result = kernels.sklearn_column_sums(*sklearn_kernel, targets.y_true, targets.y_pred, weights)
     if result is None:
         return None
     sums, outside = result
@@ -196,9 +201,11 @@ def column_means(
     y_pred = targets.y_pred if y_pred is None else y_pred
     dtype = targets.y_true.dtype
     if _use_blocks(targets):
-        fused = _sklearn_sums(targets, y_pred, sklearn_kernel)
-        if fused is None and y_pred is targets.y_pred and violation is None:
-            fused = _fused_sums(targets, kernel)
+        fused = None
+        if y_pred is targets.y_pred:
+            fused = _sklearn_sums(targets, sklearn_kernel)
+            if fused is None and violation is None:
+                fused = _fused_sums(targets, kernel)
         sums, weight_sum, violated = fused or _blocked_sums(targets, elementwise, violation, y_pred)
         if violated:
             targets.check_finite()

@@ -283,3 +283,31 @@ def test_domain_errors_as_sklearn_on_the_numba_path(numba_path, name, kwargs, va
     # NaN elsewhere: the finiteness error comes first, as in scikit-learn
     y_true[0] = np.nan
     assert "NaN" in _raises_as_sklearn(name, y_true, y_pred, **kwargs)
+
+
+@pytest.mark.parametrize("constant", [0.1, 3.0, 1e6 + 0.3])
+def test_constant_targets_on_the_numba_path(numba_path, constant):
+    """A constant y_true has a denominator of exactly zero (each block is centred on its first value),
+    so force_finite gives 0.0 (and 1.0 for a perfect fit), -inf without it, and D² raises
+    ZeroDivisionError. scikit-learn gives the same where its mean of the constant is exact (3.0);
+    for 0.1 or 1e6 + 0.3 on 70000 rows its mean is off by an ulp and it returns -1e33 or -2e19
+    (rounding noise, not compared)."""
+    rng = np.random.default_rng(13)
+    y_true = np.full(ROWS, constant)
+    y_pred = y_true + rng.normal(size=ROWS)
+    two_true = np.stack([y_true, rng.normal(3.0, 2.0, size=ROWS)], axis=1)
+    two_pred = two_true + rng.normal(size=(ROWS, 2))
+    for name in ("r2_score", "explained_variance_score"):
+        function = getattr(rs, name)
+        assert function(y_true, y_pred) == 0.0
+        assert function(y_true, y_true) == 1.0
+        with np.errstate(divide="ignore"):
+            assert function(y_true, y_pred, force_finite=False) == -np.inf
+        scores = function(two_true, two_pred, multioutput="raw_values")
+        assert scores[0] == 0.0
+        if constant == 3.0:
+            for kwargs in ({"multioutput": "raw_values"}, {"multioutput": "variance_weighted"}, {}):
+                theirs = getattr(sklearn_metrics, name)(two_true, two_pred, **kwargs)
+                np.testing.assert_allclose(function(two_true, two_pred, **kwargs), theirs, rtol=1e-12)
+    with pytest.raises(ZeroDivisionError):
+        rs.d2_tweedie_score(y_true, y_pred)

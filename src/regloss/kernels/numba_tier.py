@@ -664,11 +664,15 @@ def _block_moments(t, p, weight, weighted, first, last, cols, out):
     """The centred moments of the rows ``first:last`` of one block, per output ``j``, into ``out``
     (rows: ``W``, ``mean_w t``, ``sum w (t - mean_w t)**2``, ``sum w (t - p)**2``,
     ``mean_w (t - p)``, ``sum w (t - p - mean_w (t - p))**2``): a first pass for the sums, a second
-    for the squares about the block's means, both over a block that stays in cache."""
+    for the squares about the block's means, both over a block that stays in cache. Both passes
+    run on the values minus the block's first value (``x - x_0``), so a constant block has centred
+    squares of exactly zero (scikit-learn's zero denominator of a constant target)."""
     total = 0.0
     for r in range(first, last):
         total += weight[r] if weighted else 1.0
     for j in range(cols):
+        true_shift = t[first * cols + j]
+        difference_shift = true_shift - p[first * cols + j]
         true_sum = 0.0
         difference_sum = 0.0
         squared = 0.0
@@ -676,8 +680,8 @@ def _block_moments(t, p, weight, weighted, first, last, cols, out):
             w = weight[r] if weighted else 1.0
             x = t[r * cols + j]
             d = x - p[r * cols + j]
-            true_sum += w * x
-            difference_sum += w * d
+            true_sum += w * (x - true_shift)
+            difference_sum += w * (d - difference_shift)
             squared += w * (d * d)
         true_mean = true_sum / total if total != 0.0 else 0.0
         difference_mean = difference_sum / total if total != 0.0 else 0.0
@@ -686,15 +690,15 @@ def _block_moments(t, p, weight, weighted, first, last, cols, out):
         for r in range(first, last):
             w = weight[r] if weighted else 1.0
             x = t[r * cols + j]
-            a = x - true_mean
-            b = (x - p[r * cols + j]) - difference_mean
+            a = (x - true_shift) - true_mean
+            b = ((x - p[r * cols + j]) - difference_shift) - difference_mean
             true_centred += w * (a * a)
             difference_centred += w * (b * b)
         out[0, j] = total
-        out[1, j] = true_mean
+        out[1, j] = true_shift + true_mean
         out[2, j] = true_centred
         out[3, j] = squared
-        out[4, j] = difference_mean
+        out[4, j] = difference_shift + difference_mean
         out[5, j] = difference_centred
 
 

@@ -152,3 +152,27 @@ def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
     if tier is None:
         return None
     return tier.column_sums(kernel, a, b, y_true, y_pred, sample_weight)
+
+
+def column_moments(y_true, y_pred, sample_weight):
+    """Per-output centred moments of ``y_true`` and ``y_true - y_pred`` from the numba tier
+    (:func:`regloss.kernels.numba_tier.column_moments`; ``regloss.sklearn``'s scores), or None when
+    it does not run (as :func:`column_sums`)."""
+    if y_pred.size < _NUMBA_MIN_ELEMENTS or config.accelerator() not in ("auto", "numba"):
+        return None
+    tier = _numba_tier()
+    if tier is None:
+        return None
+    return tier.column_moments(y_true, y_pred, sample_weight)
+
+
+def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pred, sample_weight):
+    """Per-output float64 sums of a scikit-learn error and whether the domain was left, from the
+    numba tier (:func:`regloss.kernels.numba_tier.sklearn_column_sums`), or None (as
+    :func:`column_sums`)."""
+    if y_pred.size < _NUMBA_MIN_ELEMENTS or config.accelerator() not in ("auto", "numba"):
+        return None
+    tier = _numba_tier()
+    if tier is None:
+        return None
+    return tier.sklearn_column_sums(kernel, parameter, domain, y_true, y_pred, sample_weight)

@@ -1035,3 +1035,304 @@ def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
             out,
         )
     return np.add.reduce(out, axis=0)
+
+
+# ------------------------------------------------------------------ regloss.sklearn's scores
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _block_moments(t, p, weight, weighted, first, last, cols, out):
+    """The centred moments of the rows ``first:last`` of one block, per output ``j``, into ``out``
+    (rows: ``W``, ``mean_w t``, ``sum w (t - mean_w t)**2``, ``sum w (t - p)**2``,
+    ``mean_w (t - p)``, ``sum w (t - p - mean_w (t - p))**2``): a first pass for the sums, a second
+    for the squares about the block's means, both over a block that stays in cache. Both passes
+    run on the values minus the block's first value (``x - x_0``), so a constant block has centred
+    squares of exactly zero (scikit-learn's zero denominator of a constant target)."""
+    total = 0.0
+    for r in range(first, last):
+        total += weight[r] if weighted else 1.0
+    for j in range(cols):
+        true_shift = t[first * cols + j]
+        difference_shift = true_shift - p[first * cols + j]
+        true_sum = 0.0
+        difference_sum = 0.0
+        squared = 0.0
+        for r in range(first, last):
+            w = weight[r] if weighted else 1.0
+            x = t[r * cols + j]
+            d = x - p[r * cols + j]
+            true_sum += w * (x - true_shift)
+            difference_sum += w * (d - difference_shift)
+            squared += w * (d * d)
+        true_mean = true_sum / total if total != 0.0 else 0.0
+        difference_mean = difference_sum / total if total != 0.0 else 0.0
+        true_centred = 0.0
+        difference_centred = 0.0
+        for r in range(first, last):
+            w = weight[r] if weighted else 1.0
+            x = t[r * cols + j]
+            a = (x - true_shift) - true_mean
+            b = ((x - p[r * cols + j]) - difference_shift) - difference_mean
+            true_centred += w * (a * a)
+            difference_centred += w * (b * b)
+        out[0, j] = total
+        out[1, j] = true_shift + true_mean
+        out[2, j] = true_centred
+        out[3, j] = squared
+        out[4, j] = difference_shift + difference_mean
+        out[5, j] = difference_centred
+
+
+@numba.njit(parallel=True, cache=True)
+def _moments_kernel(t, p, weight, weighted, cols, per_block, out):
+    """:func:`_block_moments` of each row block ``k`` of ``per_block`` samples into ``out[k]``."""
+    rows = t.size // cols
+    for k in numba.prange(out.shape[0]):
+        _block_moments(t, p, weight, weighted, k * per_block, min((k + 1) * per_block, rows), cols, out[k])
+
+
+@numba.njit(cache=True)
+def _merge_moments(blocks):
+    """Chan et al.'s pairwise update of the blocks' moments, in block order: for two parts of
+    weights ``W_a``, ``W_b`` and means ``m_a``, ``m_b`` (``delta = m_b - m_a``), the merged
+    ``W = W_a + W_b``, ``m = m_a + delta W_b / W``, ``M2 = M2_a + M2_b + delta**2 W_a W_b / W``
+    (for ``t`` and for ``t - p``; the squared errors simply add). Blocks of zero weight are skipped."""
+    merged = blocks[0].copy()
+    for k in range(1, blocks.shape[0]):
+        block = blocks[k]
+        for j in range(blocks.shape[2]):
+            w_a, w_b = merged[0, j], block[0, j]
+            if w_b == 0.0:
+                merged[3, j] += block[3, j]
+                continue
+            total = w_a + w_b
+            for mean_row, m2_row in ((1, 2), (4, 5)):
+                delta = block[mean_row, j] - merged[mean_row, j]
+                merged[mean_row, j] += delta * (w_b / total)
+                merged[m2_row, j] += block[m2_row, j] + delta * delta * (w_a * w_b / total)
+            merged[0, j] = total
+            merged[3, j] += block[3, j]
+    return merged
+
+
+def column_moments(y_true, y_pred, sample_weight):
+    """Per-output float64 ``(6, cols)`` moments of :func:`_block_moments` over the whole
+    ``(rows, cols)`` C-contiguous float64 arrays (``sample_weight`` float64 1-D, non-negative, or
+    None): row blocks of about :data:`BLOCK_ELEMENTS` elements, each two-pass in cache, merged in
+    block order (:func:`_merge_moments`; bit-identical for any number of threads). ``None`` when the
+    arrays do not qualify."""
+    if (
+        y_pred.ndim != 2
+        or y_true.shape != y_pred.shape
+        or y_pred.size == 0
+        or y_pred.dtype != _F64
+        or y_true.dtype != _F64
+        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
+    ):
+        return None
+    rows, cols = y_pred.shape
+    per_block = max(1, BLOCK_ELEMENTS // cols)
+    weighted = sample_weight is not None
+    weight = np.ascontiguousarray(sample_weight, dtype=_F64) if weighted else np.ones(1, dtype=_F64)
+    out = np.empty((-(-rows // per_block), 6, cols), dtype=_F64)
+    with _launch:
+        _set_threads()
+        _moments_kernel(y_true.reshape(-1), y_pred.reshape(-1), weight, weighted, cols, per_block, out)
+    return _merge_moments(out)
+
+
+# ------------------------------------------------------------ regloss.sklearn's mean-type errors
+# scikit-learn's errors whose NumPy forms differ from the Keras ones above (MAPE's float64-eps floor
+# and ``|p - t|`` order, MSLE without clipping, the Tweedie deviances): NumPy's SIMD ufuncs take the
+# transcendental steps on a block (PyPI numba's scalar libm log1p and pow measured 4-8x slower here),
+# numba fuses the arithmetic around them, the domain test and the per-output float64 sums.
+
+SKLEARN_ERRORS = {
+    "absolute_percentage_error": 0,
+    "squared_log1p_error": 1,
+    "poisson_deviance": 2,
+    "gamma_deviance": 3,
+    "tweedie_deviance": 4,
+}
+"""Error id (``regloss.sklearn``) -> ``kind``: its index in :data:`_SKLEARN_VALUES`."""
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _percentage_values(t, p, first, second, third, a, b, c, out):
+    """MAPE: ``|p - t| / max(|t|, a)`` (``a``: float64 eps)."""
+    for i in range(t.size):
+        out[i] = abs(p[i] - t[i]) / max(abs(t[i]), a)
+
+
+@numba.njit(cache=True, nogil=True)
+def _squared_log_values(t, p, first, second, third, a, b, c, out):
+    """MSLE: ``(first - second)**2`` (``first = log1p(t)``, ``second = log1p(p)``)."""
+    for i in range(t.size):
+        d = first[i] - second[i]
+        out[i] = d * d
+
+
+@numba.njit(cache=True, nogil=True)
+def _poisson_values(t, p, first, second, third, a, b, c, out):
+    """Poisson deviance: ``2 ((0 if t == 0 else t first) - t + p)`` (``first = log(t / p)``, 0 where
+    ``t == 0``)."""
+    for i in range(t.size):
+        y = t[i]
+        out[i] = 2.0 * (((0.0 if y == 0.0 else y * first[i]) - y) + p[i])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _gamma_values(t, p, first, second, third, a, b, c, out):
+    """Gamma deviance: ``2 (first + t / p - 1)`` (``first = log(p / t)``)."""
+    for i in range(t.size):
+        out[i] = 2.0 * ((first[i] + t[i] / p[i]) - 1.0)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _tweedie_values(t, p, first, second, third, a, b, c, out):
+    """Tweedie deviance of another power: ``2 (first / a - t second / b + third / c)``
+    (``first = max(t, 0)**(2 - power)``, or ``t**(2 - power)`` for ``power >= 0``,
+    ``second = p**(1 - power)``, ``third = p**(2 - power)``; ``a = (1 - power)(2 - power)``,
+    ``b = 1 - power``, ``c = 2 - power``)."""
+    for i in range(t.size):
+        out[i] = 2.0 * ((first[i] / a - t[i] * second[i] / b) + third[i] / c)
+
+
+_SKLEARN_VALUES = (
+    _percentage_values,
+    _squared_log_values,
+    _poisson_values,
+    _gamma_values,
+    _tweedie_values,
+)
+"""The errors of :data:`SKLEARN_ERRORS` by ``kind``, written as :mod:`regloss.sklearn._elementwise` and
+:func:`regloss.formulas.tweedie_deviance` write them (the same operations in the same order), from the
+inputs and the ufunc results of :func:`_sklearn_logs`."""
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
+def _weighted_column_sums(values, weight, weighted, cols, out):
+    """``out[j] = sum_r w_r values_rj`` of a block's errors (flat, ``rows * cols``), in float64."""
+    if cols == 1:
+        total = 0.0
+        if weighted:
+            for i in range(values.size):
+                total += weight[i] * values[i]
+        else:
+            for i in range(values.size):
+                total += values[i]
+        out[0] = total
+        return
+    # a local accumulator and the weight branch outside the row loop: 0.32 ns per element of a
+    # ten-output block in cache, against 0.42 ns for ``out[j] += w * value`` (measured)
+    total = np.zeros(cols)
+    if weighted:
+        for r in range(values.size // cols):
+            w = weight[r]
+            base = r * cols
+            for j in range(cols):
+                total[j] += w * values[base + j]
+    else:
+        for r in range(values.size // cols):
+            base = r * cols
+            for j in range(cols):
+                total[j] += values[base + j]
+    for j in range(cols):
+        out[j] = total[j]
+
+
+_DOMAINS = {0: (None, None), 1: (-1.0, -1.0), 2: (None, 0.0), 3: (0.0, 0.0), 4: (0.0, 0.0)}
+"""Domain number -> the bounds ``(t, p)`` that a minimum must pass: 0 none; 1 ``t <= -1`` or
+``p <= -1`` leaves it (MSLE); 2 ``p <= 0``; 3 ``t < 0`` or ``p <= 0``; 4 ``t <= 0`` or ``p <= 0``."""
+
+
+def _outside(domain: int, t, p) -> bool:
+    """Whether a block leaves the domain number ``domain`` (:data:`_DOMAINS`), from NumPy's SIMD
+    minima; NaN is inside (the finiteness check, which scikit-learn runs first, reports it)."""
+    if domain == 0:
+        return False
+    t_bound, p_bound = _DOMAINS[domain]
+    if p.min() <= p_bound:
+        return True
+    if t_bound is None:
+        return False
+    t_min = t.min()
+    return bool(t_min < t_bound if domain == 3 else t_min <= t_bound)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _poisson_ratio(t, p, out):
+    """``out = t / p``, 1 where ``t == 0`` (the argument of the Poisson deviance's log)."""
+    for i in range(t.size):
+        out[i] = 1.0 if t[i] == 0.0 else t[i] / p[i]
+
+
+def _sklearn_logs(kind, power, t, p):
+    """The transcendental steps of error ``kind`` on one block, by NumPy's ufuncs (unused ones are
+    ``t``); values outside the domain give NaN or inf silently (the caller raises)."""
+    with np.errstate(all="ignore"):
+        if kind == 1:
+            return np.log1p(t), np.log1p(p), t
+        if kind == 2:
+            ratio = np.empty_like(t)
+            _poisson_ratio(t, p, ratio)
+            return np.log(ratio, out=ratio), t, t
+        if kind == 3:
+            ratio = np.divide(p, t)
+            return np.log(ratio, out=ratio), t, t
+        if kind == 4:
+            base = np.maximum(t, 0.0) if power < 0 else t
+            return np.power(base, 2.0 - power), np.power(p, 1.0 - power), np.power(p, 2.0 - power)
+    return t, t, t
+
+
+def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pred, sample_weight):
+    """Per-output float64 sums ``sum_i w_i error(y_true_ij, y_pred_ij)`` of a scikit-learn error
+    (:data:`SKLEARN_ERRORS`; ``parameter``: MAPE's eps or the Tweedie power) over ``(rows, cols)``
+    C-contiguous float64 arrays (``sample_weight`` float64 1-D or None), and whether any element
+    left the domain ``domain`` (:func:`_outside`; then the sums are None). Row blocks of about
+    ``blocked.block_elements(4)`` elements run in the blocked tier's threads (NumPy ufuncs and the
+    numba steps release the GIL) and are summed in block order: bit-identical for any number of
+    threads. ``None`` when the arrays do not qualify."""
+    kind = SKLEARN_ERRORS.get(kernel)
+    if (
+        kind is None
+        or y_pred.ndim != 2
+        or y_true.shape != y_pred.shape
+        or y_true.size == 0
+        or y_pred.dtype != _F64
+        or y_true.dtype != _F64
+        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
+    ):
+        return None
+    rows, cols = y_true.shape
+    power = float(parameter)
+    if kind == 0:
+        a, b, c = power, 0.0, 0.0
+    else:
+        a, b, c = (1.0 - power) * (2.0 - power), 1.0 - power, 2.0 - power
+    per_block = max(1, blocked.block_elements(4) // cols)
+    weighted = sample_weight is not None
+    weight = np.ascontiguousarray(sample_weight, dtype=_F64) if weighted else np.ones(1, dtype=_F64)
+    true, pred = y_true.reshape(-1), y_pred.reshape(-1)
+
+    def block(index):
+        first_row, last_row = index * per_block, min(rows, (index + 1) * per_block)
+        t, p = true[first_row * cols : last_row * cols], pred[first_row * cols : last_row * cols]
+        if _outside(domain, t, p):
+            return None, True  # not evaluated: the caller raises
+        first, second, third = _sklearn_logs(kind, power, t, p)
+        values = np.empty(t.size, dtype=_F64)
+        _SKLEARN_VALUES[kind](t, p, first, second, third, a, b, c, values)
+        sums = np.empty(cols, dtype=_F64)
+        block_weight = weight[first_row:last_row] if weighted else weight
+        _weighted_column_sums(values, block_weight, weighted, cols, sums)
+        return sums, False
+
+    results = blocked.run_blocks(block, -(-rows // per_block), y_true.size)
+    total = np.zeros(cols, dtype=_F64)
+    for sums, block_outside in results:
+        if block_outside:
+            return None, True
+        total += sums
+    return total, False

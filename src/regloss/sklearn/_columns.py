@@ -13,6 +13,11 @@ Three paths, the same numbers (to rounding):
   ``quantile_error``) with at least 65536 elements, when numba
   is installed and ``regloss.config.accelerator()`` is ``"auto"`` or ``"numba"``: one pass of the
   numba tier's column kernel (:func:`regloss.kernels.column_sums`), no temporaries at all;
+  float64 MAPE, MSLE, RMSLE and the Tweedie deviances of that size take the numba tier's
+  scikit-learn errors instead (:func:`regloss.kernels.sklearn_column_sums`: NumPy's SIMD
+  ``log1p``/``log``/``pow`` on cache-sized row blocks, numba for the rest of the formula and the
+  per-output float64 sums, the domain tested per block before any value is computed), and the
+  scores their centred moments (:func:`centred_moments`);
 * other NumPy float32/float64 inputs, when ``regloss.config.accelerator()`` is not ``"none"``:
   blocks of whole samples (about 32768 elements each, so that the formula's temporaries stay in
   cache) run the same ``elementwise`` with ``array_api_compat.numpy`` and are summed per output in
@@ -164,19 +169,43 @@ def _fused_sums(targets, kernel):
     return sums, weight_sum, False
 
 
-def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_error=None, kernel=None):
+def _sklearn_sums(targets, sklearn_kernel):
+    """The numba tier's sums of a scikit-learn error ``sklearn_kernel = (name, parameter, domain)``
+    (:func:`regloss.kernels.sklearn_column_sums`, float64 only), the weight sum and whether the domain
+    was left, or None."""
+    if sklearn_kernel is None or targets.y_true.dtype != np.float64:
+        return None
+    weights = targets.sample_weight
+    result = kernels.sklearn_column_sums(*sklearn_kernel, targets.y_true, targets.y_pred, weights)
+    if result is None:
+        return None
+    sums, outside = result
+    weight_sum = float(targets.n_samples) if weights is None else float(np.sum(weights))
+    return sums, weight_sum, outside
+
+
+def column_means(
+    targets, elementwise, *, y_pred=None, violation=None, domain_error=None, kernel=None, sklearn_kernel=None
+):
     """The per-output weighted means of ``elementwise`` (a 1-D array of the compute dtype).
 
     ``y_pred`` replaces ``targets.y_pred`` (a ``(1, n_outputs)`` row broadcasts over the samples).
     ``kernel``: ``(name, a, b)`` when the numba tier restates ``elementwise`` as the error ``name``
     with parameters ``a``, ``b`` (:func:`regloss.kernels.column_sums`): large NumPy inputs then take
     its single pass (no domain to check; the blocks of ``elementwise`` otherwise).
+    ``sklearn_kernel``: ``(name, parameter, domain)`` when the numba tier restates ``elementwise``
+    (and ``violation``, as the domain number) as a scikit-learn error
+    (:func:`regloss.kernels.sklearn_column_sums`): float64 NumPy inputs take it first.
     """
     xp = targets.xp
     y_pred = targets.y_pred if y_pred is None else y_pred
     dtype = targets.y_true.dtype
     if _use_blocks(targets):
-        fused = _fused_sums(targets, kernel) if y_pred is targets.y_pred and violation is None else None
+        fused = None
+        if y_pred is targets.y_pred:
+            fused = _sklearn_sums(targets, sklearn_kernel)
+            if fused is None and violation is None:
+                fused = _fused_sums(targets, kernel)
         sums, weight_sum, violated = fused or _blocked_sums(targets, elementwise, violation, y_pred)
         if violated:
             targets.check_finite()
@@ -204,3 +233,22 @@ def column_means(targets, elementwise, *, y_pred=None, violation=None, domain_er
     if suspicious:
         targets.check_values()
     return means
+
+
+def centred_moments(targets):
+    """One fused pass for the scores: per output, ``(mean_w t, mean_w (t - p)**2,
+    mean_w (t - mean_w t)**2, mean_w (t - p - mean_w (t - p))**2)`` as float64 arrays, from the numba
+    tier's row blocks (each centred about its own means in cache, merged with Chan et al.'s update:
+    :func:`regloss.kernels.column_moments`), or None where it does not run (then the two-pass
+    :func:`column_means` does): not float64 NumPy, fewer than 65536 elements, a negative weight, or a
+    non-finite result (the two passes then raise scikit-learn's errors)."""
+    if not _use_blocks(targets) or targets.y_true.dtype != np.float64:
+        return None
+    weights = targets.sample_weight
+    if weights is not None and not bool(np.min(weights) >= 0):  # a negative (or NaN) weight
+        return None
+    moments = kernels.column_moments(targets.y_true, targets.y_pred, weights)
+    if moments is None or not bool(np.all(np.isfinite(moments))) or not bool(np.all(moments[0] > 0)):
+        return None
+    total = moments[0]
+    return moments[1], moments[3] / total, moments[2] / total, moments[5] / total

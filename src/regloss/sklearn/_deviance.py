@@ -13,7 +13,7 @@ Domains (ValueError, after the finiteness check): ``power < 0``: ``y_pred > 0``;
 from __future__ import annotations
 
 from .. import formulas
-from ._columns import column_means, stacked
+from ._columns import centred_moments, column_means, stacked
 from ._elementwise import true_values
 from ._exceptions import warn_undefined
 from ._params import check_power
@@ -21,18 +21,35 @@ from ._targets import check_targets
 
 
 def _domain(power: float):
-    """``(violation(xp, t, p), text)`` of the values that ``power`` rules out, or ``(None, "")``.
-    Minima, not elementwise comparisons (one SIMD reduction per input); NaN is left to the
-    finiteness check, which scikit-learn runs first."""
+    """``(violation(xp, t, p), text, number)`` of the values that ``power`` rules out, or
+    ``(None, "", 0)``; ``number`` is the same domain for the numba tier
+    (:func:`regloss.kernels.numba_tier._outside`). Minima, not elementwise comparisons (one SIMD
+    reduction per input); NaN is left to the finiteness check, which scikit-learn runs first."""
     if power < 0:
-        return (lambda xp, t, p: xp.min(p) <= 0), "strictly positive y_pred"
+        return (lambda xp, t, p: xp.min(p) <= 0), "strictly positive y_pred", 2
     if 1 <= power < 2:
         return (
-            lambda xp, t, p: (xp.min(t) < 0) | (xp.min(p) <= 0)
-        ), "non-negative y_true and strictly positive y_pred"
+            (lambda xp, t, p: (xp.min(t) < 0) | (xp.min(p) <= 0)),
+            "non-negative y_true and strictly positive y_pred",
+            3,
+        )
     if power >= 2:
-        return (lambda xp, t, p: (xp.min(t) <= 0) | (xp.min(p) <= 0)), "strictly positive y_true and y_pred"
-    return None, ""
+        return (
+            (lambda xp, t, p: (xp.min(t) <= 0) | (xp.min(p) <= 0)),
+            "strictly positive y_true and y_pred",
+            4,
+        )
+    return None, "", 0
+
+
+def _kernels(power: float, domain: int):
+    """``(kernel, sklearn_kernel)`` of :func:`regloss.sklearn._columns.column_means` for the
+    deviance of ``power``: the squared error's column kernel for 0, else the numba tier's
+    scikit-learn deviances (Poisson, gamma, or the general power)."""
+    if power == 0:
+        return ("squared_error", 0.0, 0.0), None
+    name = {1.0: "poisson_deviance", 2.0: "gamma_deviance"}.get(power, "tweedie_deviance")
+    return None, (name, power, domain)
 
 
 def _single_output_targets(function, y_true, y_pred, sample_weight):
@@ -54,13 +71,21 @@ def _deviance(power: float):
 def _mean_deviance(targets, power: float, elementwise=None):
     """The weighted mean deviance (or the means of ``elementwise``), with the domain of ``power``
     checked on the same pass."""
-    violation, text = _domain(power)
+    violation, text, number = _domain(power)
 
     def domain_error():
         return ValueError(f"{targets.function} with power={power:g} can only be used on {text}")
 
+    kernel, sklearn_kernel = _kernels(power, number) if elementwise is None else (None, None)
     elementwise = _deviance(power) if elementwise is None else elementwise
-    return column_means(targets, elementwise, violation=violation, domain_error=domain_error)
+    return column_means(
+        targets,
+        elementwise,
+        violation=violation,
+        domain_error=domain_error,
+        kernel=kernel,
+        sklearn_kernel=sklearn_kernel,
+    )
 
 
 def mean_tweedie_deviance(y_true, y_pred, *, sample_weight=None, power=0):
@@ -112,12 +137,17 @@ def d2_tweedie_score(y_true, y_pred, *, sample_weight=None, power=0):
     if targets.n_samples < 2:
         targets.check_finite()
         return warn_undefined("d2_tweedie_score", "D^2", targets.n_samples)
-    # pass 1: the deviance and mean_w(y_true); pass 2: the deviance of that mean (the domain is not
-    # checked there, as scikit-learn does not)
-    deviance, true_mean = _mean_deviance(targets, power, stacked(_deviance(power), true_values))
-    numerator = float(deviance)
-    mean_row = targets.xp.reshape(true_mean, (1, 1))
-    denominator = float(column_means(targets, _deviance(power), y_pred=mean_row)[0])
+    fused = centred_moments(targets) if power == 0 else None  # power 0: R² (no domain)
+    if fused is not None:
+        numerator, denominator = float(fused[1][0]), float(fused[2][0])
+    else:
+        # pass 1: the deviance and mean_w(y_true); pass 2: the deviance of that mean (the domain is
+        # not checked there, as scikit-learn does not)
+        deviance, true_mean = _mean_deviance(targets, power, stacked(_deviance(power), true_values))
+        numerator = float(deviance)
+        mean_row = targets.xp.reshape(true_mean, (1, 1))
+        # (blocks: with one predicted value, only t**(2 - power) is an elementwise pow)
+        denominator = float(column_means(targets, _deviance(power), y_pred=mean_row)[0])
     if denominator == 0.0:
         raise ZeroDivisionError(
             "d2_tweedie_score: the deviance of the mean of y_true is zero (a constant y_true); "

@@ -45,7 +45,11 @@ def _log_domain_error(function):
 def _squared_log_means(function, y_true, y_pred, sample_weight, multioutput):
     targets = _targets(function, y_true, y_pred, sample_weight, multioutput)
     means = column_means(
-        targets, squared_log1p_error, violation=_log_domain, domain_error=_log_domain_error(function)
+        targets,
+        squared_log1p_error,
+        violation=_log_domain,
+        domain_error=_log_domain_error(function),
+        sklearn_kernel=("squared_log1p_error", 0.0, 1),  # domain 1: a value <= -1
     )
     return targets, means
 
@@ -95,7 +99,12 @@ def mean_absolute_percentage_error(y_true, y_pred, *, sample_weight=None, multio
     0.25
     """
     targets = _targets("mean_absolute_percentage_error", y_true, y_pred, sample_weight, multioutput)
-    means = column_means(targets, absolute_percentage_error, kernel=_PERCENTAGE)
+    means = column_means(
+        targets,
+        absolute_percentage_error,
+        kernel=_PERCENTAGE,
+        sklearn_kernel=("absolute_percentage_error", FLOAT64_EPS, 0),
+    )
     return finish_outputs(targets, means)
 
 

@@ -353,3 +353,14 @@ def cast(xp, array, name: str):
     if array.dtype == target:
         return array
     return xp.astype(array, target)
+
+
+def host_array(value) -> np.ndarray:
+    """``value`` as a NumPy array on the host: NumPy arrays and Python values as they are, an array
+    of another library (torch, JAX, CuPy, which may refuse ``np.asarray``) copied to the CPU."""
+    try:
+        return np.asarray(value)
+    except TypeError:
+        if isinstance(value, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(value):
+            raise
+        return np.asarray(array_api_compat.to_device(value, "cpu"))

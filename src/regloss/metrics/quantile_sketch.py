@@ -28,8 +28,8 @@ import numbers
 import numpy as np
 
 from .._messages import show_value
+from .._xp import host_array
 from ..quantiles.sketch import Layout
-from ..sklearn._targets import _host_array
 
 
 def _check_level(name: str, value, low_open: bool, high_open: bool) -> float:
@@ -69,8 +69,8 @@ class AbsoluteErrorQuantile:
 
     def update_state(self, y_true, y_pred, sample_weight=None, *, mask=None):
         """Add a batch's elementwise absolute errors. The inputs are not modified."""
-        true = _host_array(y_true).astype(np.float64)
-        pred = _host_array(y_pred).astype(np.float64)
+        true = host_array(y_true).astype(np.float64)
+        pred = host_array(y_pred).astype(np.float64)
         if true.shape != pred.shape:
             raise ValueError(
                 f"{type(self).__name__}: y_true and y_pred must have the same shape; received "
@@ -79,7 +79,7 @@ class AbsoluteErrorQuantile:
         errors = np.abs(pred - true)
         weights = None
         if sample_weight is not None:
-            given = _host_array(sample_weight).astype(np.float64)
+            given = host_array(sample_weight).astype(np.float64)
             if given.ndim > 1 or (given.ndim == 1 and given.shape[0] != errors.shape[0]):
                 raise ValueError(
                     f"{type(self).__name__}: sample_weight must be a number or 1-D with one weight per "
@@ -87,7 +87,7 @@ class AbsoluteErrorQuantile:
                 )
             weights = np.broadcast_to(given.reshape((-1,) + (1,) * (errors.ndim - 1)), errors.shape)
         if mask is not None:
-            kept = np.broadcast_to(_host_array(mask) != 0, errors.shape)
+            kept = np.broadcast_to(host_array(mask) != 0, errors.shape)
             weights = kept.astype(np.float64) if weights is None else weights * kept
         state = self.layout.new_state() if self.state is None else self.state
         self.state = self.layout.add(state, errors, weights)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import formulas
-from .._xp import device_of
+from .._xp import device_of, host_array
 from ..kernels.blocked import numpy_namespace
 from ._columns import column_means
 from ._exceptions import warn_undefined
@@ -28,7 +28,7 @@ from ._outputs import weighted_average
 from ._params import check_alpha, check_multioutput
 from ._percentile import weighted_percentile
 from ._scores import explained_fraction
-from ._targets import _host_array, check_targets
+from ._targets import check_targets
 
 
 def _to_library(targets, values: np.ndarray):
@@ -65,11 +65,11 @@ def median_absolute_error(y_true, y_pred, *, multioutput="uniform_average", samp
         # scikit-learn selects in the dtype of y_true and y_pred alone (float32 stays float32 beside
         # float64 weights, which are cast to it)
         values = check_targets(function, y_true, y_pred, None, multioutput)
-    errors = _host_array(formulas.absolute_error(values.xp, values.y_true, values.y_pred))
+    errors = host_array(formulas.absolute_error(values.xp, values.y_true, values.y_pred))
     if targets.sample_weight is None:
         medians = np.median(errors, axis=0)
     else:
-        medians = weighted_percentile(errors, _host_array(targets.sample_weight), 50)
+        medians = weighted_percentile(errors, host_array(targets.sample_weight), 50)
     if targets.multioutput == "raw_values":
         return _to_library(targets, medians)
     # averaged on the host in NumPy, as scikit-learn does (a library's own mean may round differently)
@@ -99,9 +99,9 @@ def d2_pinball_score(y_true, y_pred, *, sample_weight=None, alpha=0.5, multioutp
         return formulas.pinball_error(xp, true, pred, alpha)
 
     numerator = column_means(targets, pinball, kernel=("quantile_error", alpha, 0.0))
-    true_host = _host_array(targets.y_true)
+    true_host = host_array(targets.y_true)
     weights = targets.sample_weight
-    weights = np.ones(true_host.shape[0], true_host.dtype) if weights is None else _host_array(weights)
+    weights = np.ones(true_host.shape[0], true_host.dtype) if weights is None else host_array(weights)
     quantiles = weighted_percentile(true_host, weights, alpha * 100)
     row = targets.xp.reshape(_to_library(targets, quantiles), (1, -1))
     denominator = column_means(targets, pinball, y_pred=row)

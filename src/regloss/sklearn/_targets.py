@@ -19,7 +19,7 @@ import array_api_compat
 import numpy as np
 
 from .._messages import show_value
-from .._xp import received, resolve
+from .._xp import host_array, received, resolve
 from ._params import check_array_like
 
 
@@ -143,19 +143,9 @@ def compute_dtype(xp, arrays: dict, weak: set):
     return xp.asarray(0.0).dtype
 
 
-def _host_array(value) -> np.ndarray:
-    """``value`` as a NumPy array; a CuPy array (which refuses ``np.asarray``) is copied to the host."""
-    try:
-        return np.asarray(value)
-    except TypeError:
-        if not _is_foreign(value):
-            raise
-        return np.asarray(array_api_compat.to_device(value, "cpu"))
-
-
 def _output_weights(function: str, multioutput, n_outputs: int) -> np.ndarray:
     try:
-        weights = _host_array(multioutput).astype(np.float64)
+        weights = host_array(multioutput).astype(np.float64)
     except (ValueError, TypeError) as error:
         raise ValueError(
             f"{function}: multioutput weights must be numbers; received {show_value(multioutput)}"

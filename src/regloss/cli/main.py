@@ -268,8 +268,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from .quantiles import mode_note, quantile_results, split_requests
 
     others, quantiles = split_requests(args.metrics)
-    if quantiles and (args.engine == "dask" or args.by or args.ci is not None):
-        raise CliError("median_ae and ae_quantile work with --engine local, without --by and --ci")
     # the other metrics stream as usual (mae stands in when only quantiles are asked, for the row count)
     requests = parse_metrics(others if others is not None else "mae")
     delta = _huber_delta(args.huber_delta)
@@ -306,7 +304,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 "y_pred": _split(args.y_pred, "--y-pred"),
                 "weight": args.weight,
             }
-            evaluation.results += quantile_results(
+            overall, per_group = quantile_results(
                 paths,
                 columns,
                 quantiles,
@@ -314,10 +312,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 drop_nan=args.drop_nan,
                 max_line_bytes=args.max_line_bytes,
+                by=_split(args.by, "--by") if args.by else (),
+                interval=interval,
             )
+            evaluation.results += overall
+            for group, results in zip(evaluation.groups or [], per_group or [], strict=True):
+                if others is None:
+                    group.results = []
+                group.results += results
     text = render(evaluation, args.format, args.top)
     if quantiles and args.format == "table":
-        text += mode_note(quantiles, args.quantiles)
+        text += mode_note(quantiles, args.quantiles, interval)
 
     notes = []
     if evaluation.dropped_rows:

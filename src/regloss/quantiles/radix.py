@@ -62,8 +62,10 @@ def new_partial(outputs: int) -> dict:
 def histogram(keys: np.ndarray, weights, prefixes: np.ndarray, level: int) -> dict:
     """One chunk's partial for pass ``level``: ``keys`` ``(rows, outputs)`` uint64, ``weights``
     ``(rows,)`` float64 or None (every row weighs 1), ``prefixes`` one uint64 per output (the digits
-    found by the passes before, in place)."""
+    found by the passes before, in place; None in pass 0: no digit found yet)."""
     rows, outputs = keys.shape
+    if prefixes is None:
+        prefixes = np.zeros(outputs, np.uint64)
     partial = new_partial(outputs)
     shift = _shift(level)
     high = np.uint64(0) if level == 0 else np.uint64(0xFFFFFFFFFFFFFFFF) << (shift + np.uint64(DIGIT_BITS))
@@ -117,18 +119,21 @@ def in_memory_scan(absolute_errors: np.ndarray, weights=None, rows_per_chunk: in
     return scan
 
 
-def select(scan, q: float, outputs: int, weighted: bool) -> np.ndarray:
+def select(scan, q: float, outputs: int | None, weighted: bool) -> np.ndarray:
     """The ``q`` quantile of each output (float64 array), from ``scan(prefixes, level)``: the merged
-    :func:`histogram` partial of every chunk for that pass (called :data:`PASSES` times)."""
-    prefixes = np.zeros(outputs, np.uint64)
-    below = np.zeros(outputs, np.float64)
-    results = np.full(outputs, math.nan)
-    targets = None
-    done = np.zeros(outputs, bool)
+    :func:`histogram` partial of every chunk for that pass (called :data:`PASSES` times; in pass 0
+    ``prefixes`` is None). ``outputs=None``: as many as the first pass's partial has (columns found
+    while reading, such as one per group and output)."""
+    prefixes = below = results = targets = done = None
     for level in range(PASSES):
-        partial = scan(prefixes.copy(), level)
+        partial = scan(None if prefixes is None else prefixes.copy(), level)
         source = partial["weights"] if weighted else partial["counts"]
         if level == 0:
+            outputs = source.shape[0]
+            prefixes = np.zeros(outputs, np.uint64)
+            below = np.zeros(outputs, np.float64)
+            results = np.full(outputs, math.nan)
+            done = np.zeros(outputs, bool)
             totals = source.sum(axis=1, dtype=np.float64 if weighted else np.int64)
             targets = q * totals.astype(np.float64)
             done |= (partial["nan"] > 0) | (partial["counts"].sum(axis=1) == 0)

@@ -117,3 +117,53 @@ def test_npy_and_npz_exact_equal_sklearn(tmp_path, capsys, frame):
         capsys, str(tmp_path / "data.npz"), "--y-true", "t", "--y-pred", "p", "--metrics", "median_ae"
     )
     assert found["metrics"]["median_ae"]["value"] == expected
+
+
+@pytest.fixture
+def parts(tmp_path):
+    pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(2)
+    frames = []
+    for i, n in enumerate([700, 1, 512]):
+        y_true = rng.standard_cauchy((n, 2))
+        part = pd.DataFrame(
+            {
+                "t_a": y_true[:, 0],
+                "t_b": y_true[:, 1],
+                "p_a": np.round(y_true[:, 0] + rng.normal(size=n), 1),
+                "p_b": np.round(y_true[:, 1] + rng.normal(size=n), 1),
+                "w": rng.integers(0, 4, n).astype(np.float64),
+            }
+        )
+        part.to_csv(tmp_path / f"part{i}.csv", index=False, float_format="%.17g")
+        frames.append(part)
+    return str(tmp_path / "part*.csv"), pd.concat(frames)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dask_engine_exact_equals_sklearn_and_sketch_within_bound(capsys, parts, weighted):
+    pattern, frame = parts
+    truth, pred = frame[["t_a", "t_b"]].to_numpy(), frame[["p_a", "p_b"]].to_numpy()
+    weights = frame["w"].to_numpy() if weighted else None
+    columns = ["--y-true", "t_a,t_b", "--y-pred", "p_a,p_b", *(["--weight", "w"] if weighted else [])]
+    argv = [pattern, "--engine", "dask", *columns, "--metrics", "median_ae,mae"]
+    found = _run(capsys, *argv)["metrics"]
+    assert found["median_ae"]["value"] == sklearn_metrics.median_absolute_error(
+        truth, pred, sample_weight=weights
+    )
+    assert found["mae"]["value"] == pytest.approx(
+        sklearn_metrics.mean_absolute_error(truth, pred, sample_weight=weights), rel=1e-12
+    )
+    sketched = _run(capsys, *argv, "--quantiles", "sketch")["metrics"]["median_ae"]["value"]
+    errors = np.abs(pred - truth)
+    lower = [_lower(errors[:, j], np.ones(len(errors)) if weights is None else weights, 0.5) for j in (0, 1)]
+    assert abs(sketched - np.mean(lower)) <= 0.01 * np.mean(lower)
+
+
+@pytest.mark.parametrize("extra", [["--by", "w"], ["--ci", "0.9"]])
+def test_dask_engine_with_by_or_ci_exits_2_with_one_line(capsys, parts, extra):
+    pattern, _ = parts
+    argv = ["evaluate", pattern, "--engine", "dask", "--y-true", "t_a", "--y-pred", "p_a", *extra]
+    assert main([*argv, "--metrics", "median_ae"]) == 2
+    err = capsys.readouterr().err
+    assert "--engine dask work without --by and --ci" in err and len(err.strip().splitlines()) == 1

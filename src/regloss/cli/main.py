@@ -219,7 +219,12 @@ def _split(text: str | None, flag: str) -> list[str] | None:
 
 
 def _evaluate(
-    args: argparse.Namespace, requests, delta: float, sample_rows: int, interval: Interval | None
+    args: argparse.Namespace,
+    requests,
+    delta: float,
+    sample_rows: int,
+    interval: Interval | None,
+    quantiles=None,
 ) -> Evaluation:
     columns = {
         "y_true": _split(args.y_true, "--y-true"),
@@ -240,6 +245,7 @@ def _evaluate(
             interval=interval,
             by=by,
             max_groups=args.max_groups,
+            quantiles=quantiles,
         )
     paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
     progress = Progress() if Progress.wanted(args.quiet) else None
@@ -265,9 +271,11 @@ def _evaluate(
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``regloss evaluate``: check every option, stream the data, then write every output."""
-    from .quantiles import mode_note, quantile_results, split_requests
+    from .quantiles import dask_quantiles, mode_note, quantile_results, split_requests
 
     others, quantiles = split_requests(args.metrics)
+    if quantiles and args.engine == "dask" and (args.by or args.ci is not None):
+        raise CliError("median_ae and ae_quantile with --engine dask work without --by and --ci")
     # the other metrics stream as usual (mae stands in when only quantiles are asked, for the row count)
     requests = parse_metrics(others if others is not None else "mae")
     delta = _huber_delta(args.huber_delta)
@@ -294,8 +302,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         # 0/0 and x/0 in a result (an r2 of constant truth) are reported as null/nan, not warned about
         warnings.simplefilter("ignore", RuntimeWarning)
         sample_rows = SAMPLE_ROWS if plot_path is not None and not args.by else 0
-        evaluation = _evaluate(args, requests, delta, sample_rows, interval)
-        if quantiles:
+        on_dask = None
+        if quantiles and args.engine == "dask":
+            on_dask = dask_quantiles(quantiles, args.quantiles)
+        evaluation = _evaluate(args, requests, delta, sample_rows, interval, on_dask)
+        if on_dask is not None:
+            if others is None:
+                evaluation.results = evaluation.results[1:]  # the stand-in mae
+        elif quantiles:
             if others is None:
                 evaluation.results = []
             paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]

@@ -285,6 +285,30 @@ def quantile_results(
     return results_of(0), [results_of(numbers[key]) for key in order]
 
 
+def dask_quantiles(quantiles, mode: str):
+    """For ``--engine dask``: a function of the row-aligned Dask arrays and the number of outputs
+    giving one :class:`MetricResult` per ``(key, q)``: exact by :mod:`regloss.quantiles.dask_select`
+    (4 computations per level, the chunks re-read from the files each time), or each output's
+    sketch in one computation."""
+    from ..dask import SPLIT_EVERY
+    from ..quantiles.dask_select import exact_quantile, sketch_state
+
+    def compute(aligned: dict, outputs: int) -> list[MetricResult]:
+        if mode == "exact":
+            values = [exact_quantile(aligned, q, outputs, SPLIT_EVERY) for _, q in quantiles]
+        else:
+            layout = Layout(SKETCH_ACCURACY)
+            states = []
+            for j in range(outputs):
+                column = {**aligned, "y_true": aligned["y_true"][:, j], "y_pred": aligned["y_pred"][:, j]}
+                states.append(sketch_state(column, layout, SPLIT_EVERY))
+            values = [np.array([layout.quantile(state, q) for state in states]) for _, q in quantiles]
+        pairs = zip(quantiles, values, strict=True)
+        return [_result(key, mode, value, None, None) for (key, _), value in pairs]
+
+    return compute
+
+
 def mode_note(quantiles, mode: str, interval=None) -> str:
     """The table's line saying which mode gave the quantiles."""
     how = (

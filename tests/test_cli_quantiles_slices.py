@@ -167,3 +167,19 @@ def test_dask_engine_with_by_or_ci_exits_2_with_one_line(capsys, parts, extra):
     assert main([*argv, "--metrics", "median_ae"]) == 2
     err = capsys.readouterr().err
     assert "--engine dask work without --by and --ci" in err and len(err.strip().splitlines()) == 1
+
+
+def test_losses_lists_the_quantile_metrics_and_their_long_names_work(tmp_path, capsys, frame):
+    assert main(["losses"]) == 0
+    text = capsys.readouterr().out
+    assert "  median_ae  (class AbsoluteErrorQuantile)" in text
+    assert "  ae_quantile  (class AbsoluteErrorQuantile)" in text
+    assert "parameters:  q (required)  (as ae_quantile:NAME=VALUE)" in text
+    assert "median_absolute_error" in text and "absolute_error_quantile" in text
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False, float_format="%.17g")
+    argv = [str(path), "--y-true", "t", "--y-pred", "p", "--metrics"]
+    found = _run(capsys, *argv, "median_absolute_error,absolute_error_quantile:q=0.5")["metrics"]
+    expected = sklearn_metrics.median_absolute_error(frame["t"], frame["p"])
+    assert found["median_absolute_error"]["value"] == expected
+    assert found["absolute_error_quantile:q=0.5"]["value"] == expected

@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         default=DEFAULT_METRICS,
         metavar="NAME[,NAME...]",
-        help=f"metrics among {', '.join(METRICS)} or their aliases (regloss losses lists them); "
+        help=f"metrics among {', '.join(METRICS)}, median_ae, ae_quantile:q=Q or their aliases (regloss "
+        "losses lists them); "
         f"NAME{PER_OUTPUT} gives one value per output (default: {DEFAULT_METRICS})",
     )
     evaluate.add_argument(

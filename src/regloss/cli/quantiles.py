@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import array_api_compat.numpy as array_api
 import numpy as np
 
+from .. import specs
 from .._messages import show_value
 from ..metrics.group_keys import Factorized, factorize, sort_key
 from ..metrics.poisson import poisson_weights
@@ -47,6 +48,10 @@ MODES = ("exact", "sketch")
 ALL = object()
 """The group of every row (beside the ``--by`` groups)."""
 SKETCH_ACCURACY = 0.01
+
+
+_NAMES = {name: spec for spec in specs.QUANTILE_METRICS for name in (spec.short, spec.default_name)}
+"""The ``--metrics`` names of the quantile metrics (:data:`regloss.specs.QUANTILE_METRICS`)."""
 
 
 def _level(key: str, given: list[str]) -> float:
@@ -72,11 +77,12 @@ def split_requests(text: str) -> tuple[str | None, list[tuple[str, float]]]:
     for raw in text.split(","):
         key = raw.strip()
         name, *given = (part.strip() for part in key.split(":"))
-        if name.lower() == "median_ae":
+        spec = _NAMES.get(name.lower())
+        if spec is specs.MEDIAN_ABSOLUTE_ERROR:
             if given:
                 raise CliError(f"metric {show_value(key)}: median_ae takes no parameters")
             quantiles.append((key, 0.5))
-        elif name.lower() == "ae_quantile":
+        elif spec is specs.ABSOLUTE_ERROR_QUANTILE:
             quantiles.append((key, _level(key, given)))
         else:
             others.append(raw)

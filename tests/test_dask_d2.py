@@ -79,3 +79,29 @@ def test_signed_radix_quantile_equals_sklearn_percentile(alpha):
     found = radix.select(scan, alpha, None, True, radix.signed_value)
     expected = weighted_percentile(values, weights, alpha * 100)
     np.testing.assert_array_equal(found, expected)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25])
+def test_exact_passes_read_the_chunks_once_when_they_fit(monkeypatch, fraction):
+    """Persisted (they fit): each chunk is read once for the 4 passes; not (fraction 0): 4 times."""
+    import dask
+
+    from regloss.quantiles import dask_select
+
+    monkeypatch.setattr(dask_select, "PERSIST_FRACTION", fraction)
+    reads = []
+    rng = np.random.default_rng(4)
+    parts = [rng.normal(size=(50, 2)) for _ in range(3)]
+
+    def read(index):
+        reads.append(index)
+        return parts[index]
+
+    blocks = [da.from_delayed(dask.delayed(read)(i), (50, 2), np.float64) for i in range(3)]
+    true = da.concatenate(blocks)
+    pred = da.zeros_like(true)
+    with dask.config.set(scheduler="synchronous"):
+        found = evaluate(true, pred, ["median_absolute_error"])
+    whole = np.concatenate(parts)
+    assert float(found["median_absolute_error"]) == sklearn_metrics.median_absolute_error(whole, whole * 0)
+    assert sorted(reads) == sorted(list(range(3)) * (1 if fraction else 4))

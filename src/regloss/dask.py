@@ -119,7 +119,7 @@ from .metrics.group_keys import sort_key
 from .metrics.grouped import GroupedStatistic
 from .metrics.quantile_sketch import AbsoluteErrorQuantile
 from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
-from .quantiles.dask_select import d2_pinball, exact_quantile, sketch_state
+from .quantiles.dask_select import d2_pinball, exact_quantile, persist_if_fits, sketch_state
 
 __all__ = [
     "evaluate",
@@ -390,6 +390,8 @@ def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sk
             )
     pred = arrays["y_pred"]
     outputs = 1 if pred.ndim == 1 else int(np.prod(pred.shape[1:]))
+    if any(name in EXACT_QUANTILE_NAMES or name in EXACT_D2_NAMES for name in names):
+        arrays, _ = persist_if_fits(arrays)  # several passes: read the chunks once where they fit
     found = {}
     for sketch in sketches:  # one pass each; the metric's own state is neither read nor changed
         copy = AbsoluteErrorQuantile.from_config(sketch.get_config())

@@ -3,7 +3,7 @@ passes as task graphs; and scikit-learn's D² pinball score, its denominator fro
 ``alpha`` quantile of ``y_true`` (:func:`d2_pinball`).
 
 Each of the 4 passes is one graph: a task per row chunk reads that chunk (``y_true``, ``y_pred``
-and the weights: the chunks are re-read from their source in every pass, nothing is persisted)
+and the weights: re-read from their source in every pass, unless :func:`persist_if_fits` kept them)
 and returns its histogram partial (2**16 int64 counts and 2**16 float64 weight sums per output:
 1 MiB per output), and a tree of merges of at most ``split_every`` partials brings them to the
 client, which picks the next digit. Memory per worker: the chunks it reads plus about
@@ -15,11 +15,43 @@ The weight of a row is ``sample_weight * (mask != 0)`` (either may be absent).
 from __future__ import annotations
 
 import functools
+import math
+import os
 
 import dask
 import numpy as np
 
 from . import radix
+
+PERSIST_FRACTION = 0.25
+"""The arrays are persisted before the passes when their bytes are at most this fraction of the
+memory: the ``distributed`` client's workers' memory limits together, else the machine's available
+memory."""
+
+
+def _memory() -> float:
+    """The memory the arrays may be persisted into (bytes; 0 where unknown)."""
+    try:
+        from distributed import default_client
+
+        workers = default_client().scheduler_info()["workers"].values()
+        return float(sum(worker.get("memory_limit") or 0 for worker in workers))
+    except (ImportError, ValueError):  # no distributed, or no client: this machine
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+def persist_if_fits(aligned: dict) -> tuple[dict, bool]:
+    """``(arrays, persisted)``: the Dask arrays ``aligned`` persisted (computed once and kept in
+    memory, so that every later pass reads them there) when their known size is at most
+    :data:`PERSIST_FRACTION` of :func:`_memory`; else unchanged (re-read in every pass)."""
+    size = sum(float(array.nbytes) for array in aligned.values())
+    if not math.isfinite(size) or size > PERSIST_FRACTION * _memory():
+        return aligned, False
+    return dict(zip(aligned, dask.persist(*aligned.values()), strict=True)), True
 
 
 def _errors_and_weights(true, pred, weight, mask):

@@ -183,3 +183,18 @@ def test_losses_lists_the_quantile_metrics_and_their_long_names_work(tmp_path, c
     expected = sklearn_metrics.median_absolute_error(frame["t"], frame["p"])
     assert found["median_absolute_error"]["value"] == expected
     assert found["absolute_error_quantile:q=0.5"]["value"] == expected
+
+
+def test_exact_by_group_with_ci(tmp_path, capsys, frame):
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False, float_format="%.17g")
+    argv = [str(path), "--y-true", "t", "--y-pred", "p", "--by", "g", "--metrics", "median_ae,mae"]
+    found = _run(capsys, *argv, "--ci", "0.9", "--replicates", "30")
+    assert len(found["groups"]) == 4
+    for group in found["groups"]:
+        key = group["by"]["g"]
+        rows = frame[frame["g"] == ("" if key is None else key)]
+        median = group["metrics"]["median_ae"]
+        assert median["value"] == sklearn_metrics.median_absolute_error(rows["t"], rows["p"])
+        assert median["ci_low"] <= median["ci_high"] and median["se"] > 0
+        assert "ci_low" in group["metrics"]["mae"]

@@ -88,7 +88,7 @@ def test_sketch_within_its_bound_and_table_names_the_mode(tmp_path, capsys, data
         ("ae_quantile:q=2", [], "q must be in"),
         ("ae_quantile", [], "ae_quantile:q=Q"),
         ("median_ae:q=0.5", [], "no parameters"),
-        ("median_ae", ["--ci", "0.9"], "without --by and --ci"),
+        ("ae_quantile:q=x", [], "q must be a number"),
     ],
 )
 def test_errors_exit_2_with_one_line(tmp_path, capsys, data, metrics, extra, message):

@@ -85,7 +85,7 @@ def test_python_blocks_of_the_docs_run():
 
     text = (pathlib.Path(__file__).parents[1] / "docs" / "quantiles.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     for block in blocks:
         output = io.StringIO()
         with contextlib.redirect_stdout(output):

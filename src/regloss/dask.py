@@ -119,14 +119,27 @@ from .metrics.group_keys import sort_key
 from .metrics.grouped import GroupedStatistic
 from .metrics.quantile_sketch import AbsoluteErrorQuantile
 from .metrics.sklearn_classes import SKLEARN_METRIC_CLASSES  # noqa: F401  (registers the classes)
-from .quantiles.dask_select import exact_quantile, sketch_state
+from .quantiles.dask_select import d2_pinball, exact_quantile, persist_if_fits, sketch_state
 
-__all__ = ["evaluate", "update_state", "METRIC_NAMES", "EXACT_QUANTILE_NAMES", "SPLIT_EVERY"]
+__all__ = [
+    "evaluate",
+    "update_state",
+    "METRIC_NAMES",
+    "EXACT_QUANTILE_NAMES",
+    "EXACT_D2_NAMES",
+    "SPLIT_EVERY",
+]
 
 EXACT_QUANTILE_NAMES = {"median_absolute_error": 0.5, "median_ae": 0.5}
 """The names :func:`evaluate` computes exactly in several passes (not a streaming state): the
 median of ``|y_pred - y_true|`` per output, averaged over the outputs, equal to scikit-learn's
 ``median_absolute_error`` on the whole arrays (:mod:`regloss.quantiles.dask_select`)."""
+
+EXACT_D2_NAMES = {"d2_absolute_error_score": 0.5, "d2_pinball_score": 0.5}
+"""The D² scores :func:`evaluate` computes exactly in 5 passes, by name (``alpha`` = the value):
+scikit-learn's ``d2_absolute_error_score`` and ``d2_pinball_score`` (its default ``alpha=0.5``)
+on the whole arrays, averaged over the outputs; the denominator's ``alpha`` quantile of
+``y_true`` by radix selection (:func:`regloss.quantiles.dask_select.d2_pinball`)."""
 
 SPLIT_EVERY = 8
 """The default fan-in of the merge tree: each merge task takes at most this many states."""
@@ -257,7 +270,9 @@ def evaluate(
     if isinstance(items, list | tuple) and any(_is_exact_quantile(item) for item in items):
         if confidence is not None or by is not None or not compute:
             raise ValueError(
-                "the exact quantile metrics (" + ", ".join(EXACT_QUANTILE_NAMES) + ") take several passes "
+                "the exact quantile metrics ("
+                + ", ".join([*EXACT_QUANTILE_NAMES, *EXACT_D2_NAMES])
+                + ") take several passes "
                 "over the data: they need compute=True and take neither confidence= nor by=; received "
                 f"compute={compute!r}, confidence={confidence!r}, by={'None' if by is None else 'a key'}"
             )
@@ -265,7 +280,10 @@ def evaluate(
         options = {"mask": mask, "dtype": dtype, "split_every": split_every, "kernel_threads": kernel_threads}
         results = evaluate(y_true, y_pred, others, sample_weight, **options) if others else {}
         sketches = [item for item in items if isinstance(item, AbsoluteErrorQuantile)]
-        results.update(_exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches))
+        asked = [item for item in items if isinstance(item, str)]
+        results.update(
+            _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches, asked)
+        )
         order = [item if isinstance(item, str) else item.name for item in items]
         return {key: results[key] for key in order}
     keys, chosen = _resolve_metrics(metrics, dtype)
@@ -343,12 +361,14 @@ def update_state(metrics, y_true, y_pred, sample_weight=None, *, mask=None, kern
 def _is_exact_quantile(item) -> bool:
     """An exact quantile name, or an :class:`~regloss.metrics.AbsoluteErrorQuantile` (its sketch is
     merged over the chunks in one pass beside them)."""
-    return (isinstance(item, str) and item in EXACT_QUANTILE_NAMES) or isinstance(item, AbsoluteErrorQuantile)
+    exact = isinstance(item, str) and (item in EXACT_QUANTILE_NAMES or item in EXACT_D2_NAMES)
+    return exact or isinstance(item, AbsoluteErrorQuantile)
 
 
-def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches=()) -> dict:
-    """``{name: result}`` of every exact quantile name: per output the quantile of
-    ``|y_pred - y_true|`` (:mod:`regloss.quantiles.dask_select`, 4 passes), averaged over the
+def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sketches=(), names=()) -> dict:
+    """``{name: result}`` of the sketches and, where ``names`` asks for one, of every exact
+    quantile name (per output the quantile of ``|y_pred - y_true|``,
+    :mod:`regloss.quantiles.dask_select`, 4 passes) and every D² name (5 passes), averaged over the
     outputs as scikit-learn's ``multioutput="uniform_average"``; a NumPy scalar of ``dtype``."""
     if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
         raise ValueError(f"split_every must be an int >= 2; received split_every={show_value(split_every)}")
@@ -370,6 +390,8 @@ def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sk
             )
     pred = arrays["y_pred"]
     outputs = 1 if pred.ndim == 1 else int(np.prod(pred.shape[1:]))
+    if any(name in EXACT_QUANTILE_NAMES or name in EXACT_D2_NAMES for name in names):
+        arrays, _ = persist_if_fits(arrays)  # several passes: read the chunks once where they fit
     found = {}
     for sketch in sketches:  # one pass each; the metric's own state is neither read nor changed
         copy = AbsoluteErrorQuantile.from_config(sketch.get_config())
@@ -377,11 +399,21 @@ def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sk
         if weight_number is not None and weight_number <= 0:
             copy.state = copy.layout.new_state()
         found[sketch.name] = copy.result()
-    results = {}
-    for q in sorted(set(EXACT_QUANTILE_NAMES.values())):
-        values = exact_quantile(arrays, q, outputs, split_every, weight_number)
-        results[q] = np.asarray(np.mean(values), dtype=dtype)[()]
-    found.update({name: results[q] for name, q in EXACT_QUANTILE_NAMES.items()})
+    if any(name in EXACT_QUANTILE_NAMES for name in names):
+        results = {}
+        for q in sorted(set(EXACT_QUANTILE_NAMES.values())):
+            values = exact_quantile(arrays, q, outputs, split_every, weight_number)
+            results[q] = np.asarray(np.mean(values), dtype=dtype)[()]
+        found.update({name: results[q] for name, q in EXACT_QUANTILE_NAMES.items()})
+    if any(name in EXACT_D2_NAMES for name in names):
+        if weight_number is not None and weight_number <= 0:
+            scores = {alpha: np.nan for alpha in EXACT_D2_NAMES.values()}
+        else:  # a positive number as weight changes no score
+            scores = {
+                alpha: np.mean(d2_pinball(arrays, alpha, outputs, split_every))
+                for alpha in sorted(set(EXACT_D2_NAMES.values()))
+            }
+        found.update({name: np.asarray(scores[a], dtype=dtype)[()] for name, a in EXACT_D2_NAMES.items()})
     return found
 
 

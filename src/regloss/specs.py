@@ -407,6 +407,27 @@ SKLEARN_METRICS = (
 )
 """scikit-learn's regression metrics, streamed."""
 
+# the quantiles of |y_true - y_pred| of regloss evaluate (regloss.cli.quantiles): not streaming sums
+_QUANTILE_MODES = (
+    "per output, then averaged; exact in 4 passes over the data (scikit-learn's averaged inverted "
+    "CDF), or within 1% of the lower quantile with --quantiles sketch"
+)
+MEDIAN_ABSOLUTE_ERROR = MetricSpec(
+    "AbsoluteErrorQuantile",
+    "median_absolute_error",
+    "median_ae",
+    f"weighted median of |y_true - y_pred| {_QUANTILE_MODES}",
+)
+ABSOLUTE_ERROR_QUANTILE = MetricSpec(
+    "AbsoluteErrorQuantile",
+    "absolute_error_quantile",
+    "ae_quantile",
+    f"weighted q quantile of |y_true - y_pred| {_QUANTILE_MODES}",
+    params=(Param("q", None, unit_interval_number),),
+)
+QUANTILE_METRICS = (MEDIAN_ABSOLUTE_ERROR, ABSOLUTE_ERROR_QUANTILE)
+"""The quantile metrics of ``regloss evaluate`` (their parameter without default is required)."""
+
 METRICS = (
     ROOT_MEAN_SQUARED_ERROR,
     R2_SCORE,

@@ -129,9 +129,13 @@ def evaluate_dask(
     interval: Interval | None = None,
     by: Sequence[str] = (),
     max_groups: int | None = None,
+    quantiles=None,
 ) -> Evaluation:
     """The metrics of the files matching ``pattern``, computed by Dask in one pass (with ``by``,
-    per group of those columns too: :func:`regloss.cli.slices.dask_groups`)."""
+    per group of those columns too: :func:`regloss.cli.slices.dask_groups`). ``quantiles``: a
+    function of the row-aligned Dask arrays (``{"y_true", "y_pred", "mask"[, "sample_weight"]}``)
+    and the number of outputs returning more results (:func:`regloss.cli.quantiles.dask_quantiles`),
+    called on the same scheduler once the rows are known to be usable."""
     try:
         regloss_dask = importlib.import_module("regloss.dask")
     except ImportError as error:
@@ -239,6 +243,12 @@ def evaluate_dask(
                 ) from error
         try:
             *found, kept, dropped = dask.compute(*lazy, kept, dropped)
+            extra = []
+            if quantiles is not None and int(kept) and (drop_nan or not int(dropped)):
+                aligned = {"y_true": true, "y_pred": pred, "mask": finite}
+                if weights is not None:
+                    aligned["sample_weight"] = weights
+                extra = quantiles(aligned, len(selection.y_true))
         except CliError:
             raise
         except DomainError as error:  # a value outside a metric's domain (gamma_deviance of 0...)
@@ -286,6 +296,7 @@ def evaluate_dask(
         else:
             pieces = [parts(whole_results[request.key])]
         results.append(result_of(request, selection.y_true, pieces, interval))
+    results += extra
     return Evaluation(
         rows=kept,
         dropped_rows=dropped,

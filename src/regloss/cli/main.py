@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         default=DEFAULT_METRICS,
         metavar="NAME[,NAME...]",
-        help=f"metrics among {', '.join(METRICS)} or their aliases (regloss losses lists them); "
+        help=f"metrics among {', '.join(METRICS)}, median_ae, ae_quantile:q=Q or their aliases (regloss "
+        "losses lists them); "
         f"NAME{PER_OUTPUT} gives one value per output (default: {DEFAULT_METRICS})",
     )
     evaluate.add_argument(
@@ -219,7 +220,12 @@ def _split(text: str | None, flag: str) -> list[str] | None:
 
 
 def _evaluate(
-    args: argparse.Namespace, requests, delta: float, sample_rows: int, interval: Interval | None
+    args: argparse.Namespace,
+    requests,
+    delta: float,
+    sample_rows: int,
+    interval: Interval | None,
+    quantiles=None,
 ) -> Evaluation:
     columns = {
         "y_true": _split(args.y_true, "--y-true"),
@@ -240,6 +246,7 @@ def _evaluate(
             interval=interval,
             by=by,
             max_groups=args.max_groups,
+            quantiles=quantiles,
         )
     paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
     progress = Progress() if Progress.wanted(args.quiet) else None
@@ -265,11 +272,11 @@ def _evaluate(
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``regloss evaluate``: check every option, stream the data, then write every output."""
-    from .quantiles import mode_note, quantile_results, split_requests
+    from .quantiles import dask_quantiles, mode_note, quantile_results, split_requests
 
     others, quantiles = split_requests(args.metrics)
-    if quantiles and (args.engine == "dask" or args.by or args.ci is not None):
-        raise CliError("median_ae and ae_quantile work with --engine local, without --by and --ci")
+    if quantiles and args.engine == "dask" and (args.by or args.ci is not None):
+        raise CliError("median_ae and ae_quantile with --engine dask work without --by and --ci")
     # the other metrics stream as usual (mae stands in when only quantiles are asked, for the row count)
     requests = parse_metrics(others if others is not None else "mae")
     delta = _huber_delta(args.huber_delta)
@@ -296,8 +303,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
         # 0/0 and x/0 in a result (an r2 of constant truth) are reported as null/nan, not warned about
         warnings.simplefilter("ignore", RuntimeWarning)
         sample_rows = SAMPLE_ROWS if plot_path is not None and not args.by else 0
-        evaluation = _evaluate(args, requests, delta, sample_rows, interval)
-        if quantiles:
+        on_dask = None
+        if quantiles and args.engine == "dask":
+            on_dask = dask_quantiles(quantiles, args.quantiles)
+        evaluation = _evaluate(args, requests, delta, sample_rows, interval, on_dask)
+        if on_dask is not None:
+            if others is None:
+                evaluation.results = evaluation.results[1:]  # the stand-in mae
+        elif quantiles:
             if others is None:
                 evaluation.results = []
             paths = [args.path] if args.path_pred is None else [args.path, args.path_pred]
@@ -306,7 +319,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 "y_pred": _split(args.y_pred, "--y-pred"),
                 "weight": args.weight,
             }
-            evaluation.results += quantile_results(
+            overall, per_group = quantile_results(
                 paths,
                 columns,
                 quantiles,
@@ -314,10 +327,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 drop_nan=args.drop_nan,
                 max_line_bytes=args.max_line_bytes,
+                by=_split(args.by, "--by") if args.by else (),
+                interval=interval,
             )
+            evaluation.results += overall
+            for group, results in zip(evaluation.groups or [], per_group or [], strict=True):
+                if others is None:
+                    group.results = []
+                group.results += results
     text = render(evaluation, args.format, args.top)
     if quantiles and args.format == "table":
-        text += mode_note(quantiles, args.quantiles)
+        text += mode_note(quantiles, args.quantiles, interval)
 
     notes = []
     if evaluation.dropped_rows:

@@ -194,13 +194,29 @@ def catalogue() -> str:
         "",
     ]
     for short, info in METRICS.items():
-        lines.append(f"  {short}  (class {info.class_name})")
-        lines.append(f"      formula:  {info.formula}")
-        if info.params:
-            shown = ", ".join(f"{param.name}={param.default}" for param in info.params)
-            lines.append(f"      parameters:  {shown}  (as {short}:NAME=VALUE)")
-        lines.append(f"      aliases:  {', '.join(metric_aliases(short)[1:])}")
+        lines += _metric_lines(short, info.class_name, info.formula, info.params, metric_aliases(short)[1:])
+    lines += [
+        "",
+        "Quantile metrics (regloss evaluate --metrics; regloss.metrics.AbsoluteErrorQuantile streams the",
+        "sketch): exact by default, --quantiles sketch for one pass",
+        "",
+    ]
+    for spec in specs.QUANTILE_METRICS:
+        lines += _metric_lines(spec.short, spec.class_name, spec.text, spec.params, [spec.default_name])
     return "\n".join(lines) + "\n"
+
+
+def _metric_lines(short: str, class_name: str, formula: str, params, aliases) -> list[str]:
+    """A metric's entry in :func:`catalogue` (a parameter without default is required)."""
+    lines = [f"  {short}  (class {class_name})", f"      formula:  {formula}"]
+    if params:
+        shown = ", ".join(
+            f"{param.name} (required)" if param.default is None else f"{param.name}={param.default}"
+            for param in params
+        )
+        lines.append(f"      parameters:  {shown}  (as {short}:NAME=VALUE)")
+    lines.append(f"      aliases:  {', '.join(aliases) if aliases else '-'}")
+    return lines
 
 
 def _loss_formula(function_name: str) -> str:

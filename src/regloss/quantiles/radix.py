@@ -45,6 +45,27 @@ def keys_of(absolute_errors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(absolute_errors, dtype=np.float64).view(np.uint64)
 
 
+_SIGN = np.uint64(0x8000000000000000)
+SIGNED_INFINITY_KEY = _INFINITY_KEY | _SIGN
+"""The :func:`signed_keys` key of ``+inf``: the keys above it are NaN."""
+
+
+def signed_keys(values: np.ndarray) -> np.ndarray:
+    """uint64 keys of any float64 values that order like the values: the bits with the sign bit set
+    for ``+x``, all bits inverted for ``-x`` (``-0.0`` is made ``0.0``, every NaN a positive NaN,
+    above ``+inf``)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = np.where(np.isnan(values), np.nan, values) + 0.0  # +0.0 turns -0.0 into 0.0
+    bits = np.ascontiguousarray(values).view(np.uint64)
+    return np.where(bits & _SIGN, ~bits, bits | _SIGN)
+
+
+def signed_value(key) -> float:
+    """The float64 of a :func:`signed_keys` key."""
+    key = np.uint64(key)
+    return _value(key & ~_SIGN if key & _SIGN else ~key)
+
+
 def _shift(level: int) -> np.uint64:
     return np.uint64(64 - DIGIT_BITS * (level + 1))
 
@@ -59,18 +80,21 @@ def new_partial(outputs: int) -> dict:
     }
 
 
-def histogram(keys: np.ndarray, weights, prefixes: np.ndarray, level: int) -> dict:
+def histogram(keys: np.ndarray, weights, prefixes, level: int, nan_above=_INFINITY_KEY) -> dict:
     """One chunk's partial for pass ``level``: ``keys`` ``(rows, outputs)`` uint64, ``weights``
     ``(rows,)`` float64 or None (every row weighs 1), ``prefixes`` one uint64 per output (the digits
-    found by the passes before, in place)."""
+    found by the passes before, in place; None in pass 0: no digit found yet); the keys above
+    ``nan_above`` are NaN (:data:`SIGNED_INFINITY_KEY` for :func:`signed_keys`)."""
     rows, outputs = keys.shape
+    if prefixes is None:
+        prefixes = np.zeros(outputs, np.uint64)
     partial = new_partial(outputs)
     shift = _shift(level)
     high = np.uint64(0) if level == 0 else np.uint64(0xFFFFFFFFFFFFFFFF) << (shift + np.uint64(DIGIT_BITS))
     top = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(DIGIT_BITS * level) if level else _NONE
     for column in range(outputs):
         key = keys[:, column]
-        nan = key > _INFINITY_KEY
+        nan = key > nan_above
         partial["nan"][column] = int(np.count_nonzero(nan))
         inside = (key & high) == prefixes[column]
         selected = key[inside]
@@ -117,18 +141,23 @@ def in_memory_scan(absolute_errors: np.ndarray, weights=None, rows_per_chunk: in
     return scan
 
 
-def select(scan, q: float, outputs: int, weighted: bool) -> np.ndarray:
+def select(scan, q: float, outputs: int | None, weighted: bool, decode=None) -> np.ndarray:
     """The ``q`` quantile of each output (float64 array), from ``scan(prefixes, level)``: the merged
-    :func:`histogram` partial of every chunk for that pass (called :data:`PASSES` times)."""
-    prefixes = np.zeros(outputs, np.uint64)
-    below = np.zeros(outputs, np.float64)
-    results = np.full(outputs, math.nan)
-    targets = None
-    done = np.zeros(outputs, bool)
+    :func:`histogram` partial of every chunk for that pass (called :data:`PASSES` times; in pass 0
+    ``prefixes`` is None). ``outputs=None``: as many as the first pass's partial has (columns found
+    while reading, such as one per group and output). ``decode``: a key's value (default: the bit
+    pattern's, :func:`keys_of`; :func:`signed_value` for :func:`signed_keys`)."""
+    decode = decode or _value
+    prefixes = below = results = targets = done = None
     for level in range(PASSES):
-        partial = scan(prefixes.copy(), level)
+        partial = scan(None if prefixes is None else prefixes.copy(), level)
         source = partial["weights"] if weighted else partial["counts"]
         if level == 0:
+            outputs = source.shape[0]
+            prefixes = np.zeros(outputs, np.uint64)
+            below = np.zeros(outputs, np.float64)
+            results = np.full(outputs, math.nan)
+            done = np.zeros(outputs, bool)
             totals = source.sum(axis=1, dtype=np.float64 if weighted else np.int64)
             targets = q * totals.astype(np.float64)
             done |= (partial["nan"] > 0) | (partial["counts"].sum(axis=1) == 0)
@@ -143,16 +172,17 @@ def select(scan, q: float, outputs: int, weighted: bool) -> np.ndarray:
                 above = partial["above"][column]
                 # numpy.median's even n: always (a + b) / 2, even of two equal values (overflow: inf)
                 paired = not weighted and q == 0.5 and totals[column] % 2 == 0
-                results[column] = _finish(cumulative, digit, target, prefixes[column], source[column], above)
+                key = prefixes[column]
+                results[column] = _finish(cumulative, digit, target, key, source[column], above, decode)
                 value = float(results[column])
-                if paired and value == _value(prefixes[column]):
+                if paired and value == decode(key):
                     results[column] = (value + value) / 2
     return results
 
 
-def _finish(cumulative, digit, target, key, bins, above) -> float:
+def _finish(cumulative, digit, target, key, bins, above, decode) -> float:
     """``v``, or ``(v + v') / 2`` when the rank sits on ``v``'s upper boundary."""
-    value = _value(key)
+    value = decode(key)
     if cumulative[digit] - target > EPS:
         return value
     heavier = np.flatnonzero(bins[digit + 1 :] > 0)
@@ -162,4 +192,4 @@ def _finish(cumulative, digit, target, key, bins, above) -> float:
         following = above
     else:
         return value
-    return (value + _value(following)) / 2
+    return (value + decode(following)) / 2

@@ -76,6 +76,26 @@ class Layout:
         index -= self.lowest
         state["buckets"] += np.bincount(index, weights, minlength=self.size)[: self.size]
 
+    def add_weighted(self, states: list[dict], values: np.ndarray, weights: np.ndarray) -> list[dict]:
+        """New states: ``states[r]`` plus the non-negative ``values`` weighted by ``weights[r]``
+        (``weights`` of shape ``(len(states), len(values))``, such as a bootstrap's replicates): the
+        buckets are found once for all the states."""
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        zero, infinite, nan = values == 0, values == math.inf, np.isnan(values)
+        positive = ~(zero | infinite | nan)
+        index = np.ceil(np.log(values[positive]) / self.log_gamma).astype(np.int64) - self.lowest
+        new = []
+        for state, row in zip(states, np.asarray(weights, dtype=np.float64), strict=True):
+            new.append(
+                {
+                    "buckets": state["buckets"] + np.bincount(index, row[positive], self.size)[: self.size],
+                    "zero": state["zero"] + float(np.sum(row[zero])),
+                    "infinite": state["infinite"] + float(np.sum(row[infinite])),
+                    "nan": state["nan"] + float(np.sum(row[nan])),
+                }
+            )
+        return new
+
     @staticmethod
     def merge(first: dict, second: dict) -> dict:
         return {name: first[name] + second[name] for name in first}

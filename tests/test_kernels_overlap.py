@@ -310,3 +310,26 @@ def test_small_calls_take_the_one_block_path_with_the_reference_values(name, sha
         name, ref.as_float64(y_true), ref.as_float64(y_pred), None, None, reduction, **params
     )
     assert_close(fused, expected, dtype)
+
+
+@pytest.mark.parametrize("name", sorted(COVERED))
+@pytest.mark.parametrize("cols", [10, 130])
+def test_nan_and_inf_under_a_mask_never_reach_the_masked_row_sums(name, cols):
+    """The masked row kernel selects 0 for masked entries before the error (as the generic path
+    zeroes them): NaN and inf there change nothing, for short and long rows."""
+    y_true, y_pred = inputs(name, (40, cols), np.float32, 11)
+    mask = np.random.default_rng(5).random((40, cols)) > 0.4
+    mask[3] = False  # one row with every entry masked
+    dirty_true, dirty_pred = y_true.copy(), y_pred.copy()
+    dirty_true[~mask] = np.nan
+    dirty_pred[~mask] = np.inf
+    clean_true, clean_pred = np.where(mask, y_true, 0), np.where(mask, y_pred, 0)
+    for reduction in ("sum_over_batch_size", "none"):
+        fused = run("numba", name, {}, dirty_true, dirty_pred, mask, None, reduction, "float32")
+        generic = run("none", name, {}, dirty_true, dirty_pred, mask, None, reduction, "float32")
+        expected = ref.ref_loss_call(
+            name, ref.as_float64(clean_true), ref.as_float64(clean_pred), None, mask, reduction
+        )
+        assert np.all(np.isfinite(fused))
+        assert_close(fused, expected, "float32")
+        np.testing.assert_allclose(fused, generic, rtol=2e-5, atol=1e-6)

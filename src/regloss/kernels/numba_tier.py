@@ -407,37 +407,37 @@ def _row_value(total, count, cols, masked, scale, w):
     return loss * w, 1.0
 
 
-_MASK_CHUNK = 4096
-"""Elements of a masked row zeroed into scratch buffers at a time (16 KiB of float32 each)."""
-
-
 @numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
-def _masked_error_sum(kind, t, p, m, a, b, zero, scratch_true, scratch_pred):
-    """``(sum(m e), sum(m))`` over two 1-D views and the mask's uint8 view: masked entries are
-    zeroed first (NaN included, as the generic path), chunk by chunk into the scratch buffers (of
-    ``min(t.size, _MASK_CHUNK)`` elements), whose errors :func:`_row_error_sum` adds; every
-    restated error is an exact 0 at ``t = p = 0``. (A select inside the error loop defeats the
-    hoisting of the ``kind`` branch: measured 10x slower.)"""
+def _masked_row_sum(kind, t, p, m, a, b, zero):
+    """``(sum(e(t', p')), sum(m))`` over two 1-D views and the mask's uint8 view, where
+    ``t' = t if m else 0`` (``p'`` alike; NaN included, as the generic path zeroes masked
+    entries): every restated error is an exact 0 at ``t = p = 0``. One loop per ``kind``, each a
+    select the compiler vectorises (a loop over the generic :func:`_error` with the select inside
+    defeats the hoisting of its ``kind`` branch: measured 10x slower)."""
     total = 0.0
     count = 0
-    for start in range(0, t.size, _MASK_CHUNK):
-        stop = min(start + _MASK_CHUNK, t.size)
-        size = stop - start
-        count += _zero_masked(t[start:stop], p[start:stop], m[start:stop], zero, scratch_true, scratch_pred)
-        total += _row_error_sum(kind, scratch_true[:size], scratch_pred[:size], a, b)
+    n = t.size
+    if kind == 0:
+        for i in range(n):
+            keep = m[i] != 0
+            total += squared_error(t[i] if keep else zero, p[i] if keep else zero, a, b)
+            count += m[i]
+    elif kind == 1:
+        for i in range(n):
+            keep = m[i] != 0
+            total += absolute_error(t[i] if keep else zero, p[i] if keep else zero, a, b)
+            count += m[i]
+    elif kind == 3:
+        for i in range(n):
+            keep = m[i] != 0
+            total += huber_error(t[i] if keep else zero, p[i] if keep else zero, a, b)
+            count += m[i]
+    else:
+        for i in range(n):
+            keep = m[i] != 0
+            total += _error(kind, t[i] if keep else zero, p[i] if keep else zero, a, b)
+            count += m[i]
     return total, count
-
-
-@numba.njit(cache=True)
-def _zero_masked(t, p, m, zero, scratch_true, scratch_pred):
-    """``scratch = t if m else 0`` (both inputs) over views of one length; returns ``sum(m)``."""
-    count = 0
-    for i in range(t.size):
-        keep = m[i]
-        scratch_true[i] = t[i] if keep else zero
-        scratch_pred[i] = p[i] if keep else zero
-        count += keep
-    return count
 
 
 @numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
@@ -454,66 +454,36 @@ def _row_error_sum(kind, t, p, a, b):
 
 @numba.njit(parallel=True, cache=True)
 def _row_kernel(kind, t, p, m, masked, a, b, cols, scale, weight, per_block, rows, out, totals):
-    """Mean-over-outputs losses per sample (with an element mask when ``masked``), in row blocks
-    of ``per_block`` samples: ``v w`` per sample into ``out`` when it has ``rows`` entries
-    (``reduction="none"``), and per block ``totals[k] = (sum v w, present samples, sum of the
-    present samples' weights)`` (as :func:`_overlap_row_kernel`)."""
+    """Mean-over-outputs losses per sample (with an element mask when ``masked``: per row,
+    :func:`_masked_row_sum`), in row blocks of ``per_block`` samples: ``v w`` per sample into
+    ``out`` when it has ``rows`` entries (``reduction="none"``), and per block
+    ``totals[k] = (sum v w, present samples, sum of the present samples' weights)`` (as
+    :func:`_overlap_row_kernel`)."""
     write = out.size == rows
     zero = a - a  # 0 in the input dtype (the parameters are finite)
-    # masked rows of at most _MASK_CHUNK elements: whole rows zeroed a chunk at a time, then
-    # summed row by row from the scratch buffers; longer rows: chunk by chunk, _masked_error_sum
-    short = masked and cols <= _MASK_CHUNK
-    chunk_rows = max(1, _MASK_CHUNK // cols) if short else per_block
-    scratch_size = chunk_rows * cols if short else (_MASK_CHUNK if masked else 1)
     for k in numba.prange(totals.shape[0]):
         first, last = k * per_block, min((k + 1) * per_block, rows)
         total = 0.0
         count = 0.0
         weight_sum = 0.0
-        scratch_true = np.empty(scratch_size, dtype=t.dtype)
-        scratch_pred = np.empty_like(scratch_true)
-        for chunk in range(first, last, chunk_rows):
-            chunk_end = min(chunk + chunk_rows, last)
-            if short:
-                _zero_masked(
-                    t[chunk * cols : chunk_end * cols], p[chunk * cols : chunk_end * cols],
-                    m[chunk * cols : chunk_end * cols], zero, scratch_true, scratch_pred,
-                )  # fmt: skip
-            for r in range(chunk, chunk_end):
-                start = r * cols
-                n = cols
-                if short:
-                    local = (r - chunk) * cols
-                    s = _row_error_sum(
-                        kind, scratch_true[local : local + cols], scratch_pred[local : local + cols], a, b
-                    )
-                    n = _mask_count(m[start : start + cols])
-                elif masked:
-                    s, n = _masked_error_sum(
-                        kind, t[start : start + cols], p[start : start + cols], m[start : start + cols],
-                        a, b, zero, scratch_true, scratch_pred,
-                    )  # fmt: skip
-                else:
-                    s = _row_error_sum(kind, t[start : start + cols], p[start : start + cols], a, b)
-                w = _F64(weight[r] if weight.size == rows else weight[0])
-                value, present = _row_value(s, n, cols, masked, scale, w)
-                if write:
-                    out[r] = value
-                total += value
-                count += present
-                weight_sum += w * present
+        for r in range(first, last):
+            start = r * cols
+            n = cols
+            if masked:
+                stop = start + cols
+                s, n = _masked_row_sum(kind, t[start:stop], p[start:stop], m[start:stop], a, b, zero)
+            else:
+                s = _row_error_sum(kind, t[start : start + cols], p[start : start + cols], a, b)
+            w = _F64(weight[r] if weight.size == rows else weight[0])
+            value, present = _row_value(s, n, cols, masked, scale, w)
+            if write:
+                out[r] = value
+            total += value
+            count += present
+            weight_sum += w * present
         totals[k, 0] = total
         totals[k, 1] = count
         totals[k, 2] = weight_sum
-
-
-@numba.njit(cache=True)
-def _mask_count(m):
-    """``sum(m)`` of a uint8 view."""
-    count = 0
-    for i in range(m.size):
-        count += m[i]
-    return count
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)

@@ -372,15 +372,7 @@ def _exact_quantiles(y_true, y_pred, sample_weight, mask, split_every, dtype, sk
     outputs as scikit-learn's ``multioutput="uniform_average"``; a NumPy scalar of ``dtype``."""
     if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
         raise ValueError(f"split_every must be an int >= 2; received split_every={show_value(split_every)}")
-    arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
-    weight_number = None
-    if sample_weight is not None:
-        if _is_number(sample_weight):
-            weight_number = float(sample_weight)
-        else:
-            arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
-    if mask is not None:
-        arrays["mask"] = _as_array(mask, "mask")
+    arrays, weight_number = _input_arrays(y_true, y_pred, sample_weight, mask)
     arrays = _align(arrays)
     for name in ("sample_weight", "mask"):
         if name in arrays and arrays[name].ndim != 1:
@@ -488,6 +480,21 @@ def _check_statistic(statistic, ndim: int) -> None:
 
 def _is_dask(value) -> bool:
     return dask.is_dask_collection(value)
+
+
+def _input_arrays(y_true, y_pred, sample_weight, mask):
+    """``(arrays, weight_number)``: the inputs as Dask arrays by argument name (a number given as
+    ``sample_weight`` is returned apart, as ``weight_number``, and is not an array)."""
+    arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
+    weight_number = None
+    if sample_weight is not None:
+        if _is_number(sample_weight):
+            weight_number = float(sample_weight)
+        else:
+            arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
+    if mask is not None:
+        arrays["mask"] = _as_array(mask, "mask")
+    return arrays, weight_number
 
 
 def _as_array(value, argument: str):
@@ -616,15 +623,7 @@ def _states_graph(y_true, y_pred, statistics, sample_weight, mask, split_every, 
         raise ValueError(
             f"kernel_threads must be an int >= 1; received kernel_threads={show_value(kernel_threads)}"
         )
-    arrays = {"y_true": _as_array(y_true, "y_true"), "y_pred": _as_array(y_pred, "y_pred")}
-    weight_number = None
-    if sample_weight is not None:
-        if _is_number(sample_weight):
-            weight_number = float(sample_weight)
-        else:
-            arrays["sample_weight"] = _as_array(sample_weight, "sample_weight")
-    if mask is not None:
-        arrays["mask"] = _as_array(mask, "mask")
+    arrays, weight_number = _input_arrays(y_true, y_pred, sample_weight, mask)
     if by is not None:
         if _is_dask(by) and str(getattr(by, "dtype", "")).startswith("string"):
             by = by.astype(object)  # Dask converts text to object arrays anyway, with a warning

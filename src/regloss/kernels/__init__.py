@@ -84,7 +84,8 @@ _NUMBA_MIN_ELEMENTS = 1 << 16  # below: a blocked-tier call is a few microsecond
 
 def _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
     """The chosen tier's result; calls the numba tier does not cover go to the blocked tier."""
-    tier = _tier(y_pred.size)
+    size = y_pred.size
+    tier = blocked if size < _NUMBA_MIN_ELEMENTS else _tier(size)  # small calls: no further lookup
     result = tier.evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)
     if result is None and tier is not blocked:
         result = blocked.evaluate(

@@ -169,11 +169,11 @@ class Loss:
         and weights are then fitted to that shape, as Keras fits them.
         """
         formula = self._kernel_formula()
-        fusable = formula is not None and kernels.numpy_arrays(y_true, y_pred, sample_weight, mask)
-        if fusable and sample_weight is None and mask is None:  # the cached plan of small calls
-            fused = kernels.fast_loss_call(formula, self._params, self.reduction, self.dtype, y_true, y_pred)
+        if formula is not None and sample_weight is None and mask is None:  # the cached plan of small calls
+            fused = kernels.fast_loss_call(formula, self._params, self.reduction, self._dtype, y_true, y_pred)
             if fused is not None:
                 return fused
+        fusable = formula is not None and kernels.numpy_arrays(y_true, y_pred, sample_weight, mask)
         call = self._prepare(y_true, y_pred, sample_weight, mask)
         result = None
         if fusable and kernels.active() and not call.keras_squeeze:

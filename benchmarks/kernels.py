@@ -25,7 +25,11 @@ next on this 2-core machine (measured: the candidate timed right after the floor
 so this script sets ``OMP_WAIT_POLICY=passive`` (unless the environment sets it) before importing
 torch, and each round times the candidates in a fresh random order (fixed seed).
 
-Run:  python benchmarks/kernels.py [--rounds 15] [--no-keras] [--threads N]
+Run:  python benchmarks/kernels.py [--rounds 15] [--no-keras] [--threads N] [--only Huber,Cosine]
+      [--small-only | --large-only]
+
+``--only`` (short names as printed, or functional names) and ``--small-only`` / ``--large-only``
+time a subset, to iterate fast; the lines printed are those of the full run that concern it.
 """
 
 from __future__ import annotations
@@ -73,6 +77,19 @@ SHORT = {
     "dice": "Dice",
     "tversky": "Tversky",
 }
+
+
+def keep_losses(wanted):
+    """Keep only the ``wanted`` losses (short or functional names) in :data:`LOSSES`; the targets
+    of the others are then not printed."""
+    names = {SHORT[name].lower(): name for name in LOSSES} | {name: name for name in LOSSES}
+    unknown = [word for word in wanted if word.strip().lower() not in names]
+    if unknown:
+        raise SystemExit(f"--only: unknown loss {', '.join(unknown)}; one of {', '.join(SHORT.values())}")
+    kept = {names[word.strip().lower()] for word in wanted}
+    for name in list(LOSSES):
+        if name not in kept:
+            del LOSSES[name]
 
 
 def make_inputs(shape, seed=0):
@@ -369,7 +386,13 @@ def main():
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="regloss.config.set_num_threads")
+    parser.add_argument("--only", default=None, help="losses, comma-separated: MSE,Huber,...")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--small-only", action="store_true", help="only the (32, 10) inputs")
+    sizes.add_argument("--large-only", action="store_true", help="only the (100000, 100) inputs")
     args = parser.parse_args()
+    if args.only:
+        keep_losses(args.only.split(","))
     started = time.perf_counter()
 
     import regloss
@@ -397,7 +420,10 @@ def main():
         import numba
     except ImportError:
         numba = None
-    print(numba_startup() if numba else "numba not installed: no numba tier (pip install regloss[fast])")
+    if args.small_only:
+        print("(numba tier first use not timed: --small-only; small calls never take numba)")
+    else:
+        print(numba_startup() if numba else "numba not installed: no numba tier (pip install regloss[fast])")
     keras = {} if args.no_keras else keras_times(args.rounds)
     print(f"(Keras subprocess done at {time.perf_counter() - started:.0f} s)")
     if torch is not None:
@@ -412,7 +438,10 @@ def main():
         return run
 
     tables = {}
-    for label, shape in (("small", SMALL), ("large", LARGE)):
+    labels = [("small", SMALL), ("large", LARGE)]
+    if args.small_only or args.large_only:
+        labels = labels[:1] if args.small_only else labels[1:]
+    for label, shape in labels:
         a, b = make_inputs(shape)
         inner_calls = 100 if label == "small" else 1
         candidates = {}
@@ -563,7 +592,7 @@ def issue25_verdicts(times, floor):
     """Every large target of issue 25 with its measured ratio and verdict."""
     print("\ntargets of issue 25 (large, best tier unless named):")
     write = median_of(times, "ufunc/write") or 0.0
-    for name in ("cosine_similarity", "dice", "tversky"):
+    for name in (name for name in ("cosine_similarity", "dice", "tversky") if name in LOSSES):
         best = best_tier(name, times, True)[0]
         print(verdict_line(SHORT[name], "within 1.5x of the floor", best, floor, "floor", 1.5))
         print(
@@ -577,7 +606,7 @@ def issue25_verdicts(times, floor):
                 SHORT[name], "with an element mask within 1.3x of without", masked, plain, "no mask", 1.3
             )
         )
-    for name in ("mean_squared_logarithmic_error", "log_cosh"):
+    for name in (name for name in ("mean_squared_logarithmic_error", "log_cosh") if name in LOSSES):
         plain = variant_time(times, name, "numba", "sum_over_batch_size")
         weighted = variant_time(times, name, "numba", "weights")
         print(
@@ -607,11 +636,12 @@ def issue25_verdicts(times, floor):
                 )
             )
     huber, torch_huber = median_of(times, "huber/class"), median_of(times, "huber/torch")
-    print(
-        verdict_line(
-            "Huber", "blocked NumPy tier ahead of torch (2 threads)", huber, torch_huber, "torch", 1.0
+    if "huber" in LOSSES:
+        print(
+            verdict_line(
+                "Huber", "blocked NumPy tier ahead of torch (2 threads)", huber, torch_huber, "torch", 1.0
+            )
         )
-    )
     log, exp, log1p = (median_of(times, f"ufunc/{u}") for u in ("log", "exp", "log1p"))
     if log and exp and log1p:
         from regloss import config
@@ -623,6 +653,8 @@ def issue25_verdicts(times, floor):
             f"exp {exp / size * 1e9:.2f} ns, log1p {log1p / size * 1e9:.2f} ns; fused threads {threads}"
         )
         for name, limit in (("mean_squared_logarithmic_error", 2 * log), ("log_cosh", exp + log1p)):
+            if name not in LOSSES:
+                continue
             kernel = best_tier(name, times, True)[0]
             bound = limit / threads
             print(
@@ -644,7 +676,7 @@ def issue25_small_verdicts(times):
         )
     for name in ("cosine_similarity", "dice", "tversky"):
         mine = median_of(times, f"{name}/class")
-        if mine:
+        if mine and name in LOSSES:
             verdict = "holds" if mine < 12e-6 else "MISSED"
             print(f"  {SHORT[name]:8} class under 12 us: {mine * 1e6:.1f} us -> {verdict}")
 
@@ -699,7 +731,7 @@ def verdicts(times, floor):
     ):
         print(f"\ntargets (large, {title}):")
         for names, peer, limit, what in targets:
-            for name in names:
+            for name in (name for name in names if name in LOSSES):
                 other = floor if peer == "floor" else median_iqr(times.get(f"{name}/{peer}", []))[0]
                 print(verdict_line(SHORT[name], what, tier_time(name), other, peer, limit))
 
@@ -708,6 +740,8 @@ def small_verdicts(times):
     """The (32, 10) targets of issue 11 (blocked tier: small calls never take numba)."""
     print("\ntargets (small):")
     for candidate, peer, limit, what in SMALL_TARGETS:
+        if candidate.split("/")[0] not in LOSSES:
+            continue
         mine, other = median_iqr(times.get(candidate, []))[0], median_iqr(times.get(peer, []))[0]
         print(verdict_line("MSE", what, mine, other, peer.split("/")[1], limit))
 

@@ -1,6 +1,7 @@
 """Helpers shared by the tests."""
 
 import contextlib
+import tracemalloc
 
 import numpy as np
 
@@ -43,6 +44,16 @@ def library_of(x):
 def library_name(xp):
     """The library name of a namespace module (``jax.numpy`` -> ``jax``)."""
     return xp.__name__.split(".")[0]
+
+
+def peak_of(function) -> int:
+    """The tracemalloc peak, in bytes, of one call of ``function()``."""
+    tracemalloc.start()
+    try:
+        function()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ from regloss import config, formulas, losses, specs
 from regloss.kernels import blocked
 from tests import reference as ref
 from tests._cases import BY_FUNCTION, LOSSES
-from tests._helpers import threads
+from tests._helpers import peak_of, threads
 
 CLASSES = {case.function: getattr(losses, case.cls) for case in LOSSES}
 OVER_AXES = ("cosine_similarity", "dice", "tversky")
@@ -391,12 +391,7 @@ def test_peak_memory_of_a_scalar_reduction_below_1_percent_of_the_inputs(ten_mil
     instance = CLASSES[loss]()
     with accelerator("numpy"), threads(2):
         instance(y_true[:1000], y_pred[:1000])  # the thread pool exists before measuring
-        tracemalloc.start()
-        try:
-            instance(y_true, y_pred)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        peak = peak_of(lambda: instance(y_true, y_pred))
     assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes), peak
 
 

@@ -88,13 +88,16 @@ def _executor(workers: int):
         return _pool["executor"]
 
 
-def run_blocks(block, count: int, elements: int) -> list:
-    """``[block(0), ..., block(count - 1)]``, in that order; in threads when ``elements`` is large.
+def run_blocks(block, count: int, elements: int, max_threads: int | None = None) -> list:
+    """``[block(0), ..., block(count - 1)]``, in that order; in threads when ``elements`` is large
+    (at most ``max_threads`` when given, see :func:`threads_within_budget`).
 
     Each thread takes one contiguous run of block indices (the calling thread the first), so a
     block's result never depends on the thread that computed it.
     """
     threads = min(config.num_threads(), count) if elements >= PARALLEL_ELEMENTS else 1
+    if max_threads is not None:
+        threads = max(1, min(threads, max_threads))
     if threads <= 1:
         return [block(index) for index in range(count)]
     bounds = [count * part // threads for part in range(threads + 1)]
@@ -107,6 +110,20 @@ def run_blocks(block, count: int, elements: int) -> list:
     for future in futures:
         results.extend(future.result())
     return results
+
+
+MEMORY_FRACTION = 0.009
+"""The share of the inputs' bytes that the buffers of a call whose buffers live for the whole call
+may take (:func:`threads_within_budget`; the memory target is 1%)."""
+
+
+def threads_within_budget(thread_bytes: int, shared_bytes: int, input_bytes: int) -> int:
+    """The most threads whose buffers (``thread_bytes`` each, plus NumPy's float64 cast buffer of a
+    reduction, plus ``shared_bytes`` once) fit in :data:`MEMORY_FRACTION` of ``input_bytes``, at
+    least 1: a call caps its threads by the memory budget instead of shrinking its blocks (fewer,
+    larger blocks: fewer NumPy calls and GIL hand-offs per element)."""
+    per_thread = thread_bytes + 8 * np.getbufsize()
+    return max(1, int((MEMORY_FRACTION * input_bytes - shared_bytes) // per_thread))
 
 
 OVERLAP_LIVE_ARRAYS = 2
@@ -434,7 +451,11 @@ def evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduc
         return _finish_sample(losses[0], None if present is None else present[0], sample_weight, out_dtype)
 
     if reducing and element_mask is None and sample_weight is None and call.mean and _flat_ok(y_true, y_pred):
-        (total, _) = call.flat_blocks(call.error_sum)
+        from . import inplace  # (inplace builds on this module: imported here, not at its top)
+
+        total = inplace.error_sum(formula, params, y_true, y_pred)
+        if total is None:
+            (total, _) = call.flat_blocks(call.error_sum)
         total = total * formula.scale / call.cols
         return finish(reduction, False, out_dtype, total, count=call.rows)
 

@@ -296,7 +296,8 @@ def _one_block_over_axes(formula, params, y_true, y_pred, reduction, out_dtype):
     losses = overlap_loss(kind, s0, s1, s2, eps, alpha, beta)
     if reduction is None or reduction == "none":
         return losses.astype(out_dtype).reshape(shape[:k])
-    return finish(reduction, False, out_dtype, np.add.reduce(losses), count=rows)
+    total = float(np.dot(losses, _row_sum_vector(rows)))  # (one BLAS call: faster than a reduce)
+    return finish(reduction, False, out_dtype, total, count=rows)
 
 
 # ------------------------------------------------------------------------------ evaluation

@@ -26,6 +26,7 @@ import threading
 
 import numpy as np
 
+from .. import formulas
 from . import blocked
 
 IN_PLACE_LIVE_ARRAYS = 3
@@ -44,14 +45,14 @@ def _huber_block(true, pred, x, h, bound):
     return np.add.reduce(x, dtype=np.float64)
 
 
-KERNELS = {"huber_error": (_huber_block, "delta", 2.0)}
-"""The error function's name -> (block function, its bound's parameter, the factor of the sums)."""
+KERNELS = {formulas.huber_error: (_huber_block, "delta", 2.0)}
+"""The generic error function -> (block function, its bound's parameter, the factor of the sums)."""
 
 
 def error_sum(formula, params: dict, true, pred):
     """``sum(error(t, p))`` in float64 over flat C-contiguous inputs of one dtype, or None when no
     in-place kernel covers ``formula``'s error (or a parameter is not a Python number)."""
-    entry = KERNELS.get(getattr(formula.error, "__name__", None))
+    entry = KERNELS.get(formula.error)
     if entry is None:
         return None
     block_function, bound_name, factor = entry

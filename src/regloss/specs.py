@@ -29,6 +29,7 @@ from .params import (
     positive_number,
     real_number,
     tweedie_power,
+    unit_interval_levels,
     unit_interval_number,
 )
 
@@ -245,7 +246,7 @@ PINBALL = LossSpec(
     default_name="pinball",
     per_sample=formulas.MeanOverOutputs(formulas.quantile_error, live_arrays=4),
     text="mean(max(tau d, (tau - 1) d)), d = y_true - y_pred (TF Addons' PinballLoss)",
-    params=(Param("tau", 0.5, unit_interval_number),),
+    params=(Param("tau", 0.5, unit_interval_levels),),
     kernel="quantile_error",
     in_keras=False,
 )

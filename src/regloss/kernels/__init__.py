@@ -83,7 +83,10 @@ _NUMBA_MIN_ELEMENTS = 1 << 16  # below: a blocked-tier call is a few microsecond
 
 
 def _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
-    """The chosen tier's result; calls the numba tier does not cover go to the blocked tier."""
+    """The chosen tier's result; calls the numba tier does not cover go to the blocked tier.
+    None (the generic path) for a parameter with one value per output (Pinball's ``tau``)."""
+    if any(isinstance(value, tuple) for key, value in params.items() if key != "axis"):
+        return None
     tier = _tier(y_pred.size)
     result = tier.evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)
     if result is None and tier is not blocked:

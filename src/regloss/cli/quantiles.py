@@ -42,7 +42,7 @@ from ..quantiles.sketch import Layout
 from .engine import Interval, MetricResult, _check_lengths, _paired, select
 from .errors import CliError
 from .readers import open_table
-from .slices import _typed
+from .slices import typed_keys
 
 MODES = ("exact", "sketch")
 ALL = object()
@@ -286,7 +286,7 @@ def quantile_results(
     if not by:
         return results_of(0), None
     keys = [key for key in numbers if key is not ALL]
-    names = _typed(keys, len(by)) if found["text_keys"] else {key: key for key in keys}
+    names = typed_keys(keys, len(by)) if found["text_keys"] else {key: key for key in keys}
     order = sorted(keys, key=lambda key: sort_key(names[key]))
     return results_of(0), [results_of(numbers[key]) for key in order]
 

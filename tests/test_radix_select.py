@@ -74,3 +74,23 @@ def test_nan_gives_nan_and_merge_is_order_free():
     for name in whole:
         np.testing.assert_array_equal(forward[name], whole[name])
         np.testing.assert_array_equal(backward[name], whole[name])
+
+
+@pytest.mark.parametrize("level", range(radix.PASSES))
+def test_accumulating_chunks_of_any_size_in_place_equals_one_histogram(level):
+    """``accumulate`` adds chunks into one partial, by ``numpy.add.at`` for chunks of few keys and
+    by ``bincount`` for large ones: the sum is the histogram of all the rows, weighted or not."""
+    rng = np.random.default_rng(level)
+    errors = np.abs(rng.standard_cauchy((30_000, 2)))
+    errors[5, 1] = np.nan
+    keys, weights = radix.keys_of(errors), rng.uniform(0, 2, len(errors))
+    prefixes = None if level == 0 else keys[7] & ~np.uint64((1 << (64 - 16 * level)) - 1)
+    whole = radix.histogram(keys, weights, prefixes, level)
+    partial = radix.new_partial(2)
+    for lo, hi in [(0, 3), (3, 20_003), (20_003, 20_100), (20_100, 30_000)]:  # small, large, small, large
+        radix.accumulate(partial, keys[lo:hi], weights[lo:hi], prefixes, level)
+    np.testing.assert_array_equal(partial["counts"], whole["counts"])
+    np.testing.assert_allclose(partial["weights"], whole["weights"], rtol=1e-12)
+    np.testing.assert_array_equal(partial["above"], whole["above"])
+    np.testing.assert_array_equal(partial["nan"], whole["nan"])
+    assert partial["counts"].sum() > 0

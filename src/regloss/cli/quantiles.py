@@ -151,8 +151,8 @@ def _parts(batch: Batch, number) -> Iterator[tuple[int, np.ndarray]]:
     yield number(ALL), slice(None)
     if batch.groups is None:
         return
-    for code, key in enumerate(batch.groups.keys):
-        yield number(key), batch.groups.codes == code
+    for code, rows in batch.groups.rows_by_code():
+        yield number(batch.groups.keys[code]), rows
 
 
 def _exact(read, q: float, number, weighted: bool) -> np.ndarray:
@@ -166,8 +166,9 @@ def _exact(read, q: float, number, weighted: bool) -> np.ndarray:
             for group, rows in _parts(batch, number):
                 own = None if prefixes is None else prefixes[group * outputs : (group + 1) * outputs]
                 weights = None if batch.weights is None else batch.weights[rows]
-                part = radix.histogram(keys[rows], weights, own, level)
-                parts[group] = part if group not in parts else radix.merge(parts[group], part)
+                if group not in parts:
+                    parts[group] = radix.new_partial(outputs)
+                radix.accumulate(parts[group], keys[rows], weights, own, level)
         return {name: np.concatenate([parts[g][name] for g in range(len(parts))]) for name in parts[0]}
 
     return radix.select(scan, q, None, weighted)

@@ -85,30 +85,45 @@ def histogram(keys: np.ndarray, weights, prefixes, level: int, nan_above=_INFINI
     ``(rows,)`` float64 or None (every row weighs 1), ``prefixes`` one uint64 per output (the digits
     found by the passes before, in place; None in pass 0: no digit found yet); the keys above
     ``nan_above`` are NaN (:data:`SIGNED_INFINITY_KEY` for :func:`signed_keys`)."""
-    rows, outputs = keys.shape
+    return accumulate(new_partial(keys.shape[1]), keys, weights, prefixes, level, nan_above)
+
+
+_SMALL_CHUNK = BINS // 16
+"""Below this many selected keys a column's digits are added one by one (``numpy.add.at``) instead
+of by a ``bincount`` of ``BINS`` bins: a group of a few rows costs its rows, not 65536 bins."""
+
+
+def accumulate(partial: dict, keys: np.ndarray, weights, prefixes, level: int, nan_above=_INFINITY_KEY):
+    """Add a chunk's keys to ``partial`` in place (see :func:`histogram`) and return it:
+    ``merge(partial, histogram(keys, ...))`` without a new histogram per chunk."""
+    outputs = keys.shape[1]
     if prefixes is None:
         prefixes = np.zeros(outputs, np.uint64)
-    partial = new_partial(outputs)
     shift = _shift(level)
     high = np.uint64(0) if level == 0 else np.uint64(0xFFFFFFFFFFFFFFFF) << (shift + np.uint64(DIGIT_BITS))
     top = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(DIGIT_BITS * level) if level else _NONE
     for column in range(outputs):
         key = keys[:, column]
         nan = key > nan_above
-        partial["nan"][column] = int(np.count_nonzero(nan))
+        partial["nan"][column] += int(np.count_nonzero(nan))
         inside = (key & high) == prefixes[column]
         selected = key[inside]
         digits = ((selected >> shift) & np.uint64(BINS - 1)).astype(np.intp)
-        partial["counts"][column] = np.bincount(digits, minlength=BINS)
-        if weights is not None:
-            partial["weights"][column] = np.bincount(digits, weights[inside], BINS)
+        if len(digits) < _SMALL_CHUNK:
+            np.add.at(partial["counts"][column], digits, 1)
+            if weights is not None:
+                np.add.at(partial["weights"][column], digits, weights[inside])
+        else:
+            partial["counts"][column] += np.bincount(digits, minlength=BINS)
+            if weights is not None:
+                partial["weights"][column] += np.bincount(digits, weights[inside], BINS)
         if level:
             range_top = prefixes[column] | top
             above = (key > range_top) & ~nan
             if weights is not None:
                 above &= weights > 0
             if np.any(above):
-                partial["above"][column] = key[above].min()
+                partial["above"][column] = min(partial["above"][column], key[above].min())
     return partial
 
 

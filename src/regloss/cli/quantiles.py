@@ -11,8 +11,9 @@ They are not streaming sums, so they are computed beside the other metrics
 * ``--quantiles sketch``: one more pass for all of them (:mod:`regloss.quantiles.sketch`, relative
   accuracy 0.01: ``|r - x| <= 0.01 x`` for the lower quantile ``x``).
 
-With ``--by`` the same passes keep a histogram (exact: 1 MiB per output; sketch: 568 KiB per
-output) per group beside the one of every row: memory grows with the groups, never with the rows.
+With ``--by`` the same passes keep a histogram per group beside the one of every row (exact: the
+bins in use, :class:`regloss.quantiles.radix.SparseBins`; sketch: 568 KiB per output): memory grows
+with the groups, never with the rows.
 With ``--ci`` the interval is always from sketches, one per bootstrap replicate (the rows' Poisson(1)
 counts of their global indices, as the other metrics' ``Bootstrap``; one more pass, ``replicates x
 outputs x 568 KiB`` per group: 112 MiB for 200 replicates of one output): the point value stays
@@ -156,20 +157,22 @@ def _parts(batch: Batch, number) -> Iterator[tuple[int, np.ndarray]]:
 
 
 def _exact(read, q: float, number, weighted: bool) -> np.ndarray:
-    """The exact ``q`` quantile, one value per group and output (group by group)."""
+    """The exact ``q`` quantile, one value per group and output (group by group), from sparse
+    histograms (:class:`regloss.quantiles.radix.SparseBins`): memory grows with the bins in use,
+    not with 1 MiB per group."""
 
     def scan(prefixes, level):
-        parts: dict = {}
+        partial = radix.SparsePartial(weighted)
         for batch in read():
             keys = radix.keys_of(batch.errors)
             outputs = keys.shape[1]
             for group, rows in _parts(batch, number):
+                while partial.bins.shape[0] < (group + 1) * outputs:
+                    partial.add_columns(outputs)
                 own = None if prefixes is None else prefixes[group * outputs : (group + 1) * outputs]
                 weights = None if batch.weights is None else batch.weights[rows]
-                if group not in parts:
-                    parts[group] = radix.new_partial(outputs)
-                radix.accumulate(parts[group], keys[rows], weights, own, level)
-        return {name: np.concatenate([parts[g][name] for g in range(len(parts))]) for name in parts[0]}
+                radix.accumulate_sparse(partial, group * outputs, keys[rows], weights, own, level)
+        return partial.as_partial()
 
     return radix.select(scan, q, None, weighted)
 

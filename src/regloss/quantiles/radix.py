@@ -180,9 +180,15 @@ class SparseBins:
         """Add one chunk's ``digits`` (and their ``weights``, or None) to ``column``."""
         if not len(digits):
             return
-        bins, inverse = np.unique(digits, return_inverse=True)
-        counts = np.bincount(inverse, minlength=len(bins))
-        sums = np.bincount(inverse, weights, len(bins)) if weights is not None else None
+        if len(digits) >= _SMALL_CHUNK:  # a bincount over every bin is cheaper than a sort
+            dense = np.bincount(digits, minlength=BINS)
+            bins = np.flatnonzero(dense)
+            counts = dense[bins]
+            sums = np.bincount(digits, weights, BINS)[bins] if weights is not None else None
+        else:
+            bins, inverse = np.unique(digits, return_inverse=True)
+            counts = np.bincount(inverse, minlength=len(bins))
+            sums = np.bincount(inverse, weights, len(bins)) if weights is not None else None
         self._pieces[column].append((bins, counts, sums))
         self._pending[column] += len(bins)
         if len(self._pieces[column]) > 1 and self._pending[column] > 2 * BINS:

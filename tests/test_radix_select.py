@@ -74,3 +74,59 @@ def test_nan_gives_nan_and_merge_is_order_free():
     for name in whole:
         np.testing.assert_array_equal(forward[name], whole[name])
         np.testing.assert_array_equal(backward[name], whole[name])
+
+
+@pytest.mark.parametrize("level", range(radix.PASSES))
+def test_accumulating_chunks_of_any_size_in_place_equals_one_histogram(level):
+    """``accumulate`` adds chunks into one partial, by ``numpy.add.at`` for chunks of few keys and
+    by ``bincount`` for large ones: the sum is the histogram of all the rows, weighted or not."""
+    rng = np.random.default_rng(level)
+    errors = np.abs(rng.standard_cauchy((30_000, 2)))
+    errors[5, 1] = np.nan
+    keys, weights = radix.keys_of(errors), rng.uniform(0, 2, len(errors))
+    prefixes = None if level == 0 else keys[7] & ~np.uint64((1 << (64 - 16 * level)) - 1)
+    whole = radix.histogram(keys, weights, prefixes, level)
+    partial = radix.new_partial(2)
+    for lo, hi in [(0, 3), (3, 20_003), (20_003, 20_100), (20_100, 30_000)]:  # small, large, small, large
+        radix.accumulate(partial, keys[lo:hi], weights[lo:hi], prefixes, level)
+    np.testing.assert_array_equal(partial["counts"], whole["counts"])
+    np.testing.assert_allclose(partial["weights"], whole["weights"], rtol=1e-12)
+    np.testing.assert_array_equal(partial["above"], whole["above"])
+    np.testing.assert_array_equal(partial["nan"], whole["nan"])
+    assert partial["counts"].sum() > 0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_bins_of_many_groups_give_each_groups_exact_quantile(weighted):
+    """Groups of very different sizes in chunks, kept as sparse bins (compacted as they grow):
+    each group's quantile equals numpy's averaged inverted CDF of its rows (integer weights are
+    repeated rows); the chunks' distinct bins are many enough that compaction runs."""
+    rng = np.random.default_rng(5)
+    rows, groups, q = 400_000, 7, 0.3
+    values = 10.0 ** rng.uniform(-300, 300, rows)  # ~20,000 distinct first digits per chunk of group 0
+    codes = rng.choice(groups, rows, p=[0.6, 0.3, 0.05, 0.04, 0.009, 0.0009, 0.0001])
+    weights = rng.integers(0, 4, rows).astype(float) if weighted else None
+    keys = radix.keys_of(values[:, None])
+    chunks = np.array_split(np.arange(rows), 8)
+    compactions = []
+
+    def scan(prefixes, level):
+        partial = radix.SparsePartial(weighted)
+        partial.add_columns(groups)
+        for chunk in chunks:
+            for g in range(groups):
+                rows_g = chunk[codes[chunk] == g]
+                own = None if prefixes is None else prefixes[g : g + 1]
+                w = None if weights is None else weights[rows_g]
+                radix.accumulate_sparse(partial, g, keys[rows_g], w, own, level)
+        compactions.append(len(partial.bins._pieces[0]) < len(chunks))  # pieces merged on the way
+        return partial.as_partial()
+
+    got = radix.select(scan, q, None, weighted)
+    for g in range(groups):
+        mine = values[codes == g]
+        if weighted:
+            mine = np.repeat(mine, weights[codes == g].astype(int))
+        want = np.quantile(mine, q, method="averaged_inverted_cdf") if mine.size else np.nan
+        np.testing.assert_array_equal(got[g], want)
+    assert compactions[0], "the first pass should have compacted the largest group's bins"

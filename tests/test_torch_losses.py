@@ -331,6 +331,84 @@ def test_traced_hyper_parameters_under_jax_jit_and_grad():
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13)
 
 
+TAU_LEVELS = (0.1, 0.5, 0.9)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form", ["list", "tuple", "numpy", "torch"])
+def test_pinball_with_one_level_per_output_equals_the_reference(form, dtype):
+    """TF Addons' tensor ``tau``: output ``j`` is scored as the ``tau[j]`` quantile. Every reduction,
+    with and without weights and an element mask, on NumPy and torch inputs, against the float64
+    transcription with the levels broadcast over the last axis."""
+    tau = {
+        "list": list(TAU_LEVELS),
+        "tuple": TAU_LEVELS,
+        "numpy": np.asarray(TAU_LEVELS),
+        "torch": torch.tensor(TAU_LEVELS, dtype=torch.float64),
+    }[form]
+    rng = np.random.default_rng(21)
+    y_true, y_pred = (rng.normal(size=(300, 3)).astype(dtype) for _ in range(2))
+    weight = rng.uniform(0.0, 2.0, 300)
+    mask = rng.uniform(size=(300, 3)) < 0.7
+    mask[:, 1] = True  # no sample wholly masked: its mean over the present outputs is the reference
+    elements = tfa_pinball_elements(y_true, y_pred, np.asarray(TAU_LEVELS))
+    per_sample = elements.mean(axis=-1)
+    masked = (elements * mask).sum(-1) / np.maximum(mask.sum(-1), 1)
+    np.testing.assert_allclose(losses.pinball(y_true, y_pred, tau=tau), per_sample, rtol=TOLERANCE[dtype])
+    for reduction in REDUCTIONS:
+        loss = losses.Pinball(tau=tau, reduction=reduction, dtype=dtype)
+        assert loss.get_config()["tau"] == TAU_LEVELS
+        for library in (np.asarray, torch.as_tensor):
+            t, p = library(y_true), library(y_pred)
+            for w in (None, weight):
+                got = loss(t, p, sample_weight=None if w is None else library(w))
+                np.testing.assert_allclose(
+                    np.asarray(got), keras_reduce(per_sample, w, reduction), rtol=TOLERANCE[dtype], atol=1e-7
+                )
+            got = loss(t, p, mask=library(mask))
+            np.testing.assert_allclose(
+                np.asarray(got), keras_reduce(masked, None, reduction), rtol=TOLERANCE[dtype], atol=1e-7
+            )
+
+
+def test_pinball_levels_must_match_the_outputs_and_round_trip_through_configs():
+    import json
+
+    y = np.ones((4, 2))
+    for call in (
+        lambda: losses.pinball(y, y, tau=list(TAU_LEVELS)),
+        lambda: losses.Pinball(tau=TAU_LEVELS)(y, y),
+    ):
+        with pytest.raises(ValueError, match=r"tau has 3 levels, one per output, but y_pred has 2 outputs"):
+            call()
+    loss = losses.Pinball(tau=[0.25, 0.75], reduction="sum")
+    again = losses.deserialize(json.loads(json.dumps(losses.serialize(loss))))
+    assert (
+        again.get_config()
+        == loss.get_config()
+        == {"name": "pinball", "reduction": "sum", "tau": (0.25, 0.75)}
+    )
+    assert losses.Pinball(tau=[0.3]).get_config()["tau"] == 0.3  # a list of one level is that level
+
+
+def test_pinball_levels_traced_under_jax_jit_and_grad():
+    """A traced 1-D ``tau`` under ``jax.jit``; the gradient of the mean of ``tau_j d - min(d, 0)``
+    with respect to ``tau_j`` is ``sum over rows of d_ij / (B D)``."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    rng = np.random.default_rng(22)
+    y_true, y_pred = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    t, p = jnp.asarray(y_true), jnp.asarray(y_pred)
+    levels = np.asarray(TAU_LEVELS)
+    got = jax.jit(lambda q: losses.pinball(t, p, tau=q))(jnp.asarray(levels))
+    np.testing.assert_allclose(
+        np.asarray(got), tfa_pinball_elements(y_true, y_pred, levels).mean(-1), rtol=1e-14
+    )
+    slope = jax.grad(lambda q: losses.Pinball(tau=q, dtype="float64")(t, p))(jnp.asarray(levels))
+    np.testing.assert_allclose(np.asarray(slope), (y_true - y_pred).sum(axis=0) / y_true.size, rtol=1e-12)
+
+
 def test_torch_compile_with_every_parameter_form():
     for params in ({"full": True}, {"log_input": False, "eps": 1e-3}):
         y_true, y_pred = (torch.as_tensor(a) for a in draw_inputs("poisson_nll", params, (10, 3), seed=13))
@@ -352,7 +430,10 @@ BAD_PARAMETERS = [
     ("pinball", {"tau": math.nan}, ValueError, "tau"),
     ("pinball", {"tau": "0.5"}, TypeError, "tau must be a real number"),
     ("pinball", {"tau": True}, TypeError, "tau"),
-    ("pinball", {"tau": np.array([0.1, 0.9])}, ValueError, "tau must be a single number"),
+    ("pinball", {"tau": np.array([[0.1, 0.9]])}, ValueError, "tau must be a single number"),
+    ("pinball", {"tau": [0.1, 1.5, 0.5]}, ValueError, "tau must be in [0, 1]; received tau[1]=1.5"),
+    ("pinball", {"tau": (0.1, "0.5", 0.9)}, TypeError, "tau[1] must be a real number"),
+    ("pinball", {"tau": []}, ValueError, "tau must be one number or a list of them"),
     ("smooth_l1", {"beta": -1.0}, ValueError, "beta must be finite and >= 0; received beta=-1.0"),
     ("smooth_l1", {"beta": math.inf}, ValueError, "beta"),
     ("smooth_l1", {"beta": None}, TypeError, "beta must be a real number"),

@@ -99,7 +99,18 @@ def pinball_error(xp, y_true, y_pred, alpha=0.5):
 
 def quantile_error(xp, y_true, y_pred, tau=0.5):
     """:func:`pinball_error` with TensorFlow Addons' parameter name: ``max(tau d, (tau - 1) d)``,
-    ``d = y_true - y_pred`` (the elements of TF Addons' ``PinballLoss``)."""
+    ``d = y_true - y_pred`` (the elements of TF Addons' ``PinballLoss``).
+
+    ``tau`` is one level, or one level per output (a tuple or 1-D array as long as the last axis:
+    the output ``j`` is the ``tau[j]`` quantile)."""
+    if isinstance(tau, tuple) or len(getattr(tau, "shape", ())) == 1:
+        levels, outputs = len(tau) if isinstance(tau, tuple) else tau.shape[0], y_pred.shape[-1]
+        if levels != outputs:
+            raise ValueError(
+                f"tau has {levels} levels, one per output, but y_pred has {outputs} outputs "
+                f"(shape {tuple(y_pred.shape)})"
+            )
+        tau = constant(xp, tau, y_pred)
     return pinball_error(xp, y_true, y_pred, tau)
 
 

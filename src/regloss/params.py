@@ -131,6 +131,41 @@ def unit_interval_number(value, argument: str):
     return number
 
 
+def unit_interval_levels(value, argument: str):
+    """:func:`unit_interval_number`, or several levels in ``[0, 1]``, one per output: a list, tuple
+    or 1-D array of two or more real numbers becomes a tuple of Python floats (a traced 1-D array
+    stays an array; a list of one is that number). Quantile regression with one output column per
+    quantile level.
+
+    >>> unit_interval_levels([0.1, 0.5, 0.9], "tau")
+    (0.1, 0.5, 0.9)
+    >>> unit_interval_levels(0.9, "tau")
+    0.9
+    >>> unit_interval_levels([0.1, 2.0], "tau")
+    Traceback (most recent call last):
+    ...
+    ValueError: tau must be in [0, 1]; received tau[1]=2.0
+    """
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(f"{argument} must be one number or a list of them; received {argument}=[]")
+        if len(value) == 1:
+            return unit_interval_number(value[0], argument)
+        levels = tuple(real_number(level, f"{argument}[{i}]") for i, level in enumerate(value))
+    elif hasattr(value, "shape") and len(tuple(value.shape)) == 1 and tuple(value.shape)[0] not in (1,):
+        try:
+            concrete = value.tolist()
+        except Exception:  # a traced array of levels: kept as it is
+            return value
+        return unit_interval_levels(list(concrete), argument)
+    else:
+        return unit_interval_number(value, argument)
+    for i, level in enumerate(levels):
+        if _is_number(level) and not 0 <= level <= 1:
+            raise ValueError(f"{argument} must be in [0, 1]; received {argument}[{i}]={show_value(level)}")
+    return tuple(float(level) if _is_number(level) else level for level in levels)
+
+
 def boolean(value, argument: str) -> bool:
     """A Python or NumPy ``bool`` as a Python ``bool``; ``TypeError`` naming ``argument`` otherwise
     (``0``/``1``, strings and arrays included: a switch is not a number).

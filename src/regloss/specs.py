@@ -29,6 +29,7 @@ from .params import (
     positive_number,
     real_number,
     tweedie_power,
+    unit_interval_levels,
     unit_interval_number,
 )
 
@@ -79,21 +80,23 @@ class LossSpec(_Description):
     and ``default_name`` the loss class and its default ``name=``; ``aliases`` the other names
     ``regloss.losses.get`` takes (Keras 3's), ``keras2_aliases`` those of tf.keras 2.x that Keras 3
     dropped; ``kernel`` the id of the fused kernel that restates the formula
-    (:mod:`regloss.kernels.numba_tier`), or None."""
+    (:mod:`regloss.kernels.numba_tier`), or None; ``in_keras`` whether Keras 3 has the loss (a
+    loss from another library, as torch's ``SmoothL1Loss``, serializes as ``regloss.losses``)."""
 
     __slots__ = (
         "name", "class_name", "default_name", "per_sample", "text", "params", "aliases",
-        "keras2_aliases", "metric", "kernel", "param_names",
+        "keras2_aliases", "metric", "kernel", "param_names", "in_keras",
     )  # fmt: skip
 
     def __init__(
         self, *, name, class_name, default_name, per_sample, text, params=(), aliases=(),
-        keras2_aliases=(), metric=None, kernel=None,
+        keras2_aliases=(), metric=None, kernel=None, in_keras=True,
     ):  # fmt: skip
         self._set(
             name=name, class_name=class_name, default_name=default_name, per_sample=per_sample,
             text=text, params=tuple(params), aliases=tuple(aliases), keras2_aliases=tuple(keras2_aliases),
             metric=metric, kernel=kernel, param_names=tuple(param.name for param in params),
+            in_keras=in_keras,
         )  # fmt: skip
 
     def standardize_params(self, given: dict) -> dict:
@@ -243,8 +246,9 @@ PINBALL = LossSpec(
     default_name="pinball",
     per_sample=formulas.MeanOverOutputs(formulas.quantile_error, live_arrays=4),
     text="mean(max(tau d, (tau - 1) d)), d = y_true - y_pred (TF Addons' PinballLoss)",
-    params=(Param("tau", 0.5, unit_interval_number),),
+    params=(Param("tau", 0.5, unit_interval_levels),),
     kernel="quantile_error",
+    in_keras=False,
 )
 SMOOTH_L1 = LossSpec(
     name="smooth_l1",
@@ -256,6 +260,7 @@ SMOOTH_L1 = LossSpec(
     ),
     params=(Param("beta", 1.0, non_negative_number),),
     kernel="smooth_l1_error",
+    in_keras=False,
 )
 POISSON_NLL = LossSpec(
     name="poisson_nll",
@@ -272,6 +277,7 @@ POISSON_NLL = LossSpec(
         Param("eps", 1e-8, positive_number),
     ),
     kernel="poisson_nll_error",
+    in_keras=False,
 )
 
 LOSSES = (

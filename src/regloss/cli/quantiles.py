@@ -11,8 +11,9 @@ They are not streaming sums, so they are computed beside the other metrics
 * ``--quantiles sketch``: one more pass for all of them (:mod:`regloss.quantiles.sketch`, relative
   accuracy 0.01: ``|r - x| <= 0.01 x`` for the lower quantile ``x``).
 
-With ``--by`` the same passes keep a histogram (exact: 1 MiB per output; sketch: 568 KiB per
-output) per group beside the one of every row: memory grows with the groups, never with the rows.
+With ``--by`` the same passes keep a histogram per group beside the one of every row (exact: the
+bins in use, :class:`regloss.quantiles.radix.SparseBins`; sketch: 568 KiB per output): memory grows
+with the groups, never with the rows.
 With ``--ci`` the interval is always from sketches, one per bootstrap replicate (the rows' Poisson(1)
 counts of their global indices, as the other metrics' ``Bootstrap``; one more pass, ``replicates x
 outputs x 568 KiB`` per group: 112 MiB for 200 replicates of one output): the point value stays
@@ -42,7 +43,7 @@ from ..quantiles.sketch import Layout
 from .engine import Interval, MetricResult, _check_lengths, _paired, select
 from .errors import CliError
 from .readers import open_table
-from .slices import _typed
+from .slices import typed_keys
 
 MODES = ("exact", "sketch")
 ALL = object()
@@ -151,24 +152,27 @@ def _parts(batch: Batch, number) -> Iterator[tuple[int, np.ndarray]]:
     yield number(ALL), slice(None)
     if batch.groups is None:
         return
-    for code, key in enumerate(batch.groups.keys):
-        yield number(key), batch.groups.codes == code
+    for code, rows in batch.groups.rows_by_code():
+        yield number(batch.groups.keys[code]), rows
 
 
 def _exact(read, q: float, number, weighted: bool) -> np.ndarray:
-    """The exact ``q`` quantile, one value per group and output (group by group)."""
+    """The exact ``q`` quantile, one value per group and output (group by group), from sparse
+    histograms (:class:`regloss.quantiles.radix.SparseBins`): memory grows with the bins in use,
+    not with 1 MiB per group."""
 
     def scan(prefixes, level):
-        parts: dict = {}
+        partial = radix.SparsePartial(weighted)
         for batch in read():
             keys = radix.keys_of(batch.errors)
             outputs = keys.shape[1]
             for group, rows in _parts(batch, number):
+                while partial.bins.shape[0] < (group + 1) * outputs:
+                    partial.add_columns(outputs)
                 own = None if prefixes is None else prefixes[group * outputs : (group + 1) * outputs]
                 weights = None if batch.weights is None else batch.weights[rows]
-                part = radix.histogram(keys[rows], weights, own, level)
-                parts[group] = part if group not in parts else radix.merge(parts[group], part)
-        return {name: np.concatenate([parts[g][name] for g in range(len(parts))]) for name in parts[0]}
+                radix.accumulate_sparse(partial, group * outputs, keys[rows], weights, own, level)
+        return partial.as_partial()
 
     return radix.select(scan, q, None, weighted)
 
@@ -286,7 +290,7 @@ def quantile_results(
     if not by:
         return results_of(0), None
     keys = [key for key in numbers if key is not ALL]
-    names = _typed(keys, len(by)) if found["text_keys"] else {key: key for key in keys}
+    names = typed_keys(keys, len(by)) if found["text_keys"] else {key: key for key in keys}
     order = sorted(keys, key=lambda key: sort_key(names[key]))
     return results_of(0), [results_of(numbers[key]) for key in order]
 

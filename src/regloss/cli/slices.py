@@ -98,7 +98,7 @@ class Slices:
         """One :class:`GroupResult` per group with kept rows, sorted by key (missing last)."""
         metrics = self.metrics
         per_instance = [[metric.result() for metric, _ in instances] for instances in metrics._instances]
-        names = _typed(list(self._rows), len(self.by)) if text_keys else {key: key for key in self._rows}
+        names = typed_keys(list(self._rows), len(self.by)) if text_keys else {key: key for key in self._rows}
         found = []
         for key in sorted(self._rows, key=lambda key: sort_key(names[key])):
             results = []
@@ -164,7 +164,7 @@ def _parts(value, interval) -> dict:
     return value.as_dict() if hasattr(value, "as_dict") else value
 
 
-def _typed(keys: list, columns: int) -> dict:
+def typed_keys(keys: list, columns: int) -> dict:
     """``{key: shown key}``: text keys of a column read as integers (else floats) where every key
     of that column does and no two read the same (CSV has no types)."""
     tuples = [key if columns > 1 else (key,) for key in keys]

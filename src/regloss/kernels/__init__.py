@@ -83,7 +83,11 @@ _NUMBA_MIN_ELEMENTS = 1 << 16  # below: a blocked-tier call is a few microsecond
 
 
 def _evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
-    """The chosen tier's result; calls the numba tier does not cover go to the blocked tier."""
+    """The chosen tier's result; calls the numba tier does not cover go to the blocked tier.
+    None (the generic path) for a parameter with one value per output (Pinball's ``tau``)."""
+    for key, value in params.items():  # (a loop, not any(<generator>): faster per small call)
+        if isinstance(value, tuple) and key != "axis":
+            return None
     size = y_pred.size
     tier = blocked if size < _NUMBA_MIN_ELEMENTS else _tier(size)  # small calls: no further lookup
     result = tier.evaluate(formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype)

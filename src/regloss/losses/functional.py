@@ -258,12 +258,16 @@ def pinball(y_true, y_pred, tau=0.5):
     under-prediction costs ``tau`` per unit, an over-prediction ``1 - tau``, so the minimiser is the
     ``tau`` quantile. ``tau`` is in ``[0, 1]`` (``ValueError`` otherwise); ``tau = 0.5`` is half the
     absolute error (scikit-learn's ``mean_pinball_loss`` with ``alpha = tau``, per sample).
+    ``tau`` may also hold one level per output (a list or 1-D array as long as the last axis, as TF
+    Addons' tensor ``tau``): one model predicting several quantiles at once.
 
     Examples
     --------
     >>> from regloss.losses import pinball
     >>> pinball(y_true=[[1., 1.], [0., 0.]], y_pred=[[0., 3.], [0., 0.]], tau=0.9)
     array([0.55, 0.  ], dtype=float32)
+    >>> pinball(y_true=[[1., 1.], [0., 0.]], y_pred=[[0., 3.], [0., 0.]], tau=[0.1, 0.9])
+    array([0.15, 0.  ], dtype=float32)
     """
     return _evaluate(specs.PINBALL, y_true, y_pred, tau=tau)
 

@@ -18,6 +18,12 @@ LOSS_CLASSES = {
 }
 """Every loss class by name: the base class and one per description of :mod:`regloss.specs`."""
 
+KERAS_CLASS_NAMES = frozenset({"Loss", *(spec.class_name for spec in specs.LOSSES if spec.in_keras)})
+"""The classes Keras 3 has too: they serialize as ``module: "keras.losses"``. The others (torch's and TF
+Addons' losses) serialize as ``module: "regloss.losses"``, ``registered_name: "regloss>NAME"``, Keras's
+form for a registered custom object (``keras.saving.deserialize_keras_object(config,
+custom_objects={"regloss>Pinball": regloss.losses.Pinball})`` loads one)."""
+
 LOSS_FUNCTIONS = {spec.name: getattr(functional, spec.name) for spec in specs.LOSSES}
 """Every loss function by its Keras 3 name."""
 
@@ -76,12 +82,17 @@ def serialize(loss) -> dict:
     """
     if isinstance(loss, classes.Loss):
         name = type(loss).__name__
-        builtin = LOSS_CLASSES.get(name) is type(loss)
+        if LOSS_CLASSES.get(name) is not type(loss):
+            module, registered_name = type(loss).__module__, name
+        elif name in KERAS_CLASS_NAMES:
+            module, registered_name = "keras.losses", None
+        else:
+            module, registered_name = "regloss.losses", f"regloss>{name}"
         return {
-            "module": "keras.losses" if builtin else type(loss).__module__,
+            "module": module,
             "class_name": name,
             "config": loss.get_config(),
-            "registered_name": None if builtin else name,
+            "registered_name": registered_name,
         }
     name = getattr(loss, "__name__", None)
     if isinstance(name, str) and LOSS_FUNCTIONS.get(name) is loss:

@@ -68,12 +68,14 @@ _ACCELERATED_COUNTS = 1 << 16
 """Counts (rows x replicates) from which a NumPy batch takes the numba tier's fused kernel."""
 
 
-class BootstrapStatistic:
-    """The pure state machine of a bootstrapped statistic (see the module docstring)."""
+class ResampledStatistic:
+    """What a statistic wrapped with bootstrap settings is: the wrapped ``statistic``, the number
+    of ``replicates`` and the ``seed`` of their Poisson counts; equal (and hashed) by the three,
+    chunkable as the statistic (:func:`regloss.dask.evaluate`'s check)."""
 
     __slots__ = ("statistic", "replicates", "seed")
 
-    def __init__(self, statistic, replicates: int = 200, seed: int = 0):
+    def __init__(self, statistic, replicates: int, seed: int = 0):
         self.statistic, self.replicates, self.seed = statistic, replicates, seed
 
     def _key(self):
@@ -85,15 +87,23 @@ class BootstrapStatistic:
     def __hash__(self):
         return hash(self._key())
 
+    def check_chunkable(self, ndim: int) -> None:
+        self.statistic.check_chunkable(ndim)
+
+
+class BootstrapStatistic(ResampledStatistic):
+    """The pure state machine of a bootstrapped statistic (see the module docstring)."""
+
+    __slots__ = ()
+
+    def __init__(self, statistic, replicates: int = 200, seed: int = 0):
+        super().__init__(statistic, replicates, seed)
+
     resamples_rows = True
     """Its updates take the batch's global row offset (the Poisson counts are keyed by row)."""
 
     def __repr__(self):
         return f"bootstrap({self.statistic!r}, {self.replicates}, {self.seed})"
-
-    def check_chunkable(self, ndim: int) -> None:
-        """As the statistic it bootstraps (:func:`regloss.dask.evaluate`'s check)."""
-        self.statistic.check_chunkable(ndim)
 
     def init(self, like) -> dict:
         """The empty state: the point estimate's state, one state per replicate, a row count."""

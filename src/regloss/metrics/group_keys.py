@@ -42,6 +42,16 @@ class Factorized:
         dropped by :func:`factorize`)."""
         return Factorized(self.codes[rows], self.keys)  # not compact any more
 
+    def rows_by_code(self):
+        """``(code, rows)`` for every code that occurs: ``rows`` the indices of its rows, in order.
+        One stable sort of the codes for all groups (a comparison per group and row would cost
+        ``groups x rows``)."""
+        order = np.argsort(self.codes, kind="stable")
+        bounds = np.searchsorted(self.codes[order], np.arange(len(self.keys) + 1))
+        for code in range(len(self.keys)):
+            if bounds[code] < bounds[code + 1]:
+                yield code, order[bounds[code] : bounds[code + 1]]
+
 
 def to_host(array) -> np.ndarray:
     """A NumPy array of an array of any library (torch and JAX arrays copied to the host)."""

@@ -36,7 +36,7 @@ import numpy as np
 from .._xp import received, short_repr
 from . import accumulate as acc
 from . import poisson
-from .bootstrap import Bootstrap, BootstrapResult, interval_of, rows_per_step
+from .bootstrap import Bootstrap, BootstrapResult, ResampledStatistic, interval_of, rows_per_step
 from .group_keys import Factorized, factorize, sort_key, to_host, used_codes
 
 _WIDE = acc.WIDE
@@ -65,7 +65,7 @@ def _by_max(statistic) -> bool:
     return hasattr(statistic, "reduce_replicates")
 
 
-class GroupedStatistic:
+class GroupedStatistic(ResampledStatistic):
     """The pure state machine of a grouped statistic (module docstring).
 
     ``statistic``: a metric's statistic; ``replicates`` and ``seed``: a bootstrap's settings
@@ -79,19 +79,10 @@ class GroupedStatistic:
         "replicates": {name: float64 (G, R, ...)}     with a bootstrap only
     """
 
-    __slots__ = ("statistic", "replicates", "seed")
+    __slots__ = ()
 
     def __init__(self, statistic, replicates: int = 0, seed: int = 0):
-        self.statistic, self.replicates, self.seed = statistic, replicates, seed
-
-    def _key(self):
-        return (self.statistic, self.replicates, self.seed)
-
-    def __eq__(self, other):
-        return type(other) is type(self) and other._key() == self._key()
-
-    def __hash__(self):
-        return hash(self._key())
+        super().__init__(statistic, replicates, seed)
 
     def __repr__(self):
         return f"GroupedStatistic({self.statistic!r}, replicates={self.replicates}, seed={self.seed})"
@@ -100,10 +91,6 @@ class GroupedStatistic:
     def resamples_rows(self) -> bool:
         """Whether updates need the batch's global row offset (a bootstrap's do)."""
         return bool(self.replicates)
-
-    def check_chunkable(self, ndim: int) -> None:
-        """As the statistic it groups (:func:`regloss.dask.evaluate`'s check)."""
-        self.statistic.check_chunkable(ndim)
 
     def _shapes(self, like) -> dict:
         point = self.statistic.init(like)

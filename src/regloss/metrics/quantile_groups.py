@@ -33,8 +33,8 @@ class GroupedSketch:
             None if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, float), len(coded))
         )
         masks = None if mask is None else np.asarray(mask)
-        for code, key in enumerate(coded.keys):
-            rows = coded.codes == code
+        for code, rows in coded.rows_by_code():
+            key = coded.keys[code]
             metric = self.groups.get(key)
             if metric is None:
                 metric = self.groups[key] = AbsoluteErrorQuantile.from_config(self.config)

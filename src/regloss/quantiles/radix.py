@@ -85,31 +85,196 @@ def histogram(keys: np.ndarray, weights, prefixes, level: int, nan_above=_INFINI
     ``(rows,)`` float64 or None (every row weighs 1), ``prefixes`` one uint64 per output (the digits
     found by the passes before, in place; None in pass 0: no digit found yet); the keys above
     ``nan_above`` are NaN (:data:`SIGNED_INFINITY_KEY` for :func:`signed_keys`)."""
-    rows, outputs = keys.shape
+    return accumulate(new_partial(keys.shape[1]), keys, weights, prefixes, level, nan_above)
+
+
+_SMALL_CHUNK = BINS // 16
+"""Below this many selected keys a column's digits are added one by one (``numpy.add.at``) instead
+of by a ``bincount`` of ``BINS`` bins: a group of a few rows costs its rows, not 65536 bins."""
+
+
+def accumulate(partial: dict, keys: np.ndarray, weights, prefixes, level: int, nan_above=_INFINITY_KEY):
+    """Add a chunk's keys to ``partial`` in place (see :func:`histogram`) and return it:
+    ``merge(partial, histogram(keys, ...))`` without a new histogram per chunk."""
+
+    def add(column, digits, chosen_weights, nan, above):
+        partial["nan"][column] += nan
+        if len(digits) < _SMALL_CHUNK:
+            np.add.at(partial["counts"][column], digits, 1)
+            if chosen_weights is not None:
+                np.add.at(partial["weights"][column], digits, chosen_weights)
+        else:
+            partial["counts"][column] += np.bincount(digits, minlength=BINS)
+            if chosen_weights is not None:
+                partial["weights"][column] += np.bincount(digits, chosen_weights, BINS)
+        if above is not None:
+            partial["above"][column] = min(partial["above"][column], above)
+
+    _digits(add, keys, weights, prefixes, level, nan_above)
+    return partial
+
+
+def accumulate_sparse(partial: SparsePartial, first_column: int, keys, weights, prefixes, level: int):
+    """:func:`accumulate` into the columns ``first_column ..`` of a :class:`SparsePartial`."""
+    _digits(
+        lambda column, *found: partial.add_digits(first_column + column, *found),
+        keys,
+        weights,
+        prefixes,
+        level,
+    )
+
+
+def _digits(add, keys: np.ndarray, weights, prefixes, level: int, nan_above=_INFINITY_KEY) -> None:
+    """For each output ``column`` of ``keys``: ``add(column, digits, weights of those keys or None,
+    NaN count, smallest key of positive weight above the prefix's range or None)``, the digits of
+    pass ``level`` of the keys inside the prefix's range."""
+    outputs = keys.shape[1]
     if prefixes is None:
         prefixes = np.zeros(outputs, np.uint64)
-    partial = new_partial(outputs)
     shift = _shift(level)
     high = np.uint64(0) if level == 0 else np.uint64(0xFFFFFFFFFFFFFFFF) << (shift + np.uint64(DIGIT_BITS))
     top = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(DIGIT_BITS * level) if level else _NONE
     for column in range(outputs):
         key = keys[:, column]
         nan = key > nan_above
-        partial["nan"][column] = int(np.count_nonzero(nan))
         inside = (key & high) == prefixes[column]
-        selected = key[inside]
-        digits = ((selected >> shift) & np.uint64(BINS - 1)).astype(np.intp)
-        partial["counts"][column] = np.bincount(digits, minlength=BINS)
-        if weights is not None:
-            partial["weights"][column] = np.bincount(digits, weights[inside], BINS)
+        digits = ((key[inside] >> shift) & np.uint64(BINS - 1)).astype(np.intp)
+        smallest_above = None
         if level:
-            range_top = prefixes[column] | top
-            above = (key > range_top) & ~nan
+            above = (key > (prefixes[column] | top)) & ~nan
             if weights is not None:
                 above &= weights > 0
             if np.any(above):
-                partial["above"][column] = key[above].min()
-    return partial
+                smallest_above = key[above].min()
+        add(
+            column,
+            digits,
+            None if weights is None else weights[inside],
+            int(np.count_nonzero(nan)),
+            smallest_above,
+        )
+
+
+class SparseBins:
+    """The histograms of many columns (one per group and output) that keep only the bins in use:
+    per column, sorted bin numbers with their counts and weight sums. ``select`` reads it as the
+    dense ``(columns, BINS)`` array of a partial (:meth:`__getitem__` builds one column's bins at a
+    time, :meth:`sum`), so a pass over data in ``G`` groups of a few rows keeps about ``rows``
+    entries instead of ``G`` MiB."""
+
+    def __init__(self, weighted: bool):
+        self.weighted = weighted
+        self._pieces: list[list] = []  # per column: [(bins, counts, weights)] not yet compacted
+        self._pending: list[int] = []
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self._pieces), BINS)
+
+    def add_columns(self, count: int) -> None:
+        self._pieces.extend([] for _ in range(count))
+        self._pending.extend(0 for _ in range(count))
+
+    def add(self, column: int, digits: np.ndarray, weights) -> None:
+        """Add one chunk's ``digits`` (and their ``weights``, or None) to ``column``."""
+        if not len(digits):
+            return
+        if len(digits) >= _SMALL_CHUNK:  # a bincount over every bin is cheaper than a sort
+            dense = np.bincount(digits, minlength=BINS)
+            bins = np.flatnonzero(dense)
+            counts = dense[bins]
+            sums = np.bincount(digits, weights, BINS)[bins] if weights is not None else None
+        else:
+            bins, inverse = np.unique(digits, return_inverse=True)
+            counts = np.bincount(inverse, minlength=len(bins))
+            sums = np.bincount(inverse, weights, len(bins)) if weights is not None else None
+        self._pieces[column].append((bins, counts, sums))
+        self._pending[column] += len(bins)
+        if len(self._pieces[column]) > 1 and self._pending[column] > 2 * BINS:
+            self._compact(column)
+
+    def _compact(self, column: int) -> tuple:
+        pieces = self._pieces[column]
+        if len(pieces) != 1:
+            bins, inverse = np.unique(
+                np.concatenate([piece[0] for piece in pieces] or [[]]), return_inverse=True
+            )
+            counts = np.bincount(inverse, np.concatenate([p[1] for p in pieces] or [[]]), len(bins))
+            sums = (
+                np.bincount(inverse, np.concatenate([p[2] for p in pieces]), len(bins))
+                if self.weighted
+                else None
+            )
+            pieces[:] = [(bins.astype(np.intp), counts.astype(np.int64), sums)]
+            self._pending[column] = len(bins)
+        return pieces[0]
+
+    def column(self, column: int, weighted: bool) -> np.ndarray:
+        """The dense bins of ``column``: weight sums when ``weighted``, else counts."""
+        bins, counts, sums = self._compact(column)
+        dense = np.zeros(BINS, np.float64 if weighted else np.int64)
+        dense[bins] = sums if weighted else counts
+        return dense
+
+    def totals(self, weighted: bool) -> np.ndarray:
+        """Per column, the sum of its bins (weights when ``weighted``, else counts)."""
+        return np.array(
+            [
+                (piece[2] if weighted else piece[1]).sum()
+                for piece in map(self._compact, range(self.shape[0]))
+            ],
+            np.float64 if weighted else np.int64,
+        )
+
+
+class _DenseView:
+    """One face (counts or weights) of a :class:`SparseBins` as ``select`` reads a partial's array."""
+
+    def __init__(self, bins: SparseBins, weighted: bool):
+        self._bins, self._weighted = bins, weighted
+        self.shape = bins.shape
+
+    def __getitem__(self, column: int) -> np.ndarray:
+        return self._bins.column(int(column), self._weighted)
+
+    def sum(self, axis: int = 1, dtype=None) -> np.ndarray:
+        assert axis == 1
+        totals = self._bins.totals(self._weighted)
+        return totals if dtype is None else totals.astype(dtype)
+
+
+class SparsePartial:
+    """A pass's partial (see :func:`histogram`) over columns added as they are found (one per group
+    and output), with :class:`SparseBins` for the histograms; :meth:`as_partial` is what ``select``
+    reads."""
+
+    def __init__(self, weighted: bool):
+        self.bins = SparseBins(weighted)
+        self._nan: list[int] = []
+        self._above: list = []
+
+    def add_columns(self, count: int) -> int:
+        """Room for ``count`` more columns; returns the first one's number."""
+        first = len(self._nan)
+        self.bins.add_columns(count)
+        self._nan.extend(0 for _ in range(count))
+        self._above.extend(_NONE for _ in range(count))
+        return first
+
+    def add_digits(self, column: int, digits, weights, nan: int, above) -> None:
+        self.bins.add(column, digits, weights)
+        self._nan[column] += nan
+        if above is not None:
+            self._above[column] = min(self._above[column], above)
+
+    def as_partial(self) -> dict:
+        return {
+            "counts": _DenseView(self.bins, False),
+            "weights": _DenseView(self.bins, True),
+            "above": np.array(self._above, np.uint64),
+            "nan": np.array(self._nan, np.int64),
+        }
 
 
 def merge(a: dict, b: dict) -> dict:

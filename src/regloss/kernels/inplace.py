@@ -5,8 +5,8 @@ alive and clips with ``minimum`` against a Python number, a case NumPy does not 
 block of 18432 float32 elements (AMD EPYC, NumPy 2.4), ``minimum`` with a scalar took 7.4 us, with
 an array of the bound 2.4 us, ``abs`` 1.6 us; the whole generic formula with its float64 sum 39 us.
 Here, for a reducing mode without weights or masks on C-contiguous inputs, each thread keeps two
-buffers ``x`` and ``h`` of one block for the whole call, and each flat block of ``B``
-(:data:`IN_PLACE_LIVE_ARRAYS`) consecutive elements is::
+buffers ``x`` and ``h`` of one block for the whole call, and each flat block of consecutive
+elements (``block_elements(IN_PLACE_LIVE_ARRAYS)``, 24576 by default) is::
 
     x = |p - t|;   h = min(x, D) * 0.5;   x = (x - h) * h;   sum = 2 * sum_f64(x)
 
@@ -31,7 +31,7 @@ from . import blocked
 
 IN_PLACE_LIVE_ARRAYS = 3
 """Block-sized arrays per thread that size the blocks (:func:`regloss.kernels.blocked.block_elements`):
-the two buffers, and the shared bound array counted once more (24576 elements by default)."""
+the two buffers, and the shared bound array counted once more."""
 
 
 def _huber_block(true, pred, x, h, bound):

@@ -25,7 +25,7 @@ next on this 2-core machine (measured: the candidate timed right after the floor
 so this script sets ``OMP_WAIT_POLICY=passive`` (unless the environment sets it) before importing
 torch, and each round times the candidates in a fresh random order (fixed seed).
 
-Run:  python benchmarks/kernels.py [--rounds 15] [--no-keras] [--threads N]
+Run:  python benchmarks/kernels.py [--rounds 15] [--no-keras] [--threads N] [--only MSE,MAE]
 """
 
 from __future__ import annotations
@@ -364,12 +364,29 @@ def peak_bytes(function) -> int:
         tracemalloc.stop()
 
 
+def select_losses(only: str) -> None:
+    """Keep only the losses named in ``only`` (short names such as ``MSE``, or functional names,
+    comma-separated) in :data:`LOSSES`: every table and verdict then covers those alone."""
+    wanted = {name.strip().lower() for name in only.split(",") if name.strip()}
+    kept = {name: cls for name, cls in LOSSES.items() if {name, SHORT[name].lower()} & wanted}
+    unknown = wanted - {key.lower() for name in kept for key in (name, SHORT[name])}
+    if unknown or not kept:
+        raise SystemExit(f"--only: unknown loss(es) {sorted(unknown)}; choose from {sorted(SHORT.values())}")
+    LOSSES.clear()
+    LOSSES.update(kept)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="regloss.config.set_num_threads")
+    parser.add_argument(
+        "--only", default=None, help="comma-separated losses to time (short names: MSE,MAE,...); default all"
+    )
     args = parser.parse_args()
+    if args.only:
+        select_losses(args.only)
     started = time.perf_counter()
 
     import regloss
@@ -564,6 +581,8 @@ def issue25_verdicts(times, floor):
     print("\ntargets of issue 25 (large, best tier unless named):")
     write = median_of(times, "ufunc/write") or 0.0
     for name in ("cosine_similarity", "dice", "tversky"):
+        if name not in LOSSES:  # --only
+            continue
         best = best_tier(name, times, True)[0]
         print(verdict_line(SHORT[name], "within 1.5x of the floor", best, floor, "floor", 1.5))
         print(
@@ -578,6 +597,8 @@ def issue25_verdicts(times, floor):
             )
         )
     for name in ("mean_squared_logarithmic_error", "log_cosh"):
+        if name not in LOSSES:  # --only
+            continue
         plain = variant_time(times, name, "numba", "sum_over_batch_size")
         weighted = variant_time(times, name, "numba", "weights")
         print(
@@ -623,6 +644,8 @@ def issue25_verdicts(times, floor):
             f"exp {exp / size * 1e9:.2f} ns, log1p {log1p / size * 1e9:.2f} ns; fused threads {threads}"
         )
         for name, limit in (("mean_squared_logarithmic_error", 2 * log), ("log_cosh", exp + log1p)):
+            if name not in LOSSES:  # --only
+                continue
             kernel = best_tier(name, times, True)[0]
             bound = limit / threads
             print(
@@ -700,6 +723,8 @@ def verdicts(times, floor):
         print(f"\ntargets (large, {title}):")
         for names, peer, limit, what in targets:
             for name in names:
+                if name not in LOSSES:  # --only
+                    continue
                 other = floor if peer == "floor" else median_iqr(times.get(f"{name}/{peer}", []))[0]
                 print(verdict_line(SHORT[name], what, tier_time(name), other, peer, limit))
 

@@ -44,12 +44,13 @@ Coverage (the measurements behind it: docs/performance.md, "Why the kernels are 
       transcendental step, on blocks (of the blocked tier's size for two live arrays) in its
       threads, with numba fusing the steps before it (into block buffers) and the float64 sums after
       it: flat blocks for scalar reductions without weights or masks (:data:`HYBRID`), row blocks
-      for MSLE and LogCosh with weights, masks or per-sample results (:data:`HYBRID_ROWS`).
+      for MSLE, LogCosh and Poisson with weights, masks or per-sample results
+      (:data:`HYBRID_ROWS`).
 
     Not covered (``evaluate`` returns None and the blocked NumPy tier runs): array-valued
     hyper-parameters, strided and rank-1 inputs (of the mean-over-outputs losses), non-trailing
-    axes of cosine/Dice/Tversky, and Poisson and PoissonNLL with weights, masks or per-sample
-    results.
+    axes of cosine/Dice/Tversky, and PoissonNLL with weights, masks or per-sample results (its
+    Stirling term and ``log_input`` branch would need buffers and terms of their own).
 
 Threads
     The kernels launch on numba's threading layer; where numba would pick GNU OpenMP (PyPI wheels
@@ -181,8 +182,9 @@ def _error(kind, t, p, a, b):
     return huber_error(t, p, a, b)
 
 
-# MSLE and LogCosh: the transcendental step is NumPy's SIMD ufunc on a block (PyPI numba has no SVML);
-# numba fuses what comes before it (into two block buffers) and the float64 sum after it.
+# MSLE, LogCosh (and Poisson, below): the transcendental step is NumPy's SIMD ufunc on a block
+# (PyPI numba has no SVML); numba fuses what comes before it (into two block buffers) and the
+# float64 sum after it.
 
 
 @numba.njit(cache=True, nogil=True)
@@ -198,11 +200,14 @@ def squared_logarithmic_arguments(t, p, eps, one, first, second):
 
 @numba.njit(cache=True, nogil=True)
 def hybrid_term(kind, x, y, c):
-    """One error of MSLE (kind 0: ``(x - y)**2``, ``x``/``y`` the two logs) or LogCosh (kind 1:
-    ``(x + y) - c``, ``x = |e|``, ``y = log1p(exp(-2|e|))``, ``c = log(2)``) from its buffers."""
+    """One error of MSLE (kind 0: ``(x - y)**2``, ``x``/``y`` the two logs), LogCosh (kind 1:
+    ``(x + y) - c``, ``x = |e|``, ``y = log1p(exp(-2|e|))``, ``c = log(2)``) or Poisson (kind 2:
+    ``x - y``, ``x = p``, ``y = t log(p + eps)``) from its buffers."""
     if kind == 0:
         d = x - y
         return d * d
+    if kind == 2:
+        return x - y
     return (x + y) - c
 
 
@@ -262,15 +267,6 @@ def _log_cosh_block(t, p, dtype):
     return log_cosh_sum(absolute, softplus, log_two)
 
 
-HYBRID_ROWS = {
-    "squared_logarithmic_error": (0, _squared_logarithmic_buffers),
-    "log_cosh_error": (1, _log_cosh_buffers),
-}
-"""MSLE and LogCosh with weights, masks or per-sample results: the ``kind`` of :func:`hybrid_term`
-and the function filling a block's two buffers (NumPy's ufuncs), summed per sample by
-:func:`hybrid_rows`."""
-
-
 @numba.njit(cache=True, nogil=True)
 def poisson_arguments(p, eps, shifted):
     """:func:`regloss.formulas.poisson_error`, before its log: ``shifted = p + eps``."""
@@ -285,6 +281,26 @@ def poisson_sum(t, p, logs):
     for i in range(t.size):
         total += p[i] - t[i] * logs[i]
     return total
+
+
+def _poisson_buffers(t, p, dtype):
+    """``(p, t log(p + eps), 0)``: Poisson's :func:`hybrid_term` buffers (``p`` the input's view;
+    the product rounded to the input dtype, as the generic function forms it)."""
+    scaled = np.empty(t.size, dtype)
+    poisson_arguments(p, dtype.type(config.epsilon()), scaled)
+    np.log(scaled, out=scaled)
+    np.multiply(t, scaled, out=scaled)
+    return p, scaled, dtype.type(0.0)
+
+
+HYBRID_ROWS = {
+    "squared_logarithmic_error": (0, _squared_logarithmic_buffers),
+    "log_cosh_error": (1, _log_cosh_buffers),
+    "poisson_error": (2, _poisson_buffers),
+}
+"""MSLE, LogCosh and Poisson with weights, masks or per-sample results: the ``kind`` of
+:func:`hybrid_term` and the function filling a block's two buffers (NumPy's ufuncs), summed per
+sample by :func:`hybrid_rows`."""
 
 
 def _poisson_block(t, p, dtype):
@@ -563,8 +579,10 @@ def hybrid_rows(kind, x, y, c, m, masked, cols, scale, weight, first, rows, out,
     counts = np.empty(samples if masked else 0, dtype=np.int64)
     if kind == 0:
         _hybrid_rows_of(0, masked, x, y, c, m, cols, sums, counts)
-    else:
+    elif kind == 1:
         _hybrid_rows_of(1, masked, x, y, c, m, cols, sums, counts)
+    else:
+        _hybrid_rows_of(2, masked, x, y, c, m, cols, sums, counts)
     total, count, weight_sum = _finish_row_block(sums, counts, masked, cols, scale, weight, first, rows, out)
     totals[block, 0] = total
     totals[block, 1] = count
@@ -693,7 +711,7 @@ def _finish_rows(reducing, out, totals, per_sample_shape, sample_weight, masked,
 
 def _rows(kernel, formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
     """Mean-over-outputs losses per sample: with an element mask (the restated errors of
-    :data:`ERRORS` in :func:`_row_kernel`), and MSLE/LogCosh with weights, masks or
+    :data:`ERRORS` in :func:`_row_kernel`), and MSLE/LogCosh/Poisson with weights, masks or
     per-sample results (:data:`HYBRID_ROWS`: NumPy's ufuncs on row blocks in the blocked tier's
     threads, :func:`hybrid_rows` after them); None when not covered."""
     if not _covered_arrays(y_true, y_pred, element_mask) or _array_params(params):

@@ -38,8 +38,9 @@ HYBRID_NAMES = ("mean_squared_logarithmic_error", "log_cosh", "poisson", "poisso
 FUSED = {case.function: getattr(formulas, case.kernel) for case in LOSSES if case.kernel}
 COVERED = {name: error for name, error in FUSED.items() if name not in HYBRID_NAMES}
 HYBRID = {name: error for name, error in FUSED.items() if name in HYBRID_NAMES}
-# MSLE and LogCosh also take the hybrid kernels with weights, masks and per-sample results (issue 25)
-MASKED_HYBRID = ("mean_squared_logarithmic_error", "log_cosh")
+# MSLE, LogCosh and Poisson also take the hybrid kernels with weights, masks and per-sample
+# results (issue 25)
+MASKED_HYBRID = ("mean_squared_logarithmic_error", "log_cosh", "poisson")
 
 
 def test_the_hybrid_kernels_are_fused_kernels_of_the_test_table():

@@ -261,6 +261,8 @@ def test_masked_results_are_bit_identical_for_1_2_and_3_threads(name):
 @pytest.mark.parametrize("name", ["mean_squared_error", "huber", *MASKED_HYBRID])
 @pytest.mark.parametrize("reduction", ["sum_over_batch_size", "none"])
 def test_peak_memory_of_masked_and_weighted_calls_below_1_percent_of_the_inputs(name, reduction):
+    """The peak besides the result: per-sample results (``"none"``) are the call's output, 4 bytes
+    per sample whatever the kernel does (50% of the inputs for one output), not a temporary."""
     y_true, y_pred = inputs(name, (100_000, 100), np.float32, 9)
     mask = np.random.default_rng(4).random((100_000, 100)) > 0.3
     weight = np.random.default_rng(3).random(100_000).astype(np.float32)
@@ -270,11 +272,13 @@ def test_peak_memory_of_masked_and_weighted_calls_below_1_percent_of_the_inputs(
             loss(y_true, y_pred, weight, mask=element_mask)  # compiled or loaded before measuring
             tracemalloc.start()
             try:
-                loss(y_true, y_pred, weight, mask=element_mask)
+                result = loss(y_true, y_pred, weight, mask=element_mask)
                 peak = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
-        assert peak < 0.01 * (y_true.nbytes + y_pred.nbytes)
+        output = result.nbytes if reduction == "none" else 0
+        assert result.shape == ((100_000,) if reduction == "none" else ())
+        assert peak - output < 0.01 * (y_true.nbytes + y_pred.nbytes), (peak, output)
 
 
 # ------------------------------------------------------- small calls of cosine, Dice, Tversky
@@ -312,11 +316,12 @@ def test_small_calls_take_the_one_block_path_with_the_reference_values(name, sha
     assert_close(fused, expected, dtype)
 
 
-@pytest.mark.parametrize("name", sorted(COVERED))
+@pytest.mark.parametrize("name", MASKED)
 @pytest.mark.parametrize("cols", [10, 130])
 def test_nan_and_inf_under_a_mask_never_reach_the_masked_row_sums(name, cols):
     """The masked row kernel selects 0 for masked entries before the error (as the generic path
-    zeroes them): NaN and inf there change nothing, for short and long rows."""
+    zeroes them), the hybrid kernels (MSLE, LogCosh, Poisson) select 0 for their terms: NaN and
+    inf there change nothing, for short and long rows."""
     y_true, y_pred = inputs(name, (40, cols), np.float32, 11)
     mask = np.random.default_rng(5).random((40, cols)) > 0.4
     mask[3] = False  # one row with every entry masked

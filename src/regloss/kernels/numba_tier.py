@@ -44,12 +44,13 @@ Coverage (the measurements behind it: docs/performance.md, "Why the kernels are 
       transcendental step, on blocks (of the blocked tier's size for two live arrays) in its
       threads, with numba fusing the steps before it (into block buffers) and the float64 sums after
       it: flat blocks for scalar reductions without weights or masks (:data:`HYBRID`), row blocks
-      for MSLE and LogCosh with weights, masks or per-sample results (:data:`HYBRID_ROWS`).
+      for MSLE, LogCosh and Poisson with weights, masks or per-sample results
+      (:data:`HYBRID_ROWS`).
 
     Not covered (``evaluate`` returns None and the blocked NumPy tier runs): array-valued
     hyper-parameters, strided and rank-1 inputs (of the mean-over-outputs losses), non-trailing
-    axes of cosine/Dice/Tversky, and Poisson and PoissonNLL with weights, masks or per-sample
-    results.
+    axes of cosine/Dice/Tversky, and PoissonNLL with weights, masks or per-sample results (its
+    Stirling term and ``log_input`` branch would need buffers and terms of their own).
 
 Threads
     The kernels launch on numba's threading layer; where numba would pick GNU OpenMP (PyPI wheels
@@ -126,9 +127,12 @@ def absolute_error(t, p, a, b):
     return abs(t - p)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def absolute_percentage_error(t, p, eps, b):
-    """:func:`regloss.formulas.absolute_percentage_error` (``eps`` the fuzz factor)"""
+    """:func:`regloss.formulas.absolute_percentage_error` (``eps`` the fuzz factor). The divisor is
+    at least ``eps > 0``; ``error_model="numpy"`` drops the zero-division test of Python's model,
+    a branch per element that kept the loops from vectorising (the kernel took 1.1-1.7x the time
+    of the blocked NumPy tier; the quotient is the same IEEE division)."""
     magnitude = abs(t)
     return abs((t - p) / (magnitude if magnitude > eps else eps))
 
@@ -149,10 +153,11 @@ def quantile_error(t, p, tau, zero):
     return tau * d - (d if d <= zero else zero)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def smooth_l1_error(t, p, beta, half):
     """:func:`regloss.formulas.smooth_l1_error` (``half`` is 0.5 in the input dtype; ``beta = 0``
-    takes the linear branch, ``|e|``, as the generic function)"""
+    takes the linear branch, ``|e|``, as the generic function, so the division never sees a zero:
+    ``error_model="numpy"``, as :func:`absolute_percentage_error`)"""
     e = abs(p - t)
     if e < beta:
         return half * e * e / beta
@@ -177,8 +182,9 @@ def _error(kind, t, p, a, b):
     return huber_error(t, p, a, b)
 
 
-# MSLE and LogCosh: the transcendental step is NumPy's SIMD ufunc on a block (PyPI numba has no SVML);
-# numba fuses what comes before it (into two block buffers) and the float64 sum after it.
+# MSLE, LogCosh (and Poisson, below): the transcendental step is NumPy's SIMD ufunc on a block
+# (PyPI numba has no SVML); numba fuses what comes before it (into two block buffers) and the
+# float64 sum after it.
 
 
 @numba.njit(cache=True, nogil=True)
@@ -194,11 +200,14 @@ def squared_logarithmic_arguments(t, p, eps, one, first, second):
 
 @numba.njit(cache=True, nogil=True)
 def hybrid_term(kind, x, y, c):
-    """One error of MSLE (kind 0: ``(x - y)**2``, ``x``/``y`` the two logs) or LogCosh (kind 1:
-    ``(x + y) - c``, ``x = |e|``, ``y = log1p(exp(-2|e|))``, ``c = log(2)``) from its buffers."""
+    """One error of MSLE (kind 0: ``(x - y)**2``, ``x``/``y`` the two logs), LogCosh (kind 1:
+    ``(x + y) - c``, ``x = |e|``, ``y = log1p(exp(-2|e|))``, ``c = log(2)``) or Poisson (kind 2:
+    ``x - y``, ``x = p``, ``y = t log(p + eps)``) from its buffers."""
     if kind == 0:
         d = x - y
         return d * d
+    if kind == 2:
+        return x - y
     return (x + y) - c
 
 
@@ -258,15 +267,6 @@ def _log_cosh_block(t, p, dtype):
     return log_cosh_sum(absolute, softplus, log_two)
 
 
-HYBRID_ROWS = {
-    "squared_logarithmic_error": (0, _squared_logarithmic_buffers),
-    "log_cosh_error": (1, _log_cosh_buffers),
-}
-"""MSLE and LogCosh with weights, masks or per-sample results: the ``kind`` of :func:`hybrid_term`
-and the function filling a block's two buffers (NumPy's ufuncs), summed per sample by
-:func:`hybrid_rows`."""
-
-
 @numba.njit(cache=True, nogil=True)
 def poisson_arguments(p, eps, shifted):
     """:func:`regloss.formulas.poisson_error`, before its log: ``shifted = p + eps``."""
@@ -281,6 +281,26 @@ def poisson_sum(t, p, logs):
     for i in range(t.size):
         total += p[i] - t[i] * logs[i]
     return total
+
+
+def _poisson_buffers(t, p, dtype):
+    """``(p, t log(p + eps), 0)``: Poisson's :func:`hybrid_term` buffers (``p`` the input's view;
+    the product rounded to the input dtype, as the generic function forms it)."""
+    scaled = np.empty(t.size, dtype)
+    poisson_arguments(p, dtype.type(config.epsilon()), scaled)
+    np.log(scaled, out=scaled)
+    np.multiply(t, scaled, out=scaled)
+    return p, scaled, dtype.type(0.0)
+
+
+HYBRID_ROWS = {
+    "squared_logarithmic_error": (0, _squared_logarithmic_buffers),
+    "log_cosh_error": (1, _log_cosh_buffers),
+    "poisson_error": (2, _poisson_buffers),
+}
+"""MSLE, LogCosh and Poisson with weights, masks or per-sample results: the ``kind`` of
+:func:`hybrid_term` and the function filling a block's two buffers (NumPy's ufuncs), summed per
+sample by :func:`hybrid_rows`."""
 
 
 def _poisson_block(t, p, dtype):
@@ -407,123 +427,163 @@ def _row_value(total, count, cols, masked, scale, w):
     return loss * w, 1.0
 
 
-@numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
-def _masked_row_sum(kind, t, p, m, a, b, zero):
-    """``(sum(e(t', p')), sum(m))`` over two 1-D views and the mask's uint8 view, where
-    ``t' = t if m else 0`` (``p'`` alike; NaN included, as the generic path zeroes masked
-    entries): every restated error is an exact 0 at ``t = p = 0``. One loop per ``kind``, each a
-    select the compiler vectorises (a loop over the generic :func:`_error` with the select inside
-    defeats the hoisting of its ``kind`` branch: measured 10x slower)."""
-    total = 0.0
-    count = 0
-    n = t.size
-    if kind == 0:
-        for i in range(n):
-            keep = m[i] != 0
-            total += squared_error(t[i] if keep else zero, p[i] if keep else zero, a, b)
-            count += m[i]
-    elif kind == 1:
-        for i in range(n):
-            keep = m[i] != 0
-            total += absolute_error(t[i] if keep else zero, p[i] if keep else zero, a, b)
-            count += m[i]
-    elif kind == 3:
-        for i in range(n):
-            keep = m[i] != 0
-            total += huber_error(t[i] if keep else zero, p[i] if keep else zero, a, b)
-            count += m[i]
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS, inline="always")
+def _rows_of(kind, masked, t, p, m, a, b, cols, first, sums, counts):
+    """``sums[i] = sum_c e(t', p')`` of the sample ``first + i`` (rows of ``cols``), each a float64
+    sum, and with an element mask (``masked``; ``m`` its uint8 view) ``counts[i] = sum_c m``, where
+    ``t' = t if m else 0`` (``p'`` alike; NaN included, as the generic path zeroes masked entries):
+    every restated error is an exact 0 at ``t = p = 0``. Each row is a loop over its own slices
+    that the compiler vectorises (the masked one a select), once ``kind`` is a constant (see
+    :func:`_row_sums`); short rows without a mask are summed element by element (a slice per
+    short row costs more than its sum)."""
+    zero = a - a  # 0 in the input dtype (the parameters are finite)
+    if masked:
+        for i in range(sums.size):
+            start = (first + i) * cols
+            tt = t[start : start + cols]
+            pp = p[start : start + cols]
+            mm = m[start : start + cols]
+            total = 0.0
+            count = 0
+            for j in range(cols):
+                keep = mm[j] != 0
+                total += _error(kind, tt[j] if keep else zero, pp[j] if keep else zero, a, b)
+                count += mm[j]
+            sums[i] = total
+            counts[i] = count
+    elif cols >= _SLICED_ROW_COLUMNS:
+        for i in range(sums.size):
+            start = (first + i) * cols
+            tt = t[start : start + cols]
+            pp = p[start : start + cols]
+            total = 0.0
+            for j in range(cols):
+                total += _error(kind, tt[j], pp[j], a, b)
+            sums[i] = total
     else:
-        for i in range(n):
-            keep = m[i] != 0
-            total += _error(kind, t[i] if keep else zero, p[i] if keep else zero, a, b)
-            count += m[i]
-    return total, count
+        for i in range(sums.size):
+            start = (first + i) * cols
+            total = 0.0
+            for j in range(start, start + cols):
+                total += _error(kind, t[j], p[j], a, b)
+            sums[i] = total
 
 
-@numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
-def _row_error_sum(kind, t, p, a, b):
-    """``sum(e)`` of one short row element by element (a slice per short row costs more than its
-    sum), of a long one over its own slices (vectorised; docs/performance.md)."""
-    if t.size >= _SLICED_ROW_COLUMNS:
-        return _error_sum(kind, t, p, a, b)
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
+def _row_sums(kind, masked, t, p, m, a, b, cols, first, sums, counts):
+    """:func:`_rows_of` with ``kind`` a literal in each branch: it is inlined in numba's IR
+    (``inline="always"``), so each copy has its error's loops alone. With ``kind`` a variable, the
+    masked select defeats the hoisting of :func:`_error`'s branch (measured 4-10x slower), and
+    with more branches around them the unmasked loops too; a dispatch per row instead of per
+    block was 1.1-1.3x slower."""
+    if kind == 0:
+        _rows_of(0, masked, t, p, m, a, b, cols, first, sums, counts)
+    elif kind == 1:
+        _rows_of(1, masked, t, p, m, a, b, cols, first, sums, counts)
+    elif kind == 2:
+        _rows_of(2, masked, t, p, m, a, b, cols, first, sums, counts)
+    elif kind == 3:
+        _rows_of(3, masked, t, p, m, a, b, cols, first, sums, counts)
+    elif kind == 4:
+        _rows_of(4, masked, t, p, m, a, b, cols, first, sums, counts)
+    else:
+        _rows_of(5, masked, t, p, m, a, b, cols, first, sums, counts)
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_row_block(sums, counts, masked, cols, scale, weight, first, rows, out):
+    """``(sum v w, present samples, sum of the present samples' weights)`` of the samples
+    ``first + i`` from their sums (and kept counts when ``masked``; :func:`_row_value`), writing
+    ``v w`` into ``out[first + i]`` when ``out`` has ``rows`` entries."""
+    write = out.size == rows
     total = 0.0
-    for i in range(t.size):
-        total += _error(kind, t[i], p[i], a, b)
-    return total
+    count = 0.0
+    weight_sum = 0.0
+    for i in range(sums.size):
+        r = first + i
+        w = _F64(weight[r] if weight.size == rows else weight[0])
+        value, present = _row_value(sums[i], counts[i] if masked else cols, cols, masked, scale, w)
+        if write:
+            out[r] = value
+        total += value
+        count += present
+        weight_sum += w * present
+    return total, count, weight_sum
 
 
 @numba.njit(parallel=True, cache=True)
 def _row_kernel(kind, t, p, m, masked, a, b, cols, scale, weight, per_block, rows, out, totals):
-    """Mean-over-outputs losses per sample (with an element mask when ``masked``: per row,
-    :func:`_masked_row_sum`), in row blocks of ``per_block`` samples: ``v w`` per sample into
-    ``out`` when it has ``rows`` entries (``reduction="none"``), and per block
-    ``totals[k] = (sum v w, present samples, sum of the present samples' weights)`` (as
-    :func:`_overlap_row_kernel`)."""
-    write = out.size == rows
-    zero = a - a  # 0 in the input dtype (the parameters are finite)
+    """Mean-over-outputs losses per sample, in row blocks of ``per_block`` samples: the rows'
+    sums (with an element mask when ``masked``; :func:`_row_sums`) into a block buffer, then
+    ``v w`` per sample into ``out`` when it has ``rows`` entries (``reduction="none"``), and per
+    block ``totals[k] = (sum v w, present samples, sum of the present samples' weights)``
+    (:func:`_finish_row_block`). The row loops are functions of their own: written inside the
+    ``prange`` body they compiled to code 1.3-1.7x slower (measured on the whole call)."""
     for k in numba.prange(totals.shape[0]):
         first, last = k * per_block, min((k + 1) * per_block, rows)
-        total = 0.0
-        count = 0.0
-        weight_sum = 0.0
-        for r in range(first, last):
-            start = r * cols
-            n = cols
-            if masked:
-                stop = start + cols
-                s, n = _masked_row_sum(kind, t[start:stop], p[start:stop], m[start:stop], a, b, zero)
-            else:
-                s = _row_error_sum(kind, t[start : start + cols], p[start : start + cols], a, b)
-            w = _F64(weight[r] if weight.size == rows else weight[0])
-            value, present = _row_value(s, n, cols, masked, scale, w)
-            if write:
-                out[r] = value
-            total += value
-            count += present
-            weight_sum += w * present
+        sums = np.empty(last - first, dtype=_F64)
+        counts = np.empty(last - first if masked else 0, dtype=np.int64)
+        _row_sums(kind, masked, t, p, m, a, b, cols, first, sums, counts)
+        total, count, weight_sum = _finish_row_block(
+            sums, counts, masked, cols, scale, weight, first, rows, out
+        )
         totals[k, 0] = total
         totals[k, 1] = count
         totals[k, 2] = weight_sum
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
-def _hybrid_row_sum(kind, x, y, c, m, masked):
-    """``(sum(m term), sum(m))`` of one row's :func:`hybrid_term` buffers (over the row's own
-    slices: a loop over a whole view vectorises)."""
-    s = 0.0
-    n = 0
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS, inline="always")
+def _hybrid_rows_of(kind, masked, x, y, c, m, cols, sums, counts):
+    """``sums[i] = sum_c (m) term`` and, when ``masked``, ``counts[i] = sum_c m`` of the row ``i``
+    of a block's :func:`hybrid_term` buffers (rows of ``cols``; each over the row's own slices: a
+    loop over a whole view vectorises). Masked terms are selected away, so NaN and inf there never
+    reach a sum. Inlined with ``kind`` a literal (:func:`hybrid_rows`), as :func:`_rows_of`; an
+    inlined function takes its caller's fastmath flags (the caller needs ``reassoc`` for the sums
+    to vectorise: measured 5x slower without), while the terms keep their own (none), since
+    :func:`hybrid_term` and :func:`_error` stay calls in numba's IR."""
     if masked:
-        for i in range(x.size):
-            keep = m[i]
-            term = hybrid_term(kind, x[i], y[i], c)
-            s += term if keep else 0.0
-            n += keep
+        for i in range(sums.size):
+            start = i * cols
+            xx = x[start : start + cols]
+            yy = y[start : start + cols]
+            mm = m[start : start + cols]
+            total = 0.0
+            count = 0
+            for j in range(cols):
+                keep = mm[j]
+                term = hybrid_term(kind, xx[j], yy[j], c)
+                total += term if keep else 0.0
+                count += keep
+            sums[i] = total
+            counts[i] = count
     else:
-        for i in range(x.size):
-            s += hybrid_term(kind, x[i], y[i], c)
-    return s, n
+        for i in range(sums.size):
+            start = i * cols
+            xx = x[start : start + cols]
+            yy = y[start : start + cols]
+            total = 0.0
+            for j in range(cols):
+                total += hybrid_term(kind, xx[j], yy[j], c)
+            sums[i] = total
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
 def hybrid_rows(kind, x, y, c, m, masked, cols, scale, weight, first, rows, out, totals, block):
     """The samples ``first, first + 1, ...`` whose :func:`hybrid_term` buffers are ``x``/``y`` (whole
-    rows of ``cols``; ``m`` the mask's uint8 view of the same rows when ``masked``): ``v w`` into
-    ``out[first + r]`` when ``out`` has ``rows`` entries, and ``totals[block] = (sum v w, present
-    samples, sum of the present samples' weights)``."""
-    total = 0.0
-    count = 0.0
-    weight_sum = 0.0
-    for r in range(x.size // cols):
-        start = r * cols
-        row_mask = m[start : start + cols] if masked else m
-        s, n = _hybrid_row_sum(kind, x[start : start + cols], y[start : start + cols], c, row_mask, masked)
-        w = _F64(weight[first + r] if weight.size == rows else weight[0])
-        value, present = _row_value(s, n, cols, masked, scale, w)
-        if out.size == rows:
-            out[first + r] = value
-        total += value
-        count += present
-        weight_sum += w * present
+    rows of ``cols``; ``m`` the mask's uint8 view of the same rows when ``masked``): their sums
+    (:func:`_hybrid_rows_of`), then ``v w`` into ``out[first + r]`` when ``out`` has ``rows``
+    entries, and ``totals[block] = (sum v w, present samples, sum of the present samples'
+    weights)`` (:func:`_finish_row_block`)."""
+    samples = x.size // cols
+    sums = np.empty(samples, dtype=_F64)
+    counts = np.empty(samples if masked else 0, dtype=np.int64)
+    if kind == 0:
+        _hybrid_rows_of(0, masked, x, y, c, m, cols, sums, counts)
+    elif kind == 1:
+        _hybrid_rows_of(1, masked, x, y, c, m, cols, sums, counts)
+    else:
+        _hybrid_rows_of(2, masked, x, y, c, m, cols, sums, counts)
+    total, count, weight_sum = _finish_row_block(sums, counts, masked, cols, scale, weight, first, rows, out)
     totals[block, 0] = total
     totals[block, 1] = count
     totals[block, 2] = weight_sum
@@ -651,7 +711,7 @@ def _finish_rows(reducing, out, totals, per_sample_shape, sample_weight, masked,
 
 def _rows(kernel, formula, params, y_true, y_pred, element_mask, sample_weight, reduction, out_dtype):
     """Mean-over-outputs losses per sample: with an element mask (the restated errors of
-    :data:`ERRORS` in :func:`_row_kernel`), and MSLE/LogCosh with weights, masks or
+    :data:`ERRORS` in :func:`_row_kernel`), and MSLE/LogCosh/Poisson with weights, masks or
     per-sample results (:data:`HYBRID_ROWS`: NumPy's ufuncs on row blocks in the blocked tier's
     threads, :func:`hybrid_rows` after them); None when not covered."""
     if not _covered_arrays(y_true, y_pred, element_mask) or _array_params(params):
@@ -679,10 +739,10 @@ def _rows(kernel, formula, params, y_true, y_pred, element_mask, sample_weight, 
         return _finish_rows(reducing, out, totals, shape[:-1], sample_weight, masked, reduction, out_dtype)
 
     term, buffers = HYBRID_ROWS[kernel]
-    reducing = reduction is not None and reduction != "none"
-    # the two buffers of a block per thread; with per-sample results, half-size blocks, so that
-    # buffers and result together stay within the 1% memory target
-    per_block = max(1, blocked.block_elements(2 if reducing else 4) // cols)
+    # the two buffers of a block per thread, as the scalar call's flat blocks (:func:`_hybrid`);
+    # per-sample results are the call's output, not counted in the 1% memory target (they take
+    # 4 bytes per sample whatever the blocks: half-size blocks for them cost 1.2-1.4x the time)
+    per_block = max(1, blocked.block_elements(2) // cols)
     reducing, out, totals = _row_outputs(reduction, rows, per_block, out_dtype)
 
     def block(index):

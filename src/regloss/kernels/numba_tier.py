@@ -69,7 +69,7 @@ import numba
 import numpy as np
 
 from .. import config, formulas, specs
-from . import blocked
+from . import RESTATED_ERRORS, blocked
 
 BLOCK_ELEMENTS = 1 << 16
 """Elements per flat block (and the target of a row block): 256 KiB of float32 per input."""
@@ -552,14 +552,7 @@ def _column_kernel(kind, t, p, a, b, cols, weight, weighted, per_block, out):
                     out[k, j] += w * _error(kind, t[base + j], p[base + j], a, b)
 
 
-ERRORS = {
-    "squared_error": 0,
-    "absolute_error": 1,
-    "absolute_percentage_error": 2,
-    "huber_error": 3,
-    "quantile_error": 4,
-    "smooth_l1_error": 5,
-}
+ERRORS = {kernel: kind for kind, kernel in enumerate(RESTATED_ERRORS)}
 """Kernel id (:attr:`regloss.specs.LossSpec.kernel`) -> the ``kind`` of its restatement in
 :func:`_error`. MSLE, LogCosh, Poisson and PoissonNLL are left to the blocked tier, whose NumPy
 ufuncs are SIMD (see the module docstring), except for the scalar reductions of :data:`HYBRID`."""
@@ -1005,6 +998,123 @@ def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
             out,
         )
     return np.add.reduce(out, axis=0)
+
+
+# ------------------------------------------------------- the metrics' shared pass (MetricCollection)
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _shared_block(
+    kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, first, last, out
+):
+    """The sums of the rows ``first:last`` of one block into ``out`` (zeros on entry): row ``q <
+    K`` the per-output ``sum_r w_r error_q(t_rj, p_rj)``; with ``moments``, rows ``K`` and ``K + 1``
+    ``sum_r w_r d_rj`` and ``sum_r w_r d_rj**2`` (``d = t - shift``); ``out[K + 2, 0]`` the weight
+    ``sum_r w_r`` and ``out[K + 3, 0]`` the rows of non-zero weight. Masked-out rows (``present[r]
+    == 0``) are skipped, so that a NaN there reaches no sum. The block stays in cache across the
+    loops (one read from memory)."""
+    count = kinds.size
+    plain = cols == 1 and not weighted and not masked
+    for q in range(count):
+        if plain:
+            out[q, 0] = _error_sum(kinds[q], t[first:last], p[first:last], a[q], b[q])
+            continue
+        for j in range(cols):
+            total = 0.0
+            for r in range(first, last):
+                if masked and present[r] == 0:
+                    continue
+                w = weight[r] if weighted else 1.0
+                total += w * _error(kinds[q], t[r * cols + j], p[r * cols + j], a[q], b[q])
+            out[q, j] = total
+    if moments:
+        for j in range(cols):
+            first_sum = 0.0
+            second_sum = 0.0
+            for r in range(first, last):
+                if masked and present[r] == 0:
+                    continue
+                w = weight[r] if weighted else 1.0
+                d = t[r * cols + j] - shift[j]
+                first_sum += w * d
+                second_sum += w * d * d
+            out[count, j] = first_sum
+            out[count + 1, j] = second_sum
+    total = 0.0
+    nonzero = 0.0
+    for r in range(first, last):
+        if masked and present[r] == 0:
+            continue
+        w = weight[r] if weighted else 1.0
+        total += w
+        nonzero += 1.0 if w != 0.0 else 0.0
+    out[count + 2, 0] = total
+    out[count + 3, 0] = nonzero
+
+
+@numba.njit(parallel=True, cache=True)
+def _shared_kernel(
+    kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, per_block, out
+):
+    """:func:`_shared_block` of each row block ``k`` of ``per_block`` samples into ``out[k]``."""
+    rows = t.size // cols
+    for k in numba.prange(out.shape[0]):
+        first, last = k * per_block, min((k + 1) * per_block, rows)
+        _shared_block(
+            kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, first, last, out[k]
+        )
+
+
+def shared_sums(errors, moments: bool, y_true, y_pred, sample_weight, present, shift):
+    """Every sum a group of metrics needs from one chunk, in one kernel launch: a dict with
+    ``"errors"`` (``(K, cols)``: ``sum_r w_r error_q(y_true_rj, y_pred_rj)`` for each ``(kernel,
+    params)`` of ``errors``), with ``moments`` ``"sum"`` and ``"squares"`` (``(cols,)``: ``sum_r w_r
+    d_rj`` and ``sum_r w_r d_rj**2``, ``d = y_true - shift``), ``"weight"`` (``sum_r w_r``) and
+    ``"nonzero"`` (rows of non-zero weight); ``w_r`` is ``sample_weight`` (1 when None) and rows
+    with ``present[r]`` false are left out. ``(rows, cols)`` C-contiguous float64 inputs, 1-D
+    weight and mask of ``rows``; row blocks of about :data:`BLOCK_ELEMENTS` elements, each read
+    once and summed over while in cache, added in block order (bit-identical for any number of
+    threads). None when an error has no restatement here or array parameters."""
+    kinds = [ERRORS.get(kernel) for kernel, _ in errors]
+    if None in kinds or any(_array_params(params) for _, params in errors):
+        return None
+    rows, cols = y_pred.shape
+    per_block = max(1, BLOCK_ELEMENTS // cols)
+    parameters = np.array([_parameters(kernel, params) for kernel, params in errors], dtype=_F64).reshape(
+        -1, 2
+    )
+    weighted, masked = sample_weight is not None, present is not None
+    weight = np.ascontiguousarray(sample_weight, dtype=_F64) if weighted else np.ones(1, dtype=_F64)
+    mask = present.view(np.uint8) if masked else np.zeros(1, dtype=np.uint8)
+    count = len(kinds)
+    out = np.zeros((-(-rows // per_block), count + 4, cols), dtype=_F64)
+    with _launch:
+        _set_threads()
+        _shared_kernel(
+            np.array(kinds, dtype=np.int64),
+            np.ascontiguousarray(parameters[:, 0]),
+            np.ascontiguousarray(parameters[:, 1]),
+            y_true.reshape(-1),
+            y_pred.reshape(-1),
+            weight,
+            weighted,
+            mask,
+            masked,
+            np.ascontiguousarray(shift, dtype=_F64),
+            moments,
+            cols,
+            per_block,
+            out,
+        )
+    summed = np.add.reduce(out, axis=0)
+    found = {
+        "errors": summed[:count],
+        "weight": float(summed[count + 2, 0]),
+        "nonzero": int(summed[count + 3, 0]),
+    }
+    if moments:
+        found["sum"], found["squares"] = summed[count], summed[count + 1]
+    return found
 
 
 # ------------------------------------------------------------------ regloss.sklearn's scores

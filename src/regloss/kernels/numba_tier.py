@@ -1004,52 +1004,121 @@ def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
 
 
 @numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _error_sum_weighted(kind, t, p, w, a, b):
+    """``sum_i w_i error(t_i, p_i)`` of 1-D views of one length."""
+    total = 0.0
+    for i in range(t.size):
+        total += w[i] * _error(kind, t[i], p[i], a, b)
+    return total
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _error_sum_masked(kind, t, p, w, m, weighted, a, b):
+    """``sum_i w_i error(t_i, p_i)`` over the ``i`` with ``m_i != 0`` (NaN elsewhere adds nothing;
+    ``w_i = 1`` unless ``weighted``)."""
+    total = 0.0
+    for i in range(t.size):
+        value = _error(kind, t[i], p[i], a, b)
+        if weighted:
+            value *= w[i]
+        total += value if m[i] != 0 else 0.0
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_error_sum(kind, t, p, w, m, weighted, masked, a, b):
+    """``sum_i w_i m_i error(t_i, p_i)`` of 1-D views of one length (``w_i = 1`` unless
+    ``weighted``; rows with ``m_i == 0`` add nothing, NaN there included, if ``masked``): one
+    function per case, each a loop that LLVM vectorises with the error's branch hoisted."""
+    if masked:
+        return _error_sum_masked(kind, t, p, w, m, weighted, a, b)
+    if weighted:
+        return _error_sum_weighted(kind, t, p, w, a, b)
+    return _error_sum(kind, t, p, a, b)
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _plain_shifted_sums(t, c):
+    """``(sum_i d_i, sum_i d_i**2)`` with ``d = t - c``."""
+    first = 0.0
+    second = 0.0
+    for i in range(t.size):
+        d = t[i] - c
+        first += d
+        second += d * d
+    return first, second
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _weighted_shifted_sums(t, c, w, m, weighted, masked):
+    """``(sum_i w_i m_i d_i, sum_i w_i m_i d_i**2)`` with ``d = t - c`` (``w_i = 1`` unless
+    ``weighted``, ``m_i`` 1 unless ``masked``; a masked-out NaN adds nothing)."""
+    first = 0.0
+    second = 0.0
+    for i in range(t.size):
+        kept = m[i] != 0 if masked else True
+        d = t[i] - c if kept else 0.0
+        wd = w[i] * d if weighted else d
+        first += wd
+        second += wd * d
+    return first, second
+
+
+@numba.njit(cache=True, nogil=True)
+def _shifted_sums(t, c, w, m, weighted, masked):
+    """``(sum_i w_i m_i d_i, sum_i w_i m_i d_i**2)`` with ``d = t - c`` (as
+    :func:`_weighted_error_sum`)."""
+    if weighted or masked:
+        return _weighted_shifted_sums(t, c, w, m, weighted, masked)
+    return _plain_shifted_sums(t, c)
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _weight_sums(w, m, weighted, masked, rows):
+    """``(sum_i w_i m_i, rows with w_i m_i != 0)`` over ``rows`` rows (as :func:`_weighted_error_sum`)."""
+    if not weighted and not masked:
+        return float(rows), float(rows)
+    total = 0.0
+    nonzero = 0.0
+    for i in range(rows):
+        value = w[i] if weighted else 1.0
+        kept = (m[i] != 0) if masked else True
+        total += value if kept else 0.0
+        nonzero += 1.0 if kept and value != 0.0 else 0.0
+    return total, nonzero
+
+
+@numba.njit(cache=True, nogil=True)
 def _shared_block(
     kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, first, last, out
 ):
-    """The sums of the rows ``first:last`` of one block into ``out`` (zeros on entry): row ``q <
-    K`` the per-output ``sum_r w_r error_q(t_rj, p_rj)``; with ``moments``, rows ``K`` and ``K + 1``
-    ``sum_r w_r d_rj`` and ``sum_r w_r d_rj**2`` (``d = t - shift``); ``out[K + 2, 0]`` the weight
-    ``sum_r w_r`` and ``out[K + 3, 0]`` the rows of non-zero weight. Masked-out rows (``present[r]
-    == 0``) are skipped, so that a NaN there reaches no sum. The block stays in cache across the
-    loops (one read from memory)."""
+    """The sums of the rows ``first:last`` of one block into ``out``: row ``q < K`` the per-output
+    ``sum_r w_r error_q(t_rj, p_rj)``; with ``moments``, rows ``K`` and ``K + 1`` ``sum_r w_r d_rj``
+    and ``sum_r w_r d_rj**2`` (``d = t - shift``); ``out[K + 2, 0]`` the weight ``sum_r w_r`` and
+    ``out[K + 3, 0]`` the rows of non-zero weight. Masked-out rows (``present[r] == 0``) add
+    nothing, NaN there included. The block (about :data:`BLOCK_ELEMENTS` elements) stays in cache
+    across the loops: it is read from memory once."""
     count = kinds.size
-    plain = cols == 1 and not weighted and not masked
+    w = weight[first:last] if weighted else weight
+    m = present[first:last] if masked else present
+    for j in range(cols):
+        if cols == 1:  # contiguous views (a separate call: unified with the strided ones, no SIMD)
+            true, pred = t[first:last], p[first:last]
+            _column_sums(kinds, a, b, true, pred, w, weighted, m, masked, shift[j], moments, out[:, j])
+        else:
+            true, pred = t[first * cols + j : last * cols : cols], p[first * cols + j : last * cols : cols]
+            _column_sums(kinds, a, b, true, pred, w, weighted, m, masked, shift[j], moments, out[:, j])
+    out[count + 2, 0], out[count + 3, 0] = _weight_sums(w, m, weighted, masked, last - first)
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_sums(kinds, a, b, true, pred, w, weighted, m, masked, shift, moments, out):
+    """One output's sums of one block into ``out`` (:func:`_shared_block`)."""
+    count = kinds.size
     for q in range(count):
-        if plain:
-            out[q, 0] = _error_sum(kinds[q], t[first:last], p[first:last], a[q], b[q])
-            continue
-        for j in range(cols):
-            total = 0.0
-            for r in range(first, last):
-                if masked and present[r] == 0:
-                    continue
-                w = weight[r] if weighted else 1.0
-                total += w * _error(kinds[q], t[r * cols + j], p[r * cols + j], a[q], b[q])
-            out[q, j] = total
+        out[q] = _weighted_error_sum(kinds[q], true, pred, w, m, weighted, masked, a[q], b[q])
     if moments:
-        for j in range(cols):
-            first_sum = 0.0
-            second_sum = 0.0
-            for r in range(first, last):
-                if masked and present[r] == 0:
-                    continue
-                w = weight[r] if weighted else 1.0
-                d = t[r * cols + j] - shift[j]
-                first_sum += w * d
-                second_sum += w * d * d
-            out[count, j] = first_sum
-            out[count + 1, j] = second_sum
-    total = 0.0
-    nonzero = 0.0
-    for r in range(first, last):
-        if masked and present[r] == 0:
-            continue
-        w = weight[r] if weighted else 1.0
-        total += w
-        nonzero += 1.0 if w != 0.0 else 0.0
-    out[count + 2, 0] = total
-    out[count + 3, 0] = nonzero
+        out[count], out[count + 1] = _shifted_sums(true, shift, w, m, weighted, masked)
 
 
 @numba.njit(parallel=True, cache=True)

@@ -33,7 +33,7 @@ from .quantile_sketch import AbsoluteErrorQuantile
 
 
 def _numpy_state(state) -> bool:
-    return state is None or all(type(value) is np.ndarray for value in state.values())
+    return state is None or all(isinstance(value, (np.ndarray, np.generic)) for value in state.values())
 
 
 def _plain(array, rows) -> bool:
@@ -114,6 +114,12 @@ def shared_states(statistics, states, y_true, y_pred, sample_weight=None, mask=N
 
 def _declares(statistic) -> bool:
     return getattr(statistic, "shared_needs", lambda: None)() is not None
+
+
+def shares(metric) -> bool:
+    """Whether a metric takes its sums from a collection's shared pass (its statistic declares
+    them); the others update on their own."""
+    return isinstance(metric, Metric) and _declares(metric.statistic)
 
 
 def update_states(statistics, states, y_true, y_pred, sample_weight=None, mask=None) -> list:
@@ -202,7 +208,7 @@ class MetricCollection:
         """Add one batch to every member: the members that share take their sums from one pass
         over the batch (module docstring), the others their own ``update_state``. Returns None."""
         members = list(self._metrics.values())
-        sharing = [metric for metric in members if isinstance(metric, Metric) and _declares(metric.statistic)]
+        sharing = [metric for metric in members if shares(metric)]
         new = {}
         if sharing:
             statistics, states = (

@@ -40,6 +40,26 @@ def _plain(array, rows) -> bool:
     return array is None or (type(array) is np.ndarray and array.shape == (rows,))
 
 
+_SEARCH_ROWS = 1 << 16
+"""Rows searched at once for R2's shift (a bounded temporary: the 1% memory target)."""
+
+
+def _first_weighted_row(sample_weight, mask) -> int:
+    """The first row whose weight times mask is non-zero (R2's shift, :func:`regloss.metrics.
+    moments.shift_of`); 0 without weights and mask, or when there is none."""
+    if sample_weight is None and mask is None:
+        return 0
+    rows = len(sample_weight if sample_weight is not None else mask)
+    for start in range(0, rows, _SEARCH_ROWS):
+        block = slice(start, start + _SEARCH_ROWS)
+        kept = mask[block] if sample_weight is None else sample_weight[block] != 0
+        if sample_weight is not None and mask is not None:
+            kept &= mask[block]
+        if kept.any():
+            return start + int(np.argmax(kept))
+    return 0
+
+
 def shared_sums(needs, y_true, y_pred, sample_weight=None, mask=None) -> dict | None:
     """``{need: (outputs,) sums}`` of the ``needs`` of several statistics over one batch, with
     ``"weighted"``, ``"weight"`` (``W``), ``"rows"``, ``"nonzero"``, ``"shape"``, and with
@@ -65,11 +85,7 @@ def shared_sums(needs, y_true, y_pred, sample_weight=None, mask=None) -> dict | 
     moments = ("moments",) in needs
     shift = np.zeros(true.shape[1])
     if moments and len(true):
-        first = 0
-        if sample_weight is not None or mask is not None:
-            weight = np.ones(len(true)) if sample_weight is None else sample_weight
-            present = weight != 0 if mask is None else (weight != 0) & mask
-            first = int(np.argmax(present))
+        first = _first_weighted_row(sample_weight, mask)
         if mask is None or mask[first]:  # a masked-out row counts as zeros, as R2's update reads it
             shift = true[first].copy()
     found = kernels.shared_sums(

@@ -261,3 +261,30 @@ def test_update_states_under_jax_jit_equals_each_statistic_updated_alone():
             np.asarray(statistic.result(theirs, "float64")),
             rtol=1e-12,
         )
+
+
+def test_the_command_line_updates_its_sharing_metrics_as_one_collection():
+    from regloss.cli.engine import Interval, MetricSet
+    from regloss.cli.names import parse_metrics
+
+    requests = parse_metrics("mse,rmse,mae,r2,msle,huber:delta=2")
+    metrics = MetricSet(requests, ["a", "b"], huber_delta=1.0)
+    shared = {type(metrics._shared[name]).__name__ for name in metrics._shared}
+    assert shared == {"MeanSquaredError", "RootMeanSquaredError", "MeanAbsoluteError", "R2Score", "Huber"}
+    rng = np.random.default_rng(23)
+    y_true = rng.uniform(0.5, 2.0, (ROWS, 2))
+    y_pred = y_true * rng.uniform(0.8, 1.2, y_true.shape)
+    weight = rng.uniform(size=ROWS)
+    metrics.update(y_true, y_pred, weight)
+    alone = [
+        rm.MeanSquaredError(dtype="float64"),
+        rm.RootMeanSquaredError(dtype="float64"),
+        rm.MeanAbsoluteError(dtype="float64"),
+        rm.R2Score(dtype="float64"),
+        rm.MeanSquaredLogarithmicError(dtype="float64"),
+        rm.Huber(delta=2.0, dtype="float64"),
+    ]
+    for metric, result in zip(alone, metrics.results(), strict=True):
+        metric.update_state(y_true, y_pred, weight)
+        np.testing.assert_allclose(result.value, float(metric.result()), rtol=1e-12, err_msg=result.key)
+    assert MetricSet(requests, ["a", "b"], 1.0, Interval(0.9, 20))._shared is None  # --ci: bootstraps

@@ -36,8 +36,13 @@ def _numpy_state(state) -> bool:
     return state is None or all(isinstance(value, (np.ndarray, np.generic)) for value in state.values())
 
 
+def _array(value) -> bool:
+    """Exactly a NumPy array or memmap (no other subclass, no other library)."""
+    return type(value) in (np.ndarray, np.memmap)
+
+
 def _plain(array, rows) -> bool:
-    return array is None or (type(array) is np.ndarray and array.shape == (rows,))
+    return array is None or (_array(array) and array.shape == (rows,))
 
 
 _SEARCH_ROWS = 1 << 16
@@ -65,7 +70,7 @@ def shared_sums(needs, y_true, y_pred, sample_weight=None, mask=None) -> dict | 
     ``"weighted"``, ``"weight"`` (``W``), ``"rows"``, ``"nonzero"``, ``"shape"``, and with
     ``("moments",)`` ``"sum"``, ``"squares"`` and ``"shift"``; None when the shared pass does not
     apply (module docstring) and each statistic must update on its own."""
-    if type(y_true) is not np.ndarray or type(y_pred) is not np.ndarray or not kernels.active():
+    if not (_array(y_true) and _array(y_pred) and kernels.active()):
         return None
     shape = y_pred.shape
     if (

@@ -11,7 +11,11 @@ process whose peak resident memory (``VmHWM``) is read at its end:
 
 Prints, for each, the time, the peak resident memory, rows/s, and the metrics (which must agree).
 
-Run:  python benchmarks/cli.py [--gigabytes 2] [--dir PATH]
+With ``--src DIR`` (repeatable), ``regloss evaluate`` runs with ``PYTHONPATH=DIR`` for each, in
+``--rounds`` interleaved rounds on the same file (median times): a before/after comparison of two
+checkouts, e.g. ``--src /path/to/main/src --src src``.
+
+Run:  python benchmarks/cli.py [--gigabytes 2] [--dir PATH] [--src DIR --src DIR --rounds 5]
 Needs pandas and scikit-learn (``pip install pandas scikit-learn``) for the peer.
 """
 
@@ -19,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +56,11 @@ REGLOSS = PEAK + textwrap.dedent(
     report = json.loads(out.getvalue())
     values = {name: entry["value"] for name, entry in report["metrics"].items()}
     print(json.dumps({"rows": report["rows"], "values": values, "peak_mb": peak_mb(), "code": code}))
+    # as the regloss command does (regloss.cli.interrupt): no native teardown, which on a loaded
+    # machine has aborted (status -6) after a large CSV
+    sys.stdout.flush()
+    import os
+    os._exit(0)
     """
 )
 
@@ -84,10 +95,11 @@ def write_csv(path: Path, gigabytes: float) -> int:
     return repeats * BLOCK_ROWS
 
 
-def timed(script: str, path: Path) -> dict:
+def timed(script: str, path: Path, src: str | None = None) -> dict:
+    env = None if src is None else {**os.environ, "PYTHONPATH": src}
     start = time.perf_counter()
     output = subprocess.run(
-        [sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True, env=env
     ).stdout
     report = json.loads(output.strip().splitlines()[-1])
     report["seconds"] = time.perf_counter() - start
@@ -98,6 +110,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gigabytes", type=float, default=2.0)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--src", action="append", default=[], help="PYTHONPATH of a regloss to time")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds with --src")
     args = parser.parse_args()
     temporary = None
     if args.dir is None:
@@ -111,7 +125,20 @@ def main():
         print(
             f"{path}: {size / 1e9:.2f} GB, {rows:.3g} rows (written in {time.perf_counter() - start:.0f} s)"
         )
-        results = {"regloss evaluate": timed(REGLOSS, path)}
+        results = {"regloss evaluate": timed(REGLOSS, path)} if not args.src else {}
+        if args.src:
+            rounds = {src: [] for src in args.src}
+            for _ in range(args.rounds):
+                for src in args.src:
+                    rounds[src].append(timed(REGLOSS, path, src))
+            for src, reports in rounds.items():
+                report = reports[0]
+                report["seconds"] = statistics.median(r["seconds"] for r in reports)
+                results[f"regloss evaluate ({src})"[-34:]] = report
+            if len(args.src) == 2:
+                first, second = (statistics.median(r["seconds"] for r in rounds[src]) for src in args.src)
+                ratio = first / second
+                print(f"median time, first / second --src: {ratio:.3f}x ({args.rounds} rounds)")
         try:
             results["pandas.read_csv + scikit-learn"] = timed(PANDAS, path)
         except subprocess.CalledProcessError as error:

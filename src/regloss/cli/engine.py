@@ -129,8 +129,10 @@ class MetricSet:
     """The float64 metric instances of the requested metrics, fed chunk by chunk.
 
     A per-output mean metric is one instance per output column; ``r2_per_output`` is one
-    ``R2Score(class_aggregation=None)``; the others take all outputs at once. With an
-    :class:`Interval`, each instance is a :class:`regloss.metrics.Bootstrap` of it.
+    ``R2Score(class_aggregation=None)``; the others take all outputs at once, and those whose sums
+    a :class:`regloss.metrics.MetricCollection` shares (MSE, RMSE, MAE, Huber, MAPE, R2...) are
+    updated together, one pass over each chunk. With an :class:`Interval`, each instance is a
+    :class:`regloss.metrics.Bootstrap` of it.
     """
 
     def __init__(
@@ -167,6 +169,25 @@ class MetricSet:
             if interval is not None:
                 found = [(self._bootstrap(metric), column) for metric, column in found]
             self._instances.append(found)
+        self._shared = self._shared_collection()
+
+    def _shared_collection(self):
+        """The instances that take every output and share one pass over each chunk, as one
+        :class:`regloss.metrics.MetricCollection` (None when fewer than two do, or with an interval:
+        the bootstraps draw their counts together instead)."""
+        from ..metrics.collection import MetricCollection, shares
+
+        if self.interval is not None:
+            return None
+        sharing = [
+            metric
+            for instances in self._instances
+            for metric, column in instances
+            if column is None and shares(metric)
+        ]
+        if len(sharing) < 2:
+            return None
+        return MetricCollection({str(i): metric for i, metric in enumerate(sharing)})
 
     def _bootstrap(self, metric):
         from ..metrics.bootstrap import Bootstrap
@@ -187,8 +208,13 @@ class MetricSet:
         ``(rows,)`` (``mask`` and ``row_offset``, the global index of the first row, only with an
         interval)."""
         bootstraps = []
+        if self._shared is not None:  # one pass over the chunk for these (no domain to leave)
+            self._shared.update_state(y_true, y_pred, sample_weight=weight)
+        shared = set() if self._shared is None else {id(self._shared[name]) for name in self._shared}
         for request, instances in zip(self.requests, self._instances, strict=True):
             for metric, column in instances:
+                if id(metric) in shared:
+                    continue
                 true = y_true if column is None else y_true[:, column : column + 1]
                 pred = y_pred if column is None else y_pred[:, column : column + 1]
                 if self.interval is not None:

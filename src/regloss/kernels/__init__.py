@@ -30,6 +30,17 @@ from .. import config
 from .._xp import namespace_dtype
 from . import blocked
 
+RESTATED_ERRORS = (
+    "squared_error",
+    "absolute_error",
+    "absolute_percentage_error",
+    "huber_error",
+    "quantile_error",
+    "smooth_l1_error",
+)
+"""The kernel ids (:attr:`regloss.specs.LossSpec.kernel`) whose per-element errors the numba tier
+restates (in this order: their ``kind`` numbers there); known here without importing numba."""
+
 _DIRECT_DTYPES = {np.dtype("float32"): "float32", np.dtype("float64"): "float64"}
 
 
@@ -181,3 +192,15 @@ def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pr
     if tier is None:
         return None
     return tier.sklearn_column_sums(kernel, parameter, domain, y_true, y_pred, sample_weight)
+
+
+def shared_sums(errors, moments: bool, y_true, y_pred, sample_weight, present, shift):
+    """The sums a group of metrics needs from one chunk, from one launch of the numba tier's shared
+    kernel (:func:`regloss.kernels.numba_tier.shared_sums`; :class:`regloss.metrics.MetricCollection`),
+    or None when it does not run (as :func:`column_sums`)."""
+    if y_pred.size < _NUMBA_MIN_ELEMENTS or config.accelerator() not in ("auto", "numba"):
+        return None
+    tier = _numba_tier()
+    if tier is None:
+        return None
+    return tier.shared_sums(errors, moments, y_true, y_pred, sample_weight, present, shift)

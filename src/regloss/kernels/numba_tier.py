@@ -70,7 +70,7 @@ import numba
 import numpy as np
 
 from .. import config, formulas, specs
-from . import blocked
+from . import RESTATED_ERRORS, blocked
 
 BLOCK_ELEMENTS = 1 << 16
 """Elements per flat block (and the target of a row block): 256 KiB of float32 per input."""
@@ -612,14 +612,7 @@ def _column_kernel(kind, t, p, a, b, cols, weight, weighted, per_block, out):
                     out[k, j] += w * _error(kind, t[base + j], p[base + j], a, b)
 
 
-ERRORS = {
-    "squared_error": 0,
-    "absolute_error": 1,
-    "absolute_percentage_error": 2,
-    "huber_error": 3,
-    "quantile_error": 4,
-    "smooth_l1_error": 5,
-}
+ERRORS = {kernel: kind for kind, kernel in enumerate(RESTATED_ERRORS)}
 """Kernel id (:attr:`regloss.specs.LossSpec.kernel`) -> the ``kind`` of its restatement in
 :func:`_error`. MSLE, LogCosh, Poisson and PoissonNLL are left to the blocked tier, whose NumPy
 ufuncs are SIMD (see the module docstring), except for the scalar reductions of :data:`HYBRID`."""
@@ -1065,6 +1058,192 @@ def column_sums(kernel: str, a: float, b: float, y_true, y_pred, sample_weight):
             out,
         )
     return np.add.reduce(out, axis=0)
+
+
+# ------------------------------------------------------- the metrics' shared pass (MetricCollection)
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _error_sum_weighted(kind, t, p, w, a, b):
+    """``sum_i w_i error(t_i, p_i)`` of 1-D views of one length."""
+    total = 0.0
+    for i in range(t.size):
+        total += w[i] * _error(kind, t[i], p[i], a, b)
+    return total
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _error_sum_masked(kind, t, p, w, m, weighted, a, b):
+    """``sum_i w_i error(t_i, p_i)`` over the ``i`` with ``m_i != 0`` (NaN elsewhere adds nothing;
+    ``w_i = 1`` unless ``weighted``)."""
+    total = 0.0
+    for i in range(t.size):
+        value = _error(kind, t[i], p[i], a, b)
+        if weighted:
+            value *= w[i]
+        total += value if m[i] != 0 else 0.0
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _weighted_error_sum(kind, t, p, w, m, weighted, masked, a, b):
+    """``sum_i w_i m_i error(t_i, p_i)`` of 1-D views of one length (``w_i = 1`` unless
+    ``weighted``; rows with ``m_i == 0`` add nothing, NaN there included, if ``masked``): one
+    function per case, each a loop that LLVM vectorises with the error's branch hoisted."""
+    if masked:
+        return _error_sum_masked(kind, t, p, w, m, weighted, a, b)
+    if weighted:
+        return _error_sum_weighted(kind, t, p, w, a, b)
+    return _error_sum(kind, t, p, a, b)
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _plain_shifted_sums(t, c):
+    """``(sum_i d_i, sum_i d_i**2)`` with ``d = t - c``."""
+    first = 0.0
+    second = 0.0
+    for i in range(t.size):
+        d = t[i] - c
+        first += d
+        second += d * d
+    return first, second
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _weighted_shifted_sums(t, c, w, m, weighted, masked):
+    """``(sum_i w_i m_i d_i, sum_i w_i m_i d_i**2)`` with ``d = t - c`` (``w_i = 1`` unless
+    ``weighted``, ``m_i`` 1 unless ``masked``; a masked-out NaN adds nothing)."""
+    first = 0.0
+    second = 0.0
+    for i in range(t.size):
+        kept = m[i] != 0 if masked else True
+        d = t[i] - c if kept else 0.0
+        wd = w[i] * d if weighted else d
+        first += wd
+        second += wd * d
+    return first, second
+
+
+@numba.njit(cache=True, nogil=True)
+def _shifted_sums(t, c, w, m, weighted, masked):
+    """``(sum_i w_i m_i d_i, sum_i w_i m_i d_i**2)`` with ``d = t - c`` (as
+    :func:`_weighted_error_sum`)."""
+    if weighted or masked:
+        return _weighted_shifted_sums(t, c, w, m, weighted, masked)
+    return _plain_shifted_sums(t, c)
+
+
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, nogil=True)
+def _weight_sums(w, m, weighted, masked, rows):
+    """``(sum_i w_i m_i, rows with w_i m_i != 0)`` over ``rows`` rows (as :func:`_weighted_error_sum`)."""
+    if not weighted and not masked:
+        return float(rows), float(rows)
+    total = 0.0
+    nonzero = 0.0
+    for i in range(rows):
+        value = w[i] if weighted else 1.0
+        kept = (m[i] != 0) if masked else True
+        total += value if kept else 0.0
+        nonzero += 1.0 if kept and value != 0.0 else 0.0
+    return total, nonzero
+
+
+@numba.njit(cache=True, nogil=True)
+def _shared_block(
+    kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, first, last, out
+):
+    """The sums of the rows ``first:last`` of one block into ``out``: row ``q < K`` the per-output
+    ``sum_r w_r error_q(t_rj, p_rj)``; with ``moments``, rows ``K`` and ``K + 1`` ``sum_r w_r d_rj``
+    and ``sum_r w_r d_rj**2`` (``d = t - shift``); ``out[K + 2, 0]`` the weight ``sum_r w_r`` and
+    ``out[K + 3, 0]`` the rows of non-zero weight. Masked-out rows (``present[r] == 0``) add
+    nothing, NaN there included. The block (about :data:`BLOCK_ELEMENTS` elements) stays in cache
+    across the loops: it is read from memory once."""
+    count = kinds.size
+    w = weight[first:last] if weighted else weight
+    m = present[first:last] if masked else present
+    for j in range(cols):
+        if cols == 1:  # contiguous views (a separate call: unified with the strided ones, no SIMD)
+            true, pred = t[first:last], p[first:last]
+            _column_sums(kinds, a, b, true, pred, w, weighted, m, masked, shift[j], moments, out[:, j])
+        else:
+            true, pred = t[first * cols + j : last * cols : cols], p[first * cols + j : last * cols : cols]
+            _column_sums(kinds, a, b, true, pred, w, weighted, m, masked, shift[j], moments, out[:, j])
+    out[count + 2, 0], out[count + 3, 0] = _weight_sums(w, m, weighted, masked, last - first)
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_sums(kinds, a, b, true, pred, w, weighted, m, masked, shift, moments, out):
+    """One output's sums of one block into ``out`` (:func:`_shared_block`)."""
+    count = kinds.size
+    for q in range(count):
+        out[q] = _weighted_error_sum(kinds[q], true, pred, w, m, weighted, masked, a[q], b[q])
+    if moments:
+        out[count], out[count + 1] = _shifted_sums(true, shift, w, m, weighted, masked)
+
+
+@numba.njit(parallel=True, cache=True)
+def _shared_kernel(
+    kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, per_block, out
+):
+    """:func:`_shared_block` of each row block ``k`` of ``per_block`` samples into ``out[k]``."""
+    rows = t.size // cols
+    for k in numba.prange(out.shape[0]):
+        first, last = k * per_block, min((k + 1) * per_block, rows)
+        _shared_block(
+            kinds, a, b, t, p, weight, weighted, present, masked, shift, moments, cols, first, last, out[k]
+        )
+
+
+def shared_sums(errors, moments: bool, y_true, y_pred, sample_weight, present, shift):
+    """Every sum a group of metrics needs from one chunk, in one kernel launch: a dict with
+    ``"errors"`` (``(K, cols)``: ``sum_r w_r error_q(y_true_rj, y_pred_rj)`` for each ``(kernel,
+    params)`` of ``errors``), with ``moments`` ``"sum"`` and ``"squares"`` (``(cols,)``: ``sum_r w_r
+    d_rj`` and ``sum_r w_r d_rj**2``, ``d = y_true - shift``), ``"weight"`` (``sum_r w_r``) and
+    ``"nonzero"`` (rows of non-zero weight); ``w_r`` is ``sample_weight`` (1 when None) and rows
+    with ``present[r]`` false are left out. ``(rows, cols)`` C-contiguous float64 inputs, 1-D
+    weight and mask of ``rows``; row blocks of about :data:`BLOCK_ELEMENTS` elements, each read
+    once and summed over while in cache, added in block order (bit-identical for any number of
+    threads). None when an error has no restatement here or array parameters."""
+    kinds = [ERRORS.get(kernel) for kernel, _ in errors]
+    if None in kinds or any(_array_params(params) for _, params in errors):
+        return None
+    rows, cols = y_pred.shape
+    per_block = max(1, BLOCK_ELEMENTS // cols)
+    parameters = np.array([_parameters(kernel, params) for kernel, params in errors], dtype=_F64).reshape(
+        -1, 2
+    )
+    weighted, masked = sample_weight is not None, present is not None
+    weight = np.ascontiguousarray(sample_weight, dtype=_F64) if weighted else np.ones(1, dtype=_F64)
+    mask = present.view(np.uint8) if masked else np.zeros(1, dtype=np.uint8)
+    count = len(kinds)
+    out = np.zeros((-(-rows // per_block), count + 4, cols), dtype=_F64)
+    with _launch:
+        _set_threads()
+        _shared_kernel(
+            np.array(kinds, dtype=np.int64),
+            np.ascontiguousarray(parameters[:, 0]),
+            np.ascontiguousarray(parameters[:, 1]),
+            y_true.reshape(-1),
+            y_pred.reshape(-1),
+            weight,
+            weighted,
+            mask,
+            masked,
+            np.ascontiguousarray(shift, dtype=_F64),
+            moments,
+            cols,
+            per_block,
+            out,
+        )
+    summed = np.add.reduce(out, axis=0)
+    found = {
+        "errors": summed[:count],
+        "weight": float(summed[count + 2, 0]),
+        "nonzero": int(summed[count + 3, 0]),
+    }
+    if moments:
+        found["sum"], found["squares"] = summed[count], summed[count + 1]
+    return found
 
 
 # ------------------------------------------------------------------ regloss.sklearn's scores

@@ -39,6 +39,7 @@ from .classes import (
     R2Score,
     RootMeanSquaredError,
 )
+from .collection import MetricCollection
 from .corrcoef import ConcordanceCorrCoef, PearsonCorrCoef
 from .correlation import (
     ConcordanceCorrelation,
@@ -88,6 +89,7 @@ __all__ = [
     "Bootstrap",
     "BootstrapResult",
     "Grouped",
+    "MetricCollection",
     "MSE",
     "mse",
     "mean_squared_error",

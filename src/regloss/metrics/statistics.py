@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 
-from .. import config, kernels
+from .. import config, formulas, kernels, specs
 from .._messages import show_value
 from .._shapes import known_dim, reconcile_rank, shape_of, show
 from .._xp import cast, compute_dtype_name, device_of, dtype_name, is_float, keras_mask, resolve
@@ -246,6 +246,38 @@ class MeanStatistic:
         Poisson counts."""
         batch = self._batch(y_true, y_pred, sample_weight, mask)
         return batch.xp, {"total": batch.row_totals(), "weight": batch.row_weights()}
+
+    # ------------------------------------------------- the shared pass of MetricCollection
+
+    def shared_needs(self) -> tuple | None:
+        """What a batch adds to this statistic, as sums that a collection's one pass over the batch
+        computes for all its metrics (:mod:`regloss.metrics.collection`): ``(("error", kernel,
+        params),)``, the per-output weighted sums of an error the fused kernels restate, for a mean
+        over the last axis with scalar parameters; None for any other (it updates on its own)."""
+        kernel = specs.kernel_of(self.formula)
+        if (
+            type(self.formula) is not formulas.MeanOverOutputs
+            or kernel not in kernels.RESTATED_ERRORS
+            or any(hasattr(value, "dtype") for value in self.params.values())
+        ):
+            return None
+        return (("error", kernel, tuple(sorted(self.params.items()))),)
+
+    def add_shared(self, state: dict, sums: dict) -> dict:
+        """The state after a batch given its shared sums (:func:`regloss.metrics.collection.
+        shared_sums`): ``total += sign * scale * sum_j E_j / outputs`` with ``E_j = sum_r w_r
+        error(y_rj, p_rj)``; ``weight += sum_r w_r`` (weights or a mask), else ``rows += rows``."""
+        (need,) = self.shared_needs()
+        errors = sums[need]
+        total = float(sum(errors.tolist())) * self.formula.scale / errors.shape[0] * self.sign
+        xp, precision = _merge_namespace(state, state)
+        new = dict(state)
+        new["total"] = acc.add_sum(xp, precision, state["total"], xp.asarray(total))
+        if sums["weighted"]:
+            new["weight"] = acc.add_sum(xp, precision, state["weight"], xp.asarray(sums["weight"]))
+        else:
+            new["rows"] = acc.add_count(xp, precision, state["rows"], sums["rows"])
+        return new
 
     def merge(self, first: dict, second: dict) -> dict:
         """The state of both streams together (associative and commutative up to rounding)."""
@@ -588,6 +620,31 @@ class R2Statistic(MomentsStatistic):
         new["residual"] = acc.add_sum(xp, precision, state["residual"], sums["residual"])
         new["samples"] = _add_samples(xp, precision, state["samples"], sums["samples"])
         return new
+
+    def shared_needs(self) -> tuple:
+        """The sums a collection's shared pass computes for R2 (:meth:`MeanStatistic.shared_needs`):
+        the squared errors' per-output sums (its residual) and the moments of ``y_true`` about the
+        batch's shift."""
+        return (("error", "squared_error", ()), ("moments",))
+
+    def add_shared(self, state: dict, sums: dict) -> dict:
+        """The state after a batch given its shared sums: ``W``, ``S_j = sum w (y_j - c_j)``,
+        ``P_j = sum w (y_j - c_j)**2``, the residual ``sum w (y_j - p_j)**2`` and the rows of
+        non-zero weight, added with :meth:`add_sums` as ``update`` adds its own."""
+        shape = sums["shape"]
+        outputs = shape_of(state["weight"])[-1]
+        if self._outputs_in(shape) != outputs:
+            raise self._outputs_error(outputs, self._outputs_in(shape), shape)
+        xp, _ = _merge_namespace(state, state)
+        weight = sums["weight"] if sums["weighted"] else float(sums["rows"])
+        batch = {
+            "weight": xp.full((outputs,), weight, dtype=xp.float64),
+            "sum": xp.reshape(sums["sum"], (outputs, 1)),
+            "products": xp.reshape(sums["squares"], (outputs, 1, 1)),
+            "residual": sums[("error", "squared_error", ())],
+            "samples": sums["nonzero"] if sums["weighted"] else sums["rows"],
+        }
+        return self.add_sums(state, xp.reshape(sums["shift"], (outputs, 1)), batch)
 
     def _terms(self, xp, state, true, pred, weight, present, outputs=None, shift_rows=None):
         true, pred, weight = self._columns(xp, state, true, pred, weight, present, outputs)

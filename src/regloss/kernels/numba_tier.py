@@ -793,7 +793,7 @@ def _hybrid(kernel, formula, params, y_true, y_pred, sample_weight, reduction, o
 OVERLAPS = blocked.OVERLAPS
 
 
-@numba.njit(fastmath=_KERNEL_FLAGS, cache=True)
+@numba.njit(fastmath=_KERNEL_FLAGS, cache=True, inline="always")
 def overlap_sums(kind, t, p, m, masked, one):
     """``(s0, s1, s2, present)`` over two 1-D views of one length (``m``: the mask's view, read when
     ``masked``; ``present``: 1.0 when an entry is kept): cosine (kind 0) ``sum(t p)``, ``sum(t t)``,
@@ -842,6 +842,36 @@ def _overlap_flat_kernel(kind, t, p, m, masked, one, block, out):
         out[k, 3] = present
 
 
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS, inline="always")
+def _overlap_rows_of(kind, masked, t, p, m, one, cols, first, sums):
+    """``sums[i] = (s0, s1, s2, present)`` (:func:`overlap_sums`) of the sample ``first + i``, rows
+    of ``cols``. Inlined with ``kind`` a literal (:func:`_overlap_row_sums`), so that each copy's
+    row loop is its own sums alone, which the compiler vectorises (with ``kind`` a variable the
+    cosine rows took 1.3x longer: measured 5.3 against 4.0 ms on ``(100000, 100)`` float32)."""
+    for i in range(sums.shape[0]):
+        start = (first + i) * cols
+        tt, pp = t[start : start + cols], p[start : start + cols]
+        if masked:  # a literal in each call: the unmasked loop has no select
+            s0, s1, s2, present = overlap_sums(kind, tt, pp, m[start : start + cols], True, one)
+        else:
+            s0, s1, s2, present = overlap_sums(kind, tt, pp, m, False, one)
+        sums[i, 0] = s0
+        sums[i, 1] = s1
+        sums[i, 2] = s2
+        sums[i, 3] = present
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_KERNEL_FLAGS)
+def _overlap_row_sums(kind, masked, t, p, m, one, cols, first, sums):
+    """:func:`_overlap_rows_of` with ``kind`` a literal in each branch (as :func:`_row_sums`)."""
+    if kind == 0:
+        _overlap_rows_of(0, masked, t, p, m, one, cols, first, sums)
+    elif kind == 1:
+        _overlap_rows_of(1, masked, t, p, m, one, cols, first, sums)
+    else:
+        _overlap_rows_of(2, masked, t, p, m, one, cols, first, sums)
+
+
 @numba.njit(parallel=True, cache=True)
 def _overlap_row_kernel(
     kind, t, p, m, masked, one, cols, eps, alpha, beta, weight, per_block, rows, out, totals
@@ -849,20 +879,20 @@ def _overlap_row_kernel(
     """Per-sample losses of row blocks of ``per_block`` samples: ``v_r w_r`` (0 for a sample with
     every entry masked) into ``out`` when it has ``rows`` entries (``reduction="none"``), and per
     block ``totals[k] = (sum v w, present samples, sum of the present samples' weights)``;
-    ``weight`` holds one value per sample, or one for all (see :func:`_row_weights`)."""
+    ``weight`` holds one value per sample, or one for all (see :func:`_row_weights`). The rows'
+    sums go to a block buffer first (:func:`_overlap_row_sums`)."""
     write = out.size == rows
     for k in numba.prange(totals.shape[0]):
         first, last = k * per_block, min((k + 1) * per_block, rows)
+        sums = np.empty((last - first, 4), dtype=_F64)
+        _overlap_row_sums(kind, masked, t, p, m, one, cols, first, sums)
         total = 0.0
         count = 0.0
         weight_sum = 0.0
-        for r in range(first, last):
-            start = r * cols
-            ms = m[start : start + cols] if masked else m
-            s0, s1, s2, present = overlap_sums(
-                kind, t[start : start + cols], p[start : start + cols], ms, masked, one
-            )
-            loss = overlap_loss(kind, s0, s1, s2, eps, alpha, beta)
+        for i in range(last - first):
+            r = first + i
+            present = sums[i, 3]
+            loss = overlap_loss(kind, sums[i, 0], sums[i, 1], sums[i, 2], eps, alpha, beta)
             w = _F64(weight[r] if weight.size == rows else weight[0])
             value = loss * w if present > 0.0 else 0.0
             if write:

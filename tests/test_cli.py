@@ -84,8 +84,8 @@ def run_main(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
 
 
-def ok_json(*args, **kwargs) -> dict:
-    result = run_main("evaluate", *args, "--format", "json", **kwargs)
+def ok_json(*args, runner=None, **kwargs) -> dict:
+    result = (runner or run_main)("evaluate", *args, "--format", "json", **kwargs)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return json.loads(result.stdout)
@@ -889,8 +889,15 @@ def test_dask_engine_on_a_distributed_scheduler(tmp_path, data):
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        report = ok_json(
-            tmp_path / "parts", "--engine", "dask", "--scheduler", cluster.scheduler_address, "--weight", "w"
+        report = ok_json(  # a client in its own process, as a user's command is
+            tmp_path / "parts",
+            "--engine",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--weight",
+            "w",
+            runner=run_cli,
         )
     for name in ("mse", "rmse", "mae", "r2"):
         assert_close(report["metrics"][name]["value"], reference(name, t[:, :1], p[:, :1], w), rtol=1e-12)

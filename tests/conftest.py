@@ -72,27 +72,3 @@ def generic_path_too(request):
             os.environ.pop("REGLOSS_ACCELERATOR", None)
         else:
             os.environ["REGLOSS_ACCELERATOR"] = saved_variable
-
-
-# The modules whose module-scoped fixtures are costly (a Keras oracle worker process per backend,
-# 1e8-element inputs, a distributed cluster): under pytest-xdist's ``--dist loadgroup`` (the README's
-# test command) all the tests of each run on one worker, which builds the fixture once rather than
-# once per worker. The other tests go to whichever worker is free.
-ONE_WORKER_MODULES = {
-    "test_compat_tf_oracle.py",
-    "test_correlation.py",
-    "test_dask_cluster.py",
-    "test_keras_oracle.py",
-    "test_kernels_accuracy.py",
-    "test_loss_semantics.py",
-    "test_metrics_keras_oracle.py",
-    "test_poisson.py",
-    "test_reference_selfcheck.py",
-}
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name in ONE_WORKER_MODULES:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))

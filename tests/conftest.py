@@ -46,3 +46,29 @@ def xp(request):
     if module is None:
         pytest.skip(f"{request.param} is not installed (or has no device)")
     return module
+
+
+@pytest.fixture(scope="module", params=[None, "none"], ids=["accelerator-as-set", "accelerator-none"])
+def generic_path_too(request):
+    """Run each test of a module twice: with ``REGLOSS_ACCELERATOR`` as set, then with
+    ``REGLOSS_ACCELERATOR=none`` (the generic array-API path for NumPy inputs too). regloss reads
+    the variable when it is imported, so the second run sets both the variable (for the
+    subprocesses the tests start) and the value regloss read from it; both are restored after the
+    module. Used by the modules of the fused NumPy paths and of bad input (``pytestmark``)."""
+    if request.param is None:
+        yield
+        return
+    from regloss import config
+
+    saved_variable = os.environ.get("REGLOSS_ACCELERATOR")
+    saved_read = config._ENVIRONMENT["REGLOSS_ACCELERATOR"]
+    os.environ["REGLOSS_ACCELERATOR"] = request.param
+    config._ENVIRONMENT["REGLOSS_ACCELERATOR"] = request.param
+    try:
+        yield
+    finally:
+        config._ENVIRONMENT["REGLOSS_ACCELERATOR"] = saved_read
+        if saved_variable is None:
+            os.environ.pop("REGLOSS_ACCELERATOR", None)
+        else:
+            os.environ["REGLOSS_ACCELERATOR"] = saved_variable

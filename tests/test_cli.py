@@ -59,8 +59,33 @@ def run_cli(*args, env: dict | None = None, cwd: Path | None = None) -> subproce
     )
 
 
-def ok_json(*args, **kwargs) -> dict:
-    result = run_cli("evaluate", *args, "--format", "json", **kwargs)
+def run_main(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``regloss.cli.main.main`` in this process, with what ``run_cli`` gives: the exit status and
+    the text written to stdout and stderr (a process start costs more than most reports here;
+    ``test_the_process_gives_what_main_gives`` holds the two to the same output)."""
+    import contextlib
+    import io
+
+    from regloss.cli.main import main
+
+    argv = list(map(str, args))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = os.environ.pop("REGLOSS_TRACEBACK", None)
+    try:
+        with (
+            contextlib.chdir(cwd or os.getcwd()),
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+        ):
+            status = main(argv)
+    finally:
+        if saved is not None:
+            os.environ["REGLOSS_TRACEBACK"] = saved
+    return subprocess.CompletedProcess(argv, status, stdout.getvalue(), stderr.getvalue())
+
+
+def ok_json(*args, runner=None, **kwargs) -> dict:
+    result = (runner or run_main)("evaluate", *args, "--format", "json", **kwargs)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return json.loads(result.stdout)
@@ -579,7 +604,7 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path, data):
         output = tmp_path / "out" / f"{name.replace(' ', '_')}.json"
         output.parent.mkdir(exist_ok=True)
         extra = [] if "--output" in arguments else ["--output", output]
-        result = run_cli("evaluate", *arguments, *extra)
+        result = run_main("evaluate", *arguments, *extra)
         try:
             assert_error(result, *fragments)
             assert not output.exists()
@@ -587,6 +612,28 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(tmp_path, data):
             failures.append(f"{name}: {error}")
     assert not failures, "\n".join(failures)
     assert leftovers(tmp_path / "out") == [] and leftovers(tmp_path) == []
+
+
+def test_the_process_gives_what_main_gives(tmp_path, data, single_csv):
+    """``python -m regloss`` (the entry point, its exit status, its streams) writes exactly what
+    ``main`` returns and writes in this process, for a report and for errors of each kind: the
+    tests that call ``main`` directly check the command's process too."""
+    cases = _bad_inputs(tmp_path, data)
+    runs = [
+        ("evaluate", single_csv, "--format", "json", "--metrics", "mse,r2", "--weight", "weight"),
+        ("evaluate", single_csv, "--metrics", "mse,mae"),
+        *(("evaluate", *cases[name][0]) for name in ("missing file", "nan rows", "unknown metric")),
+        ("evaluate", *cases["bad format"][0]),
+        ("evaluate",),
+    ]
+    for arguments in runs:
+        in_process, process = run_main(*arguments), run_cli(*arguments)
+        assert (process.returncode, process.stdout, process.stderr) == (
+            in_process.returncode,
+            in_process.stdout,
+            in_process.stderr,
+        ), arguments
+    assert [run_main(*arguments).returncode for arguments in runs] == [0, 0, 2, 2, 2, 2, 2]
 
 
 def test_usage_errors_are_one_line_too():
@@ -842,8 +889,15 @@ def test_dask_engine_on_a_distributed_scheduler(tmp_path, data):
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        report = ok_json(
-            tmp_path / "parts", "--engine", "dask", "--scheduler", cluster.scheduler_address, "--weight", "w"
+        report = ok_json(  # a client in its own process, as a user's command is
+            tmp_path / "parts",
+            "--engine",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--weight",
+            "w",
+            runner=run_cli,
         )
     for name in ("mse", "rmse", "mae", "r2"):
         assert_close(report["metrics"][name]["value"], reference(name, t[:, :1], p[:, :1], w), rtol=1e-12)

@@ -12,7 +12,7 @@ import pytest
 from sklearn import metrics as skm
 
 from regloss.metrics import Bootstrap, Grouped, MeanAbsoluteError
-from tests.test_cli import assert_error, needs_matplotlib, needs_pyarrow, run_cli
+from tests.test_cli import assert_error, needs_matplotlib, needs_pyarrow, run_main
 
 TOLERANCE = 1e-12
 SKLEARN = {
@@ -47,7 +47,7 @@ def _frame(rows=3000, groups=150, seed=0) -> pd.DataFrame:
 
 
 def _json(*args) -> dict:
-    result = run_cli("evaluate", *args, "--format", "json")
+    result = run_main("evaluate", *args, "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -206,7 +206,7 @@ def test_csv_report_and_table_worst_first_with_top(tmp_path):
     frame = _frame(rows=400, groups=4, seed=6)
     frame.loc[:4, "station"] = "s000"  # no one-row group: every r2 is defined
     frame.to_csv(tmp_path / "d.csv", index=False)
-    result = run_cli(
+    result = run_main(
         "evaluate", tmp_path / "d.csv", "--by", "station", "--format", "csv", "--metrics", "mae,r2"
     )
     assert result.returncode == 0, result.stderr
@@ -214,7 +214,7 @@ def test_csv_report_and_table_worst_first_with_top(tmp_path):
     assert lines[0] == "station,metric,output,value"
     assert lines[1].startswith(",mae,,") and lines[2].startswith(",r2,,")
     assert lines[-1].startswith("null,r2,,")
-    table = run_cli("evaluate", tmp_path / "d.csv", "--by", "station", "--metrics", "r2,mae", "--top", "2")
+    table = run_main("evaluate", tmp_path / "d.csv", "--by", "station", "--metrics", "r2,mae", "--top", "2")
     assert table.returncode == 0, table.stderr
     tail = table.stdout.split("by station:")[1].splitlines()
     assert "worst first" in tail[0] and "the 2 worst shown" in tail[0]
@@ -228,19 +228,19 @@ def test_max_groups_and_bad_by_columns_are_one_line_errors(tmp_path):
     frame = _frame(rows=300, groups=20, seed=7)
     frame.to_csv(tmp_path / "e.csv", index=False)
     out = tmp_path / "report.json"
-    result = run_cli("evaluate", tmp_path / "e.csv", "--by", "station", "--max-groups", "5", "--output", out)
+    result = run_main("evaluate", tmp_path / "e.csv", "--by", "station", "--max-groups", "5", "--output", out)
     assert_error(result, "more than 5 distinct groups", "--max-groups")
     assert not out.exists()
     assert_error(
-        run_cli("evaluate", tmp_path / "e.csv", "--by", "statoin"), "unknown column", "--by", "station"
+        run_main("evaluate", tmp_path / "e.csv", "--by", "statoin"), "unknown column", "--by", "station"
     )
-    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by", "station,"), "--by")
-    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by"), "--by", "expected one argument")
-    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by", ""), "--by")
-    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--top", "3"), "--top needs --by")
-    assert_error(run_cli("evaluate", tmp_path / "e.csv", "--by", "station", "--top", "0"), "--top")
+    assert_error(run_main("evaluate", tmp_path / "e.csv", "--by", "station,"), "--by")
+    assert_error(run_main("evaluate", tmp_path / "e.csv", "--by"), "--by", "expected one argument")
+    assert_error(run_main("evaluate", tmp_path / "e.csv", "--by", ""), "--by")
+    assert_error(run_main("evaluate", tmp_path / "e.csv", "--top", "3"), "--top needs --by")
+    assert_error(run_main("evaluate", tmp_path / "e.csv", "--by", "station", "--top", "0"), "--top")
     assert_error(
-        run_cli("evaluate", tmp_path / "e.csv", "--by", "station", "--max-groups", "x"), "--max-groups"
+        run_main("evaluate", tmp_path / "e.csv", "--by", "station", "--max-groups", "x"), "--max-groups"
     )
 
 
@@ -249,7 +249,7 @@ def test_plot_per_group_bars_with_intervals(tmp_path):
     frame = _frame(rows=500, groups=8, seed=8)
     frame.to_csv(tmp_path / "f.csv", index=False)
     figure = tmp_path / "groups.png"
-    result = run_cli(
+    result = run_main(
         "evaluate", tmp_path / "f.csv", "--by", "station", "--ci", "0.9", "--replicates", "20",
         "--metrics", "mae,r2", "--plot", figure, "--quiet",
     )  # fmt: skip

@@ -38,6 +38,7 @@ from tests.test_cli import (
     needs_matplotlib,
     needs_pyarrow,
     run_cli,
+    run_main,
     write_csv,
 )
 
@@ -552,7 +553,7 @@ def test_dask_engine_names_the_corrupt_parquet_file_and_the_cause(tmp_path):
         bad.write_bytes(content)
         before = snapshot(tmp_path)
         for target in (folder, f"{folder}/part-*.parquet", bad):
-            result = run_cli("evaluate", target, "--engine", "dask", "--output", output)
+            result = run_main("evaluate", target, "--engine", "dask", "--output", output)
             try:
                 line = assert_error(result, str(bad), cause)
                 assert "An error occurred while calling" not in line
@@ -568,7 +569,7 @@ def test_local_engine_gives_the_same_errors_for_the_same_files(tmp_path):
     for name, (content, cause) in _corrupt_parquet_files(tmp_path).items():
         bad = tmp_path / f"{name.replace(' ', '_')}.parquet"
         bad.write_bytes(content)
-        assert_error(run_cli("evaluate", bad), str(bad), cause)
+        assert_error(run_main("evaluate", bad), str(bad), cause)
 
 
 def test_an_error_that_an_interrupt_caused_is_exit_130(monkeypatch, capsys):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests._cases import METRIC_ONLY
-from tests.test_cli import assert_error, run_cli, write_csv
+from tests.test_cli import assert_error, run_main, write_csv
 
 skm = pytest.importorskip("sklearn.metrics")
 
@@ -69,7 +69,7 @@ def test_every_name_gives_scikit_learns_value_keyed_as_given(data, weighted, eng
     path, y_true, y_pred, weight = data
     args = ["evaluate", path, "--y-true", "t0", "--y-pred", "p0", "--metrics", ",".join(NAMES)]
     args += ["--format", "json", "--quiet", "--engine", engine] + (["--weight", "w"] if weighted else [])
-    result = run_cli(*args)
+    result = run_main(*args)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["metrics"]
     assert list(report) == NAMES
@@ -84,7 +84,7 @@ def test_per_output_values_and_intervals(data, tmp_path):
     are the text as given and the interval holds the value."""
     path, y_true, y_pred, weight = data
     key = "pinball_per_output:alpha=0.25"
-    result = run_cli("evaluate", path, "--y-true", "t0,t1", "--y-pred", "p0,p1", "--weight", "w",
+    result = run_main("evaluate", path, "--y-true", "t0,t1", "--y-pred", "p0,p1", "--weight", "w",
                      "--metrics", f"{key},rmsle,explained_variance_per_output",
                      "--format", "json")  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -105,7 +105,7 @@ def test_per_output_values_and_intervals(data, tmp_path):
         rtol=1e-10,
     )
     output = tmp_path / "out.csv"
-    result = run_cli("evaluate", path, "--y-true", "t0", "--y-pred", "p0", "--metrics",
+    result = run_main("evaluate", path, "--y-true", "t0", "--y-pred", "p0", "--metrics",
                      "tweedie:power=2,max_error", "--ci", "0.9", "--replicates", "50", "--format", "csv",
                      "--output", output)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -122,9 +122,9 @@ def test_max_error_with_weight_leaves_out_zero_weight_rows(tmp_path):
     path = write_csv(tmp_path / "w.csv", {"y_true": [0.0, 0.0, 0.0, 0.0], "y_pred": [1.0, 5.0, 2.0, -3.0],
                                           "w": [1.0, 0.0, 3.0, 0.5]})  # fmt: skip
     for engine in ("local", "dask"):
-        weighted = run_cli("evaluate", path, "--metrics", "max_error", "--weight", "w", "--format", "json",
+        weighted = run_main("evaluate", path, "--metrics", "max_error", "--weight", "w", "--format", "json",
                            "--engine", engine)  # fmt: skip
-        plain = run_cli("evaluate", path, "--metrics", "max_error", "--format", "json", "--engine", engine)
+        plain = run_main("evaluate", path, "--metrics", "max_error", "--format", "json", "--engine", engine)
         assert weighted.returncode == plain.returncode == 0, weighted.stderr + plain.stderr
         assert json.loads(weighted.stdout)["metrics"]["max_error"]["value"] == 3.0
         assert json.loads(plain.stdout)["metrics"]["max_error"]["value"] == 5.0
@@ -151,7 +151,7 @@ def test_max_error_with_weight_leaves_out_zero_weight_rows(tmp_path):
 def test_a_bad_parameter_is_one_line_exit_2_and_nothing_written(data, tmp_path, metrics, fragments):
     path = data[0]
     output = tmp_path / "report.json"
-    result = run_cli("evaluate", path, "--y-true", "t0", "--y-pred", "p0", "--metrics", metrics,
+    result = run_main("evaluate", path, "--y-true", "t0", "--y-pred", "p0", "--metrics", metrics,
                      "--output", output)  # fmt: skip
     assert_error(result, *fragments)
     assert not output.exists()
@@ -161,14 +161,14 @@ def test_a_bad_parameter_is_one_line_exit_2_and_nothing_written(data, tmp_path, 
 def test_values_outside_a_domain_are_exit_2_on_both_engines(tmp_path):
     path = write_csv(tmp_path / "neg.csv", {"y_true": [1.0, 0.0, 2.0], "y_pred": [1.0, 2.0, 3.0]})
     for engine in ("local", "dask"):
-        result = run_cli("evaluate", path, "--metrics", "gamma_deviance", "--engine", engine)
+        result = run_main("evaluate", path, "--metrics", "gamma_deviance", "--engine", engine)
         assert_error(result, "y_true must be > 0", "MeanGammaDeviance")
-    result = run_cli("evaluate", path, "--metrics", "rmsle,poisson_deviance", "--format", "json")
+    result = run_main("evaluate", path, "--metrics", "rmsle,poisson_deviance", "--format", "json")
     assert result.returncode == 0, result.stderr
 
 
 def test_regloss_losses_lists_every_name_with_its_formula_and_parameters():
-    result = run_cli("losses")
+    result = run_main("losses")
     assert result.returncode == 0, result.stderr
     blocks = {}
     for line in result.stdout.splitlines():

@@ -14,6 +14,9 @@ from regloss import losses as L
 from tests._cases import BY_FUNCTION, CLASS_NAMES, LOSSES
 from tests._helpers import library_of, to_numpy
 
+# Every test twice: as configured and on the generic path (REGLOSS_ACCELERATOR=none).
+pytestmark = pytest.mark.usefixtures("generic_path_too")
+
 # (functional form, class, kwargs for the class and the function), one per row of the test table --
 # the losses summed over axes per-sample (axis=-1) so that every pair returns per-sample losses of
 # shape y.shape[:-1].

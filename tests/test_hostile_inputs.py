@@ -481,7 +481,8 @@ def test_float32_sum_beyond_range_fused_vs_generic():
 
 
 def test_generic_path_selected_by_environment(tmp_path):
-    """REGLOSS_ACCELERATOR=none, read at import, gives the generic path's inf (as .ci/run uses it)."""
+    """REGLOSS_ACCELERATOR=none, read at import, gives the generic path's inf (as
+    tests/conftest.py's generic_path_too sets it)."""
     script = (
         "import numpy as np, regloss.losses as L\n"
         "t = np.zeros((100000, 1), np.float32); p = np.full((100000, 1), 1e18, np.float32)\n"

@@ -31,6 +31,9 @@ from tests import reference as ref
 from tests._cases import BY_FUNCTION, LOSSES
 from tests._helpers import peak_of, threads
 
+# Every test twice: as configured and on the generic path (REGLOSS_ACCELERATOR=none).
+pytestmark = pytest.mark.usefixtures("generic_path_too")
+
 CLASSES = {case.function: getattr(losses, case.cls) for case in LOSSES}
 OVER_AXES = ("cosine_similarity", "dice", "tversky")
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)

@@ -31,6 +31,9 @@ from tests._cases import BY_FUNCTION, LOSSES, per_sample_params  # noqa: E402
 from tests._helpers import threads  # noqa: E402
 from tests.test_kernels import CLASSES, OVER_AXES, assert_close, assert_same_kind, inputs  # noqa: E402
 
+# Every test twice: as configured and on the generic path (REGLOSS_ACCELERATOR=none).
+pytestmark = pytest.mark.usefixtures("generic_path_too")
+
 # The numba tier takes NumPy's own exp and log steps around these kernels (so that they match the
 # generic path); the other fused kernels it restates entirely: a statement about the numba tier.
 HYBRID_NAMES = ("mean_squared_logarithmic_error", "log_cosh", "poisson", "poisson_nll")

@@ -20,28 +20,17 @@ Needs pandas and scikit-learn (``pip install pandas scikit-learn``) for the peer
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
+from processes import PEAK, timed, write_repeated
 
 BLOCK_ROWS = 1_000_000
 METRICS = ("mse", "rmse", "mae", "r2")
-
-PEAK = textwrap.dedent(
-    """
-    def peak_mb():
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    """
-)
 
 REGLOSS = PEAK + textwrap.dedent(
     """
@@ -88,22 +77,7 @@ def write_csv(path: Path, gigabytes: float, groups: int) -> int:
     block = "".join(
         f"g{k:05d},{t:.6f},{p:.6f}\n" for k, t, p in zip(keys, y_true, y_pred, strict=True)
     ).encode()
-    repeats = max(1, round(gigabytes * 1e9 / len(block)))
-    with open(path, "wb") as file:
-        file.write(b"group,y_true,y_pred\n")
-        for _ in range(repeats):
-            file.write(block)
-    return repeats * BLOCK_ROWS
-
-
-def timed(script: str, path: Path, rows: int) -> dict:
-    start = time.perf_counter()
-    output = subprocess.run(
-        [sys.executable, "-c", script, str(path), str(rows)], check=True, capture_output=True, text=True
-    ).stdout
-    report = json.loads(output.strip().splitlines()[-1])
-    report["seconds"] = time.perf_counter() - start
-    return report
+    return write_repeated(path, "group,y_true,y_pred\n", block, gigabytes) * BLOCK_ROWS
 
 
 def largest_difference(first: dict, second: dict) -> float:

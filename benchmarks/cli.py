@@ -22,29 +22,17 @@ Needs pandas and scikit-learn (``pip install pandas scikit-learn``) for the peer
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
+from processes import PEAK, timed, write_repeated
 
 BLOCK_ROWS = 1_000_000
-
-PEAK = textwrap.dedent(
-    """
-    def peak_mb():
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    """
-)
 
 REGLOSS = PEAK + textwrap.dedent(
     """
@@ -87,23 +75,7 @@ def write_csv(path: Path, gigabytes: float) -> int:
     y_true = rng.normal(10.0, 5.0, BLOCK_ROWS)
     y_pred = y_true + rng.normal(0.0, 1.5, BLOCK_ROWS)
     block = "".join(f"{t:.6f},{p:.6f}\n" for t, p in zip(y_true, y_pred, strict=True)).encode()
-    repeats = max(1, round(gigabytes * 1e9 / len(block)))
-    with open(path, "wb") as file:
-        file.write(b"y_true,y_pred\n")
-        for _ in range(repeats):
-            file.write(block)
-    return repeats * BLOCK_ROWS
-
-
-def timed(script: str, path: Path, src: str | None = None) -> dict:
-    env = None if src is None else {**os.environ, "PYTHONPATH": src}
-    start = time.perf_counter()
-    output = subprocess.run(
-        [sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True, env=env
-    ).stdout
-    report = json.loads(output.strip().splitlines()[-1])
-    report["seconds"] = time.perf_counter() - start
-    return report
+    return write_repeated(path, "y_true,y_pred\n", block, gigabytes) * BLOCK_ROWS
 
 
 def main():
@@ -130,7 +102,7 @@ def main():
             rounds = {src: [] for src in args.src}
             for _ in range(args.rounds):
                 for src in args.src:
-                    rounds[src].append(timed(REGLOSS, path, src))
+                    rounds[src].append(timed(REGLOSS, path, src=src))
             for src, reports in rounds.items():
                 report = reports[0]
                 report["seconds"] = statistics.median(r["seconds"] for r in reports)

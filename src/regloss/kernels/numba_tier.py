@@ -1359,20 +1359,27 @@ def _merge_moments(blocks):
     return merged
 
 
+def _float64_matrices(y_true, y_pred) -> bool:
+    """Whether the scikit-learn kernels take the pair: non-empty C-contiguous float64 ``(rows,
+    cols)`` arrays of one shape."""
+    return (
+        y_pred.ndim == 2
+        and y_true.shape == y_pred.shape
+        and y_pred.size > 0
+        and y_pred.dtype == _F64
+        and y_true.dtype == _F64
+        and y_true.flags.c_contiguous
+        and y_pred.flags.c_contiguous
+    )
+
+
 def column_moments(y_true, y_pred, sample_weight):
     """Per-output float64 ``(6, cols)`` moments of :func:`_block_moments` over the whole
     ``(rows, cols)`` C-contiguous float64 arrays (``sample_weight`` float64 1-D, non-negative, or
     None): row blocks of about :data:`BLOCK_ELEMENTS` elements, each two-pass in cache, merged in
     block order (:func:`_merge_moments`; bit-identical for any number of threads). ``None`` when the
     arrays do not qualify."""
-    if (
-        y_pred.ndim != 2
-        or y_true.shape != y_pred.shape
-        or y_pred.size == 0
-        or y_pred.dtype != _F64
-        or y_true.dtype != _F64
-        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
-    ):
+    if not _float64_matrices(y_true, y_pred):
         return None
     rows, cols = y_pred.shape
     per_block = max(1, BLOCK_ELEMENTS // cols)
@@ -1539,15 +1546,7 @@ def sklearn_column_sums(kernel: str, parameter: float, domain: int, y_true, y_pr
     numba steps release the GIL) and are summed in block order: bit-identical for any number of
     threads. ``None`` when the arrays do not qualify."""
     kind = SKLEARN_ERRORS.get(kernel)
-    if (
-        kind is None
-        or y_pred.ndim != 2
-        or y_true.shape != y_pred.shape
-        or y_true.size == 0
-        or y_pred.dtype != _F64
-        or y_true.dtype != _F64
-        or not (y_true.flags.c_contiguous and y_pred.flags.c_contiguous)
-    ):
+    if kind is None or not _float64_matrices(y_true, y_pred):
         return None
     rows, cols = y_true.shape
     power = float(parameter)

@@ -82,21 +82,26 @@ def elementwise(kind, y_true, y_pred, a, b):
 SPECIAL = [0.0, -0.0, 1e-8, -1e-8, 1.0, -1.0, 0.3, 2.5, 1e30, -1e30, np.inf, -np.inf, np.nan]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name, delta", [(name, 1.0) for name in sorted(COVERED)] + [("huber", 0.3)])
-def test_each_restated_error_is_the_generic_function_bit_for_bit(name, dtype, delta):
-    rng = np.random.default_rng(5)
+def assert_restated_error_is_the_generic_one(error, params, dtype, seed):
+    """The numba restatement of ``error`` equals the generic function bit for bit on every pair of
+    :data:`SPECIAL` values and on random ones."""
+    rng = np.random.default_rng(seed)
     grid = np.array(SPECIAL)
     y_true = np.concatenate([np.repeat(grid, grid.size), rng.normal(size=500) * 3]).astype(dtype)
     y_pred = np.concatenate([np.tile(grid, grid.size), rng.normal(size=500)]).astype(dtype)
-    error = COVERED[name]
-    params = {"delta": delta} if name == "huber" else {}
     a, b = (dtype(value) for value in numba_tier._parameters(error.__name__, params))
     restated = elementwise(numba_tier.ERRORS[error.__name__], y_true, y_pred, a, b)
     with np.errstate(all="ignore"):
         generic = error(blocked.numpy_namespace(), y_true, y_pred, **params)
     assert generic.dtype == dtype
     np.testing.assert_array_equal(restated, generic.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, delta", [(name, 1.0) for name in sorted(COVERED)] + [("huber", 0.3)])
+def test_each_restated_error_is_the_generic_function_bit_for_bit(name, dtype, delta):
+    params = {"delta": delta} if name == "huber" else {}
+    assert_restated_error_is_the_generic_one(COVERED[name], params, dtype, seed=5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -106,17 +111,7 @@ def test_each_restated_error_is_the_generic_function_bit_for_bit(name, dtype, de
     + [("smooth_l1", {"beta": beta}) for beta in (0.0, 1e-8, 0.3, 1.0, 2.5, 1e30)],
 )
 def test_the_restated_pinball_and_smooth_l1_take_their_parameters_bit_for_bit(name, params, dtype):
-    rng = np.random.default_rng(8)
-    grid = np.array(SPECIAL)
-    y_true = np.concatenate([np.repeat(grid, grid.size), rng.normal(size=500) * 3]).astype(dtype)
-    y_pred = np.concatenate([np.tile(grid, grid.size), rng.normal(size=500)]).astype(dtype)
-    error = COVERED[name]
-    a, b = (dtype(value) for value in numba_tier._parameters(error.__name__, params))
-    restated = elementwise(numba_tier.ERRORS[error.__name__], y_true, y_pred, a, b)
-    with np.errstate(all="ignore"):
-        generic = error(blocked.numpy_namespace(), y_true, y_pred, **params)
-    assert generic.dtype == dtype
-    np.testing.assert_array_equal(restated, generic.astype(np.float64))
+    assert_restated_error_is_the_generic_one(COVERED[name], params, dtype, seed=8)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -265,23 +265,21 @@ def _padded(array: np.ndarray, groups: int) -> np.ndarray:
 def _added(statistic, sums: dict, where: np.ndarray, batch: dict, shift) -> dict:
     """``sums`` with the batch's sums (leading axis: the groups at ``where``) added by the
     statistic's rule (only those groups' rows are touched)."""
-    mine = {name: value[where] for name, value in sums.items()}
-    updated = statistic.add_replicate_sums(np, _WIDE, mine, batch, shift)
-    out = {}
-    for name, value in sums.items():
-        value = value.copy()
-        value[where] = updated[name]
-        out[name] = value
-    return out
+    return _updated_at(sums, where, lambda mine: statistic.add_replicate_sums(np, _WIDE, mine, batch, shift))
 
 
 def _merged(merge, sums: dict, positions: np.ndarray, other: dict) -> dict:
-    mine = {name: value[positions] for name, value in sums.items()}
-    updated = merge(mine, other)
+    """``sums`` with the groups at ``positions`` merged with ``other``'s by ``merge``."""
+    return _updated_at(sums, positions, lambda mine: merge(mine, other))
+
+
+def _updated_at(sums: dict, rows: np.ndarray, update) -> dict:
+    """Copies of ``sums`` whose ``rows`` (of the leading axis) are ``update`` of those rows."""
+    updated = update({name: value[rows] for name, value in sums.items()})
     out = {}
     for name, value in sums.items():
         value = value.copy()
-        value[positions] = updated[name]
+        value[rows] = updated[name]
         out[name] = value
     return out
 

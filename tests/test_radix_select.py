@@ -130,3 +130,14 @@ def test_sparse_bins_of_many_groups_give_each_groups_exact_quantile(weighted):
         want = np.quantile(mine, q, method="averaged_inverted_cdf") if mine.size else np.nan
         np.testing.assert_array_equal(got[g], want)
     assert compactions[0], "the first pass should have compacted the largest group's bins"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_sparse_column_without_keys_reads_as_empty_bins(weighted):
+    """A group with no key inside its range in a pass: zero bins, zero total (weighted or not)."""
+    bins = radix.SparseBins(weighted)
+    bins.add_columns(2)
+    bins.add(0, np.array([3, 3, 5]), np.array([1.0, 2.0, 3.0]) if weighted else None)
+    np.testing.assert_array_equal(bins.totals(weighted), [6.0, 0.0] if weighted else [3, 0])
+    assert not bins.column(1, weighted).any()
+    np.testing.assert_array_equal(bins.column(0, weighted)[[3, 5]], [3.0, 3.0] if weighted else [2, 1])

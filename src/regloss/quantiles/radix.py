@@ -195,18 +195,18 @@ class SparseBins:
             self._compact(column)
 
     def _compact(self, column: int) -> tuple:
+        """The column's pieces merged into one ``(bins, counts, weight sums or None)``."""
         pieces = self._pieces[column]
-        if len(pieces) != 1:
-            bins, inverse = np.unique(
-                np.concatenate([piece[0] for piece in pieces] or [[]]), return_inverse=True
-            )
-            counts = np.bincount(inverse, np.concatenate([p[1] for p in pieces] or [[]]), len(bins))
-            sums = (
-                np.bincount(inverse, np.concatenate([p[2] for p in pieces]), len(bins))
-                if self.weighted
-                else None
-            )
-            pieces[:] = [(bins.astype(np.intp), counts.astype(np.int64), sums)]
+        if not pieces:  # no key of the column inside its range in this pass
+            no_sums = np.zeros(0) if self.weighted else None
+            pieces.append((np.zeros(0, np.intp), np.zeros(0, np.int64), no_sums))
+        elif len(pieces) > 1:
+            bins, inverse = np.unique(np.concatenate([piece[0] for piece in pieces]), return_inverse=True)
+            counts = np.bincount(inverse, np.concatenate([piece[1] for piece in pieces]), len(bins))
+            sums = None
+            if self.weighted:
+                sums = np.bincount(inverse, np.concatenate([piece[2] for piece in pieces]), len(bins))
+            pieces[:] = [(bins, counts.astype(np.int64), sums)]
             self._pending[column] = len(bins)
         return pieces[0]
 

@@ -391,7 +391,7 @@ def test_live_arrays_are_the_generic_formulas_peak_on_blocks(name):
 @pytest.mark.parametrize("shape", [(100_000, 100), (10**7, 1)])
 def test_peak_memory_of_a_scalar_reduction_below_1_percent_of_the_inputs(ten_million, loss, shape, count):
     """The memory target of issue 11 (each thread keeps its own block's arrays); with more threads
-    than the budget allows (4 here), the call runs on fewer (``blocked.budget_threads``)."""
+    than the budget allows (4 here), the call runs on fewer (``blocked.run_blocks``'s cap)."""
     y_true, y_pred = (array.reshape(shape) for array in ten_million)
     instance = CLASSES[loss]()
     with accelerator("numpy"), threads(count):

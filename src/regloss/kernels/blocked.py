@@ -97,7 +97,11 @@ def run_blocks(block, count: int, elements: int, max_threads: int | None = None)
     """
     threads = min(config.num_threads(), count) if elements >= PARALLEL_ELEMENTS else 1
     if max_threads is None:
-        max_threads = max(2, budget_threads(elements))
+        # each thread's block keeps about TEMPORARY_ELEMENTS elements alive (4 bytes: the smallest
+        # inputs'), the inputs are two of ``elements``; at least 2 threads, the count the block size
+        # is measured for (a 16-core machine runs a (100000, 100) float32 call on 2 threads, a 10x
+        # larger one on up to 19)
+        max_threads = max(2, threads_within_budget(4 * TEMPORARY_ELEMENTS, 0, 2 * 4 * elements))
     threads = max(1, min(threads, max_threads))
     if threads <= 1:
         return [block(index) for index in range(count)]
@@ -111,17 +115,6 @@ def run_blocks(block, count: int, elements: int, max_threads: int | None = None)
     for future in futures:
         results.extend(future.result())
     return results
-
-
-def budget_threads(elements: int) -> int:
-    """The most threads whose blocks fit the memory budget of a call on two inputs of ``elements``
-    elements each: each thread keeps about :data:`TEMPORARY_ELEMENTS` elements of temporaries plus
-    NumPy's float64 cast buffer of a reduction (counted in elements of 4 bytes, the smallest
-    inputs'). :func:`run_blocks` keeps at least 2 threads, the count the block size is measured
-    for; more cores add threads only where their blocks fit (a 16-core machine runs a
-    ``(100000, 100)`` float32 call on 2 threads, a 10x larger one on up to 19)."""
-    per_thread = TEMPORARY_ELEMENTS + 2 * np.getbufsize()
-    return int(MEMORY_FRACTION * 2 * elements // per_thread)
 
 
 MEMORY_FRACTION = 0.009
